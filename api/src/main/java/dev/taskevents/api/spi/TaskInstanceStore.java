@@ -1,0 +1,46 @@
+package dev.taskevents.api.spi;
+
+import dev.taskevents.api.TaskInstance;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Persisted task instances. Implementations are thread-safe: the engine reads from many threads
+ * and writes batches from its commit thread while other batches may be in flight.
+ *
+ * <p>Every method either does what it says or throws: {@link StoreException} when the store
+ * could not be reached or failed (the call may be retried), {@link IllegalArgumentException}
+ * for input the store refuses. A method that throws {@code StoreException} after the database
+ * may have committed (e.g. the connection dropped during commit) leaves the outcome unknown;
+ * the version checks make a retry safe.
+ */
+public interface TaskInstanceStore extends AutoCloseable {
+
+    /** The task instance with this id, or empty if there is none. */
+    Optional<TaskInstance> find(long taskInstanceId);
+
+    /** All task instances of a workflow instance, ordered by id; empty if there are none. */
+    List<TaskInstance> findByWorkflow(long workflowInstanceId);
+
+    /**
+     * Creates task instances, all or none, as they are given (normally SUBMITTED, version 0).
+     *
+     * @throws DuplicateTaskInstanceException if one of the ids exists already or repeats in
+     *     {@code rows}; nothing is written
+     */
+    void insert(List<TaskInstance> rows);
+
+    /**
+     * Writes a batch of updates in one transaction. For each update the row is written only if
+     * its stored version equals {@link RowUpdate#expectedVersion()}; the outcome of each update is
+     * returned at the same index as the update. The rows whose outcome is
+     * {@link WriteOutcome#APPLIED} are committed together, or, if this throws, none of them is.
+     * Rows of different batches written concurrently are disjoint or serialised by the version
+     * check; implementations lock rows in id order so that concurrent batches cannot deadlock.
+     */
+    List<WriteOutcome> write(WriteBatch batch);
+
+    /** Releases the store's resources (connections, files); idempotent. */
+    @Override
+    void close();
+}

@@ -1,0 +1,418 @@
+package dev.taskevents.engine;
+
+import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.taskevents.api.Acknowledgement;
+import dev.taskevents.api.StateEvent;
+import dev.taskevents.api.Stores;
+import dev.taskevents.api.TaskEvent;
+import dev.taskevents.api.TaskEventType;
+import dev.taskevents.api.TaskInstance;
+import dev.taskevents.api.spi.RowUpdate;
+import dev.taskevents.api.spi.StoreException;
+import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.api.spi.WorkflowStateSink;
+import dev.taskevents.engine.cache.WorkflowSnapshot;
+import dev.taskevents.engine.commit.GroupCommitter;
+import dev.taskevents.engine.executor.KeyedExecutor;
+import dev.taskevents.engine.executor.QueueFullException;
+import dev.taskevents.engine.executor.ThreadMode;
+import dev.taskevents.engine.rules.Decision;
+import dev.taskevents.engine.rules.TransitionRules;
+import java.lang.System.Logger.Level;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+
+/**
+ * Applies {@link TaskEvent}s to persisted task state: in order per workflow instance, in
+ * parallel across workflow instances, acknowledged only once the change is durable.
+ *
+ * <pre>{@code
+ * try (TaskEventEngine engine = TaskEventEngine.builder()
+ *         .store(store)
+ *         .stateSink(stateMachine::onTaskStateChanged)
+ *         .build()) {
+ *     engine.submit(event).thenAccept(ack -> worker.acknowledge(ack));
+ * }
+ * }</pre>
+ *
+ * <h2>The path of one event</h2>
+ * <ol>
+ *   <li>{@link #submit} queues the event under its workflow instance id in a {@link KeyedExecutor}:
+ *       a workflow's events run one at a time, in submission order; different workflows in parallel.
+ *   <li>The workflow's task snapshot comes from a Caffeine cache; on a miss the store loads it
+ *       (never dropping the event). A task the snapshot lacks is looked up in the store; a task
+ *       found nowhere gets {@link Acknowledgement.Rejected} (UNKNOWN_TASK_INSTANCE).
+ *   <li>{@link TransitionRules} decide: change, duplicate or stale.
+ *   <li>A change goes to the group committer, which writes many workflows' changes in one batch.
+ *       The workflow's key stays held, without holding a thread, until that write returned, so its
+ *       next event sees the committed row.
+ *   <li>Only then the {@link WorkflowStateSink} is told (not for DISPATCH) and the future completes.
+ * </ol>
+ *
+ * <h2>Failures</h2>
+ * A batch write that fails is retried per {@link RetryPolicy}; meanwhile the workflows in it wait.
+ * If it still fails, the events' futures fail with {@link StoreException} (no ack: the worker
+ * resends) and the workflows' snapshots are dropped, since the outcome may be unknown; a resend is
+ * then decided against what the store really holds. A version conflict (someone else wrote the
+ * row) reloads the snapshot and decides again, up to three times.
+ */
+public final class TaskEventEngine implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(TaskEventEngine.class.getName());
+    private static final int MAX_CONFLICT_ATTEMPTS = 3;
+
+    private final TaskInstanceStore store;
+    private final boolean ownsStore;
+    private final WorkflowStateSink stateSink;
+    private final Clock clock;
+    private final ExecutorService ioExecutor;
+    private final KeyedExecutor<Long> executor;
+    private final AsyncLoadingCache<Long, WorkflowSnapshot> snapshots;
+    private final GroupCommitter committer;
+    private final LongAdder applied = new LongAdder();
+    private final LongAdder duplicates = new LongAdder();
+    private final LongAdder stale = new LongAdder();
+    private final LongAdder rejected = new LongAdder();
+    private final LongAdder failed = new LongAdder();
+    private final LongAdder sinkFailures = new LongAdder();
+
+    private TaskEventEngine(Builder b) {
+        this.ownsStore = b.store == null;
+        this.store = ownsStore ? Stores.open(b.storeUrl) : b.store;
+        this.stateSink = b.stateSink;
+        this.clock = b.clock;
+        // Store I/O (snapshot loads, batch writes) blocks in JDBC; virtual threads make that cheap.
+        this.ioExecutor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("taskevents-io-", 0).factory());
+        this.executor = b.keyed.build();
+        this.snapshots = Caffeine.newBuilder()
+                .maximumSize(b.cacheMaximumSize)
+                .expireAfterAccess(b.cacheExpireAfterAccess)
+                .executor(ioExecutor)
+                .buildAsync(id -> new WorkflowSnapshot(id, store.findByWorkflow(id)));
+        this.committer = new GroupCommitter(store, ioExecutor, b.maxCommitBatch, b.commitRetry);
+    }
+
+    /** A builder; {@link Builder#store} or {@link Builder#storeUrl} is required. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Accepts {@code event} for processing after every event accepted earlier for its workflow
+     * instance. The future completes once the event's change (if any) is committed and the state
+     * sink was told; it fails with {@link StoreException} if the change could not be written.
+     * Callbacks attached without an executor run on an engine thread: keep them short.
+     *
+     * @throws QueueFullException if {@code maxQueued} events are waiting and none finished within
+     *     the submit timeout (backpressure: the event was not accepted; submit it again later)
+     * @throws RejectedExecutionException if the engine is closed; the event was not accepted
+     */
+    public CompletableFuture<Acknowledgement> submit(TaskEvent event) {
+        Objects.requireNonNull(event, "event");
+        EventTask task = new EventTask(event);
+        executor.executeAsync(event.workflowInstanceId(), task);
+        return task.ack;
+    }
+
+    /** The unit of work queued under a workflow's key; its stage completes after the ack. */
+    private final class EventTask implements Supplier<CompletionStage<?>> {
+        final TaskEvent event;
+        final CompletableFuture<Acknowledgement> ack = new CompletableFuture<>();
+
+        EventTask(TaskEvent event) {
+            this.event = event;
+        }
+
+        @Override
+        public CompletionStage<?> get() {
+            CompletableFuture<Acknowledgement> outcome;
+            try {
+                outcome = process(event, 1);
+            } catch (RuntimeException e) {
+                outcome = CompletableFuture.failedFuture(e);
+            }
+            return outcome.handle((answer, error) -> {
+                if (error == null) {
+                    count(answer);
+                    ack.complete(answer);
+                } else {
+                    failed.increment();
+                    ack.completeExceptionally(unwrap(error));
+                }
+                return null;
+            });
+        }
+    }
+
+    private CompletableFuture<Acknowledgement> process(TaskEvent event, int attempt) {
+        long workflowId = event.workflowInstanceId();
+        return snapshots.get(workflowId).thenCompose(snapshot -> currentRow(snapshot, event).thenCompose(current -> {
+            if (current == null) {
+                return CompletableFuture.completedFuture(unknownTask(event));
+            }
+            if (current.workflowInstanceId() != workflowId) {
+                return CompletableFuture.completedFuture(new Acknowledgement.Rejected(event.eventId(),
+                        Acknowledgement.Rejected.Reason.WRONG_WORKFLOW_INSTANCE,
+                        "task instance " + event.taskInstanceId() + " belongs to workflow instance "
+                                + current.workflowInstanceId() + ", but the event names workflow instance "
+                                + workflowId));
+            }
+            return switch (TransitionRules.decide(current, event, clock.instant())) {
+                case Decision.Duplicate d -> CompletableFuture.completedFuture(
+                        new Acknowledgement.Duplicate(event.eventId(), current.state()));
+                case Decision.Stale s -> CompletableFuture.completedFuture(
+                        new Acknowledgement.Stale(event.eventId(), current.state()));
+                case Decision.Change change -> write(snapshot, event, current, change.next(), attempt);
+            };
+        }));
+    }
+
+    private CompletableFuture<Acknowledgement> write(WorkflowSnapshot snapshot, TaskEvent event, TaskInstance current,
+                                                     TaskInstance next, int attempt) {
+        return committer.write(new RowUpdate(next, current.version())).handle((outcome, error) -> {
+            if (error != null) {
+                // The batch may or may not have committed: forget what we think the row is.
+                snapshots.synchronous().invalidate(event.workflowInstanceId());
+                return CompletableFuture.<Acknowledgement>failedFuture(unwrap(error));
+            }
+            return switch (outcome) {
+                case APPLIED -> {
+                    snapshot.put(next);
+                    if (event.type() != TaskEventType.DISPATCH) {
+                        tellSink(new StateEvent(next.workflowInstanceId(), next.id(), event.type(), next.state(),
+                                event.eventId(), next.updatedAt()));
+                    }
+                    yield CompletableFuture.<Acknowledgement>completedFuture(
+                            new Acknowledgement.Applied(event.eventId(), next));
+                }
+                case VERSION_CONFLICT -> {
+                    snapshots.synchronous().invalidate(event.workflowInstanceId());
+                    if (attempt >= MAX_CONFLICT_ATTEMPTS) {
+                        yield CompletableFuture.<Acknowledgement>failedFuture(new StoreException(
+                                "task instance " + next.id() + " was changed by another writer " + attempt
+                                        + " times while applying event " + event.eventId() + "; not applied"));
+                    }
+                    yield process(event, attempt + 1);
+                }
+                case NOT_FOUND -> {
+                    snapshot.remove(next.id());
+                    yield CompletableFuture.completedFuture(unknownTask(event));
+                }
+            };
+        }).thenCompose(stage -> stage);
+    }
+
+    /** The stored row for the event's task: from the snapshot, else from the store (null if none). */
+    private CompletableFuture<TaskInstance> currentRow(WorkflowSnapshot snapshot, TaskEvent event) {
+        TaskInstance cached = snapshot.get(event.taskInstanceId());
+        if (cached != null) {
+            return CompletableFuture.completedFuture(cached);
+        }
+        // A task created after the snapshot was loaded: look it up rather than drop the event.
+        return CompletableFuture.supplyAsync(() -> store.find(event.taskInstanceId()).orElse(null), ioExecutor)
+                .thenApply(row -> {
+                    if (row != null && row.workflowInstanceId() == snapshot.workflowInstanceId()) {
+                        snapshot.put(row);
+                    }
+                    return row;
+                });
+    }
+
+    private static Acknowledgement unknownTask(TaskEvent event) {
+        return new Acknowledgement.Rejected(event.eventId(), Acknowledgement.Rejected.Reason.UNKNOWN_TASK_INSTANCE,
+                "unknown task instance " + event.taskInstanceId() + " (workflow instance "
+                        + event.workflowInstanceId() + "): the store holds no task instance with this id");
+    }
+
+    private void tellSink(StateEvent stateEvent) {
+        try {
+            stateSink.taskStateChanged(stateEvent);
+        } catch (RuntimeException e) {
+            sinkFailures.increment();
+            LOG.log(Level.ERROR, "the workflow state sink failed on " + stateEvent
+                    + "; the change is committed and acknowledged", e);
+        }
+    }
+
+    private void count(Acknowledgement answer) {
+        switch (answer) {
+            case Acknowledgement.Applied a -> applied.increment();
+            case Acknowledgement.Duplicate d -> duplicates.increment();
+            case Acknowledgement.Stale s -> stale.increment();
+            case Acknowledgement.Rejected r -> rejected.increment();
+        }
+    }
+
+    private static Throwable unwrap(Throwable error) {
+        return error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    }
+
+    /** The engine's counters at one moment. */
+    public EngineStats stats() {
+        KeyedExecutor.Stats keyed = executor.stats();
+        return new EngineStats(keyed.queued(), keyed.activeKeys(), applied.sum(), duplicates.sum(), stale.sum(),
+                rejected.sum(), failed.sum(), sinkFailures.sum(), committer.batches(), committer.rows(),
+                committer.retries(), snapshots.synchronous().estimatedSize());
+    }
+
+    /** {@link #close(Duration)} with a 30 s deadline; events that did not run are logged. */
+    @Override
+    public void close() {
+        List<TaskEvent> notRun = close(Duration.ofSeconds(30));
+        if (!notRun.isEmpty()) {
+            LOG.log(Level.WARNING, notRun.size() + " accepted events did not run before the close deadline;"
+                    + " their futures failed with EngineClosedException");
+        }
+    }
+
+    /**
+     * Stops intake, processes the accepted events until {@code deadline}, then releases the
+     * engine's threads (and the store, if the engine opened it from a URL).
+     *
+     * @return the accepted events that had not started by the deadline; their futures have failed
+     *     with {@link EngineClosedException}. Nothing about them was written or acknowledged.
+     */
+    public List<TaskEvent> close(Duration deadline) {
+        List<TaskEvent> notRun = new ArrayList<>();
+        for (KeyedExecutor.PendingTask<Long> pending : executor.close(deadline)) {
+            EventTask task = (EventTask) pending.task();
+            notRun.add(task.event);
+            task.ack.completeExceptionally(new EngineClosedException(task.event));
+        }
+        ioExecutor.shutdown();
+        if (ownsStore) {
+            store.close();
+        }
+        return notRun;
+    }
+
+    /** Builds a {@link TaskEventEngine}. */
+    public static final class Builder {
+        private TaskInstanceStore store;
+        private String storeUrl;
+        private WorkflowStateSink stateSink = WorkflowStateSink.NONE;
+        private Clock clock = Clock.systemUTC();
+        private long cacheMaximumSize = 10_000;
+        private Duration cacheExpireAfterAccess = Duration.ofMinutes(10);
+        private final KeyedExecutor.Builder<Long> keyed = KeyedExecutor.<Long>builder()
+                .threadNamePrefix("taskevents-engine-");
+        private int maxCommitBatch = 1_000;
+        private RetryPolicy commitRetry = new RetryPolicy(10, Duration.ofMillis(10), Duration.ofSeconds(2));
+
+        private Builder() {}
+
+        /** The store to use; the caller keeps owning it (the engine does not close it). */
+        public Builder store(TaskInstanceStore store) {
+            this.store = Objects.requireNonNull(store, "store");
+            this.storeUrl = null;
+            return this;
+        }
+
+        /** Opens the store with {@link Stores#open(String)}; the engine closes it on close. */
+        public Builder storeUrl(String url) {
+            this.storeUrl = Objects.requireNonNull(url, "url");
+            this.store = null;
+            return this;
+        }
+
+        /** Told of every committed change but DISPATCH's; by default {@link WorkflowStateSink#NONE}. */
+        public Builder stateSink(WorkflowStateSink sink) {
+            this.stateSink = Objects.requireNonNull(sink, "sink");
+            return this;
+        }
+
+        /** The clock for {@code updatedAt}; by default UTC system time. */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** The most workflow snapshots cached; by default 10,000. */
+        public Builder cacheMaximumSize(long size) {
+            if (size < 0) {
+                throw new IllegalArgumentException("cacheMaximumSize must not be negative, was " + size);
+            }
+            this.cacheMaximumSize = size;
+            return this;
+        }
+
+        /** How long an unused workflow snapshot stays cached; by default 10 minutes. */
+        public Builder cacheExpireAfterAccess(Duration duration) {
+            if (duration.isNegative()) {
+                throw new IllegalArgumentException("cacheExpireAfterAccess must not be negative, was " + duration);
+            }
+            this.cacheExpireAfterAccess = duration;
+            return this;
+        }
+
+        /** The threads that run the state rules; see {@link ThreadMode}. By default PLATFORM. */
+        public Builder threadMode(ThreadMode mode) {
+            keyed.threadMode(mode);
+            return this;
+        }
+
+        /** The platform thread count; by default one per core. */
+        public Builder threads(int threads) {
+            keyed.threads(threads);
+            return this;
+        }
+
+        /** The most events accepted and not yet answered; by default 100,000. */
+        public Builder maxQueued(int maxQueued) {
+            keyed.maxQueued(maxQueued);
+            return this;
+        }
+
+        /** How long {@link #submit} waits for room before {@link QueueFullException}; by default 1 s. */
+        public Builder submitTimeout(Duration timeout) {
+            keyed.submitTimeout(timeout);
+            return this;
+        }
+
+        /** Events of one workflow handled before its thread turns to others; by default 64. */
+        public Builder keyBatchSize(int size) {
+            keyed.batchSize(size);
+            return this;
+        }
+
+        /**
+         * The most rows in one batch write; by default 1,000. 1 means one commit per event, the
+         * baseline that group commit is measured against.
+         */
+        public Builder maxCommitBatch(int rows) {
+            if (rows < 1) {
+                throw new IllegalArgumentException("maxCommitBatch must be at least 1, was " + rows);
+            }
+            this.maxCommitBatch = rows;
+            return this;
+        }
+
+        /** How failed batch writes are retried; by default 10 attempts, backoff 10 ms doubling to 2 s. */
+        public Builder commitRetry(RetryPolicy retry) {
+            this.commitRetry = Objects.requireNonNull(retry, "retry");
+            return this;
+        }
+
+        /**
+         * @throws IllegalStateException if neither a store nor a store URL was given
+         * @throws IllegalArgumentException if no storage provider serves the store URL
+         */
+        public TaskEventEngine build() {
+            if (store == null && storeUrl == null) {
+                throw new IllegalStateException("a store is required: call store(TaskInstanceStore) or storeUrl(String)");
+            }
+            return new TaskEventEngine(this);
+        }
+    }
+}

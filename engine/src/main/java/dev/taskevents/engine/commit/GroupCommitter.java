@@ -1,0 +1,170 @@
+package dev.taskevents.engine.commit;
+
+import dev.taskevents.api.spi.RowUpdate;
+import dev.taskevents.api.spi.StoreException;
+import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.api.spi.WriteBatch;
+import dev.taskevents.api.spi.WriteOutcome;
+import dev.taskevents.engine.RetryPolicy;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Group commit: row updates from many workflow instances go to the store as one
+ * {@link WriteBatch}, so throughput is bounded by the store's batch speed, not by one commit per
+ * event. While one batch commits, the next one gathers.
+ *
+ * <h2>Implementation notes</h2>
+ * Writers add to a lock-free queue; one flusher at a time drains it in batches of up to
+ * {@code maxBatch} rows. {@code flushing} is the scheduled flag: only the writer whose CAS sets it
+ * from false to true starts the flusher, and only the flusher clears it, when it finds the queue
+ * empty. After clearing, the flusher re-checks the queue: a writer that added in between saw the
+ * flag still set and started no one, so the flusher must take the work back (CAS true again) or
+ * see that a new writer's CAS did. No write is left behind, and there is no polling.
+ *
+ * <p>A batch that fails with {@link StoreException} is retried whole with exponential backoff,
+ * holding its rows' futures (so their workflows wait, in order) until {@code maxAttempts}; then
+ * their futures fail with the last error. Any other exception is the store refusing input, not
+ * being down: a batch of several rows is then split into single-row batches so that only the
+ * offending row fails. A row's future completes only after {@code store.write} returned: no one
+ * learns of a write before it is durable.
+ */
+public final class GroupCommitter {
+    private static final System.Logger LOG = System.getLogger(GroupCommitter.class.getName());
+
+    private final TaskInstanceStore store;
+    private final Executor flusherExecutor;
+    private final int maxBatch;
+    private final RetryPolicy retry;
+    private final ConcurrentLinkedQueue<PendingWrite> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean flushing = new AtomicBoolean();
+    private final LongAdder batches = new LongAdder();
+    private final LongAdder rows = new LongAdder();
+    private final LongAdder retries = new LongAdder();
+
+    public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, int maxBatch, RetryPolicy retry) {
+        this.store = store;
+        this.flusherExecutor = flusherExecutor;
+        this.maxBatch = maxBatch;
+        this.retry = retry;
+    }
+
+    /** Queues {@code update}; the future completes with its outcome once its batch was written. */
+    public CompletableFuture<WriteOutcome> write(RowUpdate update) {
+        PendingWrite pending = new PendingWrite(update, new CompletableFuture<>());
+        queue.add(pending);
+        if (flushing.compareAndSet(false, true)) {
+            flusherExecutor.execute(this::flush);
+        }
+        return pending.result;
+    }
+
+    private void flush() {
+        List<PendingWrite> batch = new ArrayList<>(Math.min(maxBatch, 1024));
+        for (;;) {
+            PendingWrite next;
+            while (batch.size() < maxBatch && (next = queue.poll()) != null) {
+                batch.add(next);
+            }
+            if (batch.isEmpty()) {
+                flushing.set(false);
+                if (queue.isEmpty() || !flushing.compareAndSet(false, true)) {
+                    return;
+                }
+                continue;
+            }
+            commit(batch);
+            batch.clear();
+        }
+    }
+
+    private void commit(List<PendingWrite> batch) {
+        // Rows in id order: stores lock in that order, and so concurrent batches cannot deadlock.
+        batch.sort(Comparator.comparingLong(p -> p.update.row().id()));
+        List<RowUpdate> updates = batch.stream().map(PendingWrite::update).toList();
+        Duration backoff = retry.initialBackoff();
+        for (int attempt = 1; ; attempt++) {
+            List<WriteOutcome> outcomes;
+            try {
+                outcomes = store.write(new WriteBatch(updates));
+            } catch (StoreException e) {
+                if (attempt >= retry.maxAttempts()) {
+                    StoreException failure = new StoreException("writing " + batch.size()
+                            + " task instance updates failed " + attempt + " times; last error: " + e.getMessage(), e);
+                    LOG.log(Level.ERROR, failure.getMessage(), e);
+                    batch.forEach(p -> p.result.completeExceptionally(failure));
+                    return;
+                }
+                retries.increment();
+                LOG.log(Level.WARNING, "writing " + batch.size() + " task instance updates failed (attempt "
+                        + attempt + " of " + retry.maxAttempts() + "), retrying in " + backoff.toMillis() + " ms: "
+                        + e.getMessage());
+                if (!sleep(backoff)) {
+                    batch.forEach(p -> p.result.completeExceptionally(
+                            new StoreException("interrupted while retrying a failed write", e)));
+                    return;
+                }
+                backoff = retry.next(backoff);
+                continue;
+            } catch (RuntimeException e) {
+                if (batch.size() > 1) {
+                    LOG.log(Level.WARNING, "the store refused a batch of " + batch.size()
+                            + " rows; writing them one by one to find the row it refuses: " + e);
+                    for (PendingWrite single : batch) {
+                        commit(new ArrayList<>(List.of(single)));
+                    }
+                } else {
+                    batch.getFirst().result.completeExceptionally(e);
+                }
+                return;
+            }
+            if (outcomes.size() != batch.size()) {
+                IllegalStateException broken = new IllegalStateException("store " + store.getClass().getName()
+                        + " returned " + outcomes.size() + " outcomes for " + batch.size() + " updates");
+                batch.forEach(p -> p.result.completeExceptionally(broken));
+                return;
+            }
+            batches.increment();
+            rows.add(batch.size());
+            for (int i = 0; i < batch.size(); i++) {
+                batch.get(i).result.complete(outcomes.get(i));
+            }
+            return;
+        }
+    }
+
+    private static boolean sleep(Duration backoff) {
+        try {
+            Thread.sleep(backoff);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /** Batches written so far. */
+    public long batches() {
+        return batches.sum();
+    }
+
+    /** Rows written so far (all outcomes). */
+    public long rows() {
+        return rows.sum();
+    }
+
+    /** Batch attempts that failed and were retried. */
+    public long retries() {
+        return retries.sum();
+    }
+
+    private record PendingWrite(RowUpdate update, CompletableFuture<WriteOutcome> result) {}
+}
