@@ -11,11 +11,12 @@ package dev.taskevents.engine;
  * @param rejected events for unknown task instances or the wrong workflow
  * @param failed events whose future failed (the store could not write them)
  * @param sinkFailures state events the workflow state sink threw on
+ * @param pendingWrites changes waiting for the next batch write
  * @param batches batch writes committed
  * @param rowsWritten rows in those batches
  * @param writeRetries failed batch attempts that were retried
  * @param cachedWorkflows workflow snapshots in the cache (estimate)
  */
 public record EngineStats(long queued, int activeKeys, long applied, long duplicates, long stale, long rejected,
-                          long failed, long sinkFailures, long batches, long rowsWritten, long writeRetries,
+                          long failed, long sinkFailures, long pendingWrites, long batches, long rowsWritten, long writeRetries,
                           long cachedWorkflows) {}

@@ -262,7 +262,7 @@ public final class TaskEventEngine implements AutoCloseable {
     public EngineStats stats() {
         KeyedExecutor.Stats keyed = executor.stats();
         return new EngineStats(keyed.queued(), keyed.activeKeys(), applied.sum(), duplicates.sum(), stale.sum(),
-                rejected.sum(), failed.sum(), sinkFailures.sum(), committer.batches(), committer.rows(),
+                rejected.sum(), failed.sum(), sinkFailures.sum(), committer.waiting(), committer.batches(), committer.rows(),
                 committer.retries(), snapshots.synchronous().estimatedSize());
     }
 

@@ -46,6 +46,7 @@ public final class GroupCommitter {
     private final RetryPolicy retry;
     private final ConcurrentLinkedQueue<PendingWrite> queue = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean flushing = new AtomicBoolean();
+    private final LongAdder waiting = new LongAdder();
     private final LongAdder batches = new LongAdder();
     private final LongAdder rows = new LongAdder();
     private final LongAdder retries = new LongAdder();
@@ -60,6 +61,7 @@ public final class GroupCommitter {
     /** Queues {@code update}; the future completes with its outcome once its batch was written. */
     public CompletableFuture<WriteOutcome> write(RowUpdate update) {
         PendingWrite pending = new PendingWrite(update, new CompletableFuture<>());
+        waiting.increment();
         queue.add(pending);
         if (flushing.compareAndSet(false, true)) {
             flusherExecutor.execute(this::flush);
@@ -74,6 +76,7 @@ public final class GroupCommitter {
             while (batch.size() < maxBatch && (next = queue.poll()) != null) {
                 batch.add(next);
             }
+            waiting.add(-batch.size());
             if (batch.isEmpty()) {
                 flushing.set(false);
                 if (queue.isEmpty() || !flushing.compareAndSet(false, true)) {
@@ -149,6 +152,11 @@ public final class GroupCommitter {
             Thread.currentThread().interrupt();
             return false;
         }
+    }
+
+    /** Row updates queued and not yet taken into a batch. */
+    public long waiting() {
+        return waiting.sum();
     }
 
     /** Batches written so far. */

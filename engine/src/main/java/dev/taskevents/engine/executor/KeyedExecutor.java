@@ -73,7 +73,8 @@ import java.util.function.Supplier;
  *       decrement and, if more tasks are reserved, schedules the drain again.
  * </ol>
  * Capacity is a {@link Semaphore} of {@code maxQueued} permits: taken before reserving, given back
- * when a task finishes. {@code close} waits (without polling: finishing drains notify it) until all
+ * when a task finishes, after its slot was retired if it was the last, so that "all permits back"
+ * means "no task queued or running, no key held". {@code close} waits (without polling: finishing drains notify it) until all
  * permits are back or the deadline passes; then it sets {@code abandoned}, which drains check
  * before taking each task, and takes the queued tasks itself. A submitter whose add raced with
  * that takes its own task back out and fails, so every accepted task is run, returned by
@@ -311,19 +312,18 @@ public final class KeyedExecutor<K> implements AutoCloseable {
          * if the decrement reached 0 and the drain must not touch the slot again.
          */
         private boolean finish() {
+            boolean more = pending.decrementAndGet() > 0;
+            if (!more && pending.compareAndSet(0, RETIRED)) {
+                slots.remove(key, this);
+            }
+            // Capacity comes back last: once all permits are back, every finished key is retired.
             capacity.release();
             if (closed) {
                 synchronized (closeMonitor) {
                     closeMonitor.notifyAll();
                 }
             }
-            if (pending.decrementAndGet() > 0) {
-                return true;
-            }
-            if (pending.compareAndSet(0, RETIRED)) {
-                slots.remove(key, this);
-            }
-            return false;
+            return more;
         }
     }
 

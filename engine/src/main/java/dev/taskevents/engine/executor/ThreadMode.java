@@ -3,26 +3,26 @@ package dev.taskevents.engine.executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinWorkerThread;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 /** The threads a {@link KeyedExecutor} runs tasks on. */
 public enum ThreadMode {
     /**
-     * A fixed pool of daemon platform threads (a FIFO {@link ForkJoinPool}). The default: for
-     * short tasks it is faster than virtual threads, and the engine never blocks a thread on I/O
-     * (it holds keys with async tasks instead). See the README's measurement.
+     * A fixed pool of daemon platform threads sharing one FIFO queue of ready keys. The default:
+     * for short tasks it is faster than virtual threads, and the engine never blocks a thread on
+     * I/O (it holds keys with async tasks instead). See the README's measurement. A plain FIFO
+     * queue, not a work-stealing pool: a ForkJoinPool worker runs the tasks it submits itself
+     * before anything else, which would let a busy key's re-submitted drain starve the others.
      */
     PLATFORM {
         @Override
         ExecutorService newPool(int threads, String namePrefix) {
-            AtomicInteger next = new AtomicInteger();
-            return new ForkJoinPool(threads, pool -> {
-                ForkJoinWorkerThread thread = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
-                thread.setName(namePrefix + next.getAndIncrement());
-                thread.setDaemon(true);
-                return thread;
-            }, null, true);
+            ThreadFactory factory = Thread.ofPlatform().name(namePrefix, 0).daemon(true).factory();
+            return new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
+                    factory);
         }
     },
     /**

@@ -1,0 +1,414 @@
+package dev.taskevents.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.taskevents.api.Acknowledgement;
+import dev.taskevents.api.StateEvent;
+import dev.taskevents.api.TaskEvent;
+import dev.taskevents.api.TaskEventType;
+import dev.taskevents.api.TaskInstance;
+import dev.taskevents.api.TaskState;
+import dev.taskevents.api.spi.RowUpdate;
+import dev.taskevents.api.spi.StoreException;
+import dev.taskevents.api.spi.WriteBatch;
+import dev.taskevents.engine.executor.QueueFullException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class TaskEventEngineTest {
+    private static final Instant T = Instant.parse("2026-03-01T10:00:00Z");
+    private static final long WF = 100;
+
+    private final TestStore store = new TestStore();
+    private final ConcurrentLinkedQueue<StateEvent> stateEvents = new ConcurrentLinkedQueue<>();
+    private TaskEventEngine engine = newEngine(TaskEventEngine.builder());
+
+    private TaskEventEngine newEngine(TaskEventEngine.Builder builder) {
+        return builder.store(store).stateSink(stateEvents::add).clock(Clock.fixed(T, ZoneOffset.UTC)).build();
+    }
+
+    @AfterEach
+    void tearDown() {
+        engine.close(Duration.ofSeconds(10));
+        store.close();
+    }
+
+    private void register(long... taskIds) {
+        List<TaskInstance> rows = new ArrayList<>();
+        for (long id : taskIds) {
+            rows.add(TaskInstance.submitted(id, WF, "task-" + id, T));
+        }
+        store.insert(rows);
+    }
+
+    private Acknowledgement send(TaskEvent event) throws Exception {
+        return engine.submit(event).get(30, TimeUnit.SECONDS);
+    }
+
+    private static TaskEvent dispatch(String id, long task, String host) {
+        return TaskEvent.dispatch(id, WF, task, T, host);
+    }
+
+    private static TaskEvent running(String id, long task) {
+        return TaskEvent.builder(id, TaskEventType.RUNNING, WF, task).eventTime(T).host("w1").startTime(T)
+                .logPath("/log/" + task).executePath("/exec/" + task).processId(77).appIds("app_1").build();
+    }
+
+    private static TaskEvent delay(String id, long task) {
+        return TaskEvent.builder(id, TaskEventType.DELAY, WF, task).eventTime(T).host("w1").startTime(T).build();
+    }
+
+    private static TaskEvent result(String id, long task, TaskState state) {
+        return TaskEvent.builder(id, TaskEventType.RESULT, WF, task).eventTime(T).state(state)
+                .startTime(T.minusSeconds(5)).endTime(T.plusSeconds(9)).varPool("[{\"out\":1}]").build();
+    }
+
+    private TaskInstance stored(long task) {
+        return store.find(task).orElseThrow();
+    }
+
+    // --- the state-rule table of DESIGN.md, row by row ---
+
+    @Test
+    void dispatchOnSubmittedRecordsTheHostAndTellsNoOne() throws Exception {
+        register(1);
+        Acknowledgement ack = send(dispatch("d1", 1, "w1:1234"));
+        TaskInstance row = assertInstanceOf(Acknowledgement.Applied.class, ack).task();
+        assertEquals(TaskState.DISPATCHED, row.state());
+        assertEquals("w1:1234", row.host());
+        assertEquals(1, row.version());
+        assertEquals(row, stored(1));
+        assertEquals(List.of(), List.copyOf(stateEvents), "DISPATCH sends no state event");
+    }
+
+    @Test
+    void dispatchIsADuplicateToTheSameHostAndStaleOtherwise() throws Exception {
+        register(1);
+        send(dispatch("d1", 1, "w1"));
+        assertEquals(new Acknowledgement.Duplicate("d1", TaskState.DISPATCHED), send(dispatch("d1", 1, "w1")));
+        assertEquals(new Acknowledgement.Stale("d2", TaskState.DISPATCHED), send(dispatch("d2", 1, "w2")));
+        send(running("r1", 1));
+        assertEquals(new Acknowledgement.Stale("d3", TaskState.RUNNING), send(dispatch("d3", 1, "w1")));
+        assertEquals(2, stored(1).version(), "only DISPATCH and RUNNING wrote");
+    }
+
+    @Test
+    void runningWritesEveryStartFieldAndTellsTheStateMachine() throws Exception {
+        register(1);
+        send(dispatch("d1", 1, "w0"));
+        TaskInstance row = assertInstanceOf(Acknowledgement.Applied.class, send(running("r1", 1))).task();
+        assertEquals(new TaskInstance(1, WF, "task-1", TaskState.RUNNING, "w1", "/log/1", "/exec/1", 77, "app_1",
+                T, null, null, null, 2, T), row);
+        assertEquals(row, stored(1));
+        assertEquals(List.of(new StateEvent(WF, 1, TaskEventType.RUNNING, TaskState.RUNNING, "r1", T)),
+                List.copyOf(stateEvents));
+    }
+
+    @Test
+    void delayAppliesToAnyUnfinishedStateAndRunningFollows() throws Exception {
+        register(1);
+        assertEquals(TaskState.DELAYED,
+                assertInstanceOf(Acknowledgement.Applied.class, send(delay("y1", 1))).task().state());
+        assertEquals(TaskState.RUNNING,
+                assertInstanceOf(Acknowledgement.Applied.class, send(running("r1", 1))).task().state());
+    }
+
+    @Test
+    void aResentRunningIsADuplicateAndWritesNothing() throws Exception {
+        register(1);
+        send(running("r1", 1));
+        assertEquals(new Acknowledgement.Duplicate("r1", TaskState.RUNNING), send(running("r1", 1)));
+        assertEquals(1, stored(1).version());
+        assertEquals(1, stateEvents.size(), "a duplicate tells no one");
+    }
+
+    @Test
+    void resultFinishesTheTaskWithEndTimeAndVarPool() throws Exception {
+        register(1);
+        send(running("r1", 1));
+        TaskInstance row = assertInstanceOf(Acknowledgement.Applied.class,
+                send(result("x1", 1, TaskState.FAILURE))).task();
+        assertEquals(new TaskInstance(1, WF, "task-1", TaskState.FAILURE, "w1", "/log/1", "/exec/1", 77, "app_1",
+                T, T.plusSeconds(9), "[{\"out\":1}]", "x1", 2, T), row);
+        assertEquals(row, stored(1));
+        assertEquals(TaskState.FAILURE, List.copyOf(stateEvents).getLast().state());
+    }
+
+    @Test
+    void aFinishedTaskTakesNoChange_theSameResultIsADuplicateEverythingElseStale() throws Exception {
+        register(1);
+        send(running("r1", 1));
+        send(result("x1", 1, TaskState.SUCCESS));
+        TaskInstance finished = stored(1);
+        assertEquals(new Acknowledgement.Duplicate("x1", TaskState.SUCCESS), send(result("x1", 1, TaskState.SUCCESS)));
+        assertEquals(new Acknowledgement.Stale("x2", TaskState.SUCCESS), send(result("x2", 1, TaskState.KILLED)));
+        assertEquals(new Acknowledgement.Stale("r2", TaskState.SUCCESS), send(running("r2", 1)));
+        assertEquals(new Acknowledgement.Stale("y1", TaskState.SUCCESS), send(delay("y1", 1)));
+        assertEquals(new Acknowledgement.Stale("d1", TaskState.SUCCESS), send(dispatch("d1", 1, "w1")));
+        assertEquals(finished, stored(1));
+        assertEquals(2, stateEvents.size());
+        assertEquals(4, engine.stats().stale());
+        assertEquals(1, engine.stats().duplicates());
+    }
+
+    @Test
+    void resultBeforeRunningFinishesTheTaskAndTheLateRunningIsStale() throws Exception {
+        register(1);
+        send(dispatch("d1", 1, "w1"));
+        TaskInstance done = assertInstanceOf(Acknowledgement.Applied.class,
+                send(result("x1", 1, TaskState.SUCCESS))).task();
+        assertEquals(T.minusSeconds(5), done.startTime(), "the RESULT's start time fills the gap");
+        assertEquals("w1", done.host());
+        assertEquals(new Acknowledgement.Stale("r1", TaskState.SUCCESS), send(running("r1", 1)));
+        assertEquals(done, stored(1));
+    }
+
+    @Test
+    void anUnknownTaskIsRejectedWithItsIds() throws Exception {
+        Acknowledgement.Rejected rejected = assertInstanceOf(Acknowledgement.Rejected.class, send(running("r1", 404)));
+        assertEquals(Acknowledgement.Rejected.Reason.UNKNOWN_TASK_INSTANCE, rejected.reason());
+        assertEquals("unknown task instance 404 (workflow instance 100): the store holds no task instance with this id",
+                rejected.message());
+        assertFalse(rejected.delivered());
+        assertEquals(1, engine.stats().rejected());
+    }
+
+    @Test
+    void aTaskOfAnotherWorkflowIsRejected() throws Exception {
+        store.insert(List.of(TaskInstance.submitted(5, 999, "elsewhere", T)));
+        Acknowledgement.Rejected rejected = assertInstanceOf(Acknowledgement.Rejected.class, send(running("r1", 5)));
+        assertEquals(Acknowledgement.Rejected.Reason.WRONG_WORKFLOW_INSTANCE, rejected.reason());
+        assertEquals("task instance 5 belongs to workflow instance 999, but the event names workflow instance 100",
+                rejected.message());
+        assertEquals(TaskState.SUBMITTED, stored(5).state());
+    }
+
+    @Test
+    void aTaskCreatedAfterItsWorkflowWasCachedIsLoadedNotDropped() throws Exception {
+        register(1);
+        send(dispatch("d1", 1, "w1")); // caches workflow 100 without task 2
+        register(2);
+        assertInstanceOf(Acknowledgement.Applied.class, send(dispatch("d2", 2, "w1")));
+        assertEquals(TaskState.DISPATCHED, stored(2).state());
+    }
+
+    @Test
+    void aRowChangedBehindTheEnginesBackIsReloadedAndDecidedAgain() throws Exception {
+        register(1);
+        send(dispatch("d1", 1, "w1")); // cached at version 1
+        TaskInstance current = stored(1);
+        TaskInstance killed = new TaskInstance(1, WF, current.name(), TaskState.KILLED, current.host(), null, null, 0,
+                null, null, T, null, "kill-1", 2, T);
+        store.delegate.write(new WriteBatch(List.of(new RowUpdate(killed, 1))));
+        // The engine's snapshot says DISPATCHED; the store says KILLED: the version check catches it.
+        assertEquals(new Acknowledgement.Stale("r1", TaskState.KILLED), send(running("r1", 1)));
+        assertEquals(killed, stored(1));
+    }
+
+    // --- durability: no ack and no state event before the write returned ---
+
+    @Test
+    void noAckAndNoStateEventBeforeTheWriteReturns() throws Exception {
+        register(1);
+        store.holdWrites = new CountDownLatch(1);
+        CompletableFuture<Acknowledgement> ack = engine.submit(running("r1", 1));
+        assertTrue(store.writeEntered.await(10, TimeUnit.SECONDS));
+        // The write is in progress and held: nothing may have been told yet.
+        assertFalse(ack.isDone(), "acknowledged before the write returned");
+        assertEquals(List.of(), List.copyOf(stateEvents), "state event before the write returned");
+        store.holdWrites.countDown();
+        assertInstanceOf(Acknowledgement.Applied.class, ack.get(10, TimeUnit.SECONDS));
+        assertEquals(1, stateEvents.size());
+    }
+
+    @Test
+    void changesOfManyWorkflowsAreCommittedTogether() throws Exception {
+        List<TaskInstance> rows = new ArrayList<>();
+        for (int wf = 1; wf <= 101; wf++) {
+            rows.add(TaskInstance.submitted(wf, wf, "t", T));
+        }
+        store.insert(rows);
+        store.holdWrites = new CountDownLatch(1);
+        List<CompletableFuture<Acknowledgement>> acks = new ArrayList<>();
+        acks.add(engine.submit(TaskEvent.dispatch("e1", 1, 1, T, "w")));
+        assertTrue(store.writeEntered.await(10, TimeUnit.SECONDS));
+        for (int wf = 2; wf <= 101; wf++) {
+            acks.add(engine.submit(TaskEvent.dispatch("e" + wf, wf, wf, T, "w")));
+        }
+        awaitUntil(() -> engine.stats().pendingWrites() == 100);
+        store.holdWrites.countDown();
+        for (CompletableFuture<Acknowledgement> ack : acks) {
+            assertInstanceOf(Acknowledgement.Applied.class, ack.get(10, TimeUnit.SECONDS));
+        }
+        assertEquals(List.of(1, 100), List.copyOf(store.batchSizes));
+        EngineStats stats = engine.stats();
+        assertEquals(2, stats.batches());
+        assertEquals(101, stats.rowsWritten());
+    }
+
+    @Test
+    void aFailedWriteIsRetriedAndTheWorkflowWaitsInOrder() throws Exception {
+        register(1);
+        store.failuresToInject.set(2);
+        CompletableFuture<Acknowledgement> first = engine.submit(running("r1", 1));
+        CompletableFuture<Acknowledgement> second = engine.submit(result("x1", 1, TaskState.SUCCESS));
+        assertInstanceOf(Acknowledgement.Applied.class, first.get(10, TimeUnit.SECONDS));
+        assertInstanceOf(Acknowledgement.Applied.class, second.get(10, TimeUnit.SECONDS));
+        assertEquals(2, engine.stats().writeRetries());
+        assertEquals(List.of(TaskState.RUNNING, TaskState.SUCCESS),
+                stateEvents.stream().map(StateEvent::state).toList());
+    }
+
+    @Test
+    void aWriteThatKeepsFailingFailsTheFutureWithTheReasonAndTheResendApplies() throws Exception {
+        engine.close();
+        engine = newEngine(TaskEventEngine.builder()
+                .commitRetry(new RetryPolicy(3, Duration.ofMillis(1), Duration.ofMillis(2))));
+        register(1);
+        store.failuresToInject.set(3);
+        ExecutionException failed = assertThrows(ExecutionException.class,
+                () -> engine.submit(running("r1", 1)).get(10, TimeUnit.SECONDS));
+        StoreException cause = assertInstanceOf(StoreException.class, failed.getCause());
+        assertTrue(cause.getMessage().contains("failed 3 times")
+                && cause.getMessage().contains("injected failure: connection reset"), cause.getMessage());
+        assertEquals(TaskState.SUBMITTED, stored(1).state(), "nothing written");
+        assertEquals(List.of(), List.copyOf(stateEvents), "nothing told");
+        assertEquals(1, engine.stats().failed());
+        assertInstanceOf(Acknowledgement.Applied.class, send(running("r1", 1)), "the worker's resend applies");
+    }
+
+    @Test
+    void aFailingStateSinkIsCountedAndDoesNotUndoTheAck() throws Exception {
+        engine.close();
+        engine = TaskEventEngine.builder().store(store).stateSink(e -> {
+            throw new IllegalStateException("state machine down");
+        }).build();
+        register(1);
+        assertInstanceOf(Acknowledgement.Applied.class, send(running("r1", 1)));
+        assertEquals(1, engine.stats().sinkFailures());
+    }
+
+    // --- concurrency on one workflow and across many ---
+
+    /**
+     * Eight threads submit for one workflow of 400 tasks, each thread owning 50 tasks and sending
+     * DISPATCH, RUNNING, RESULT for each. Every task must end SUCCESS, and the state machine must
+     * see, per task, RUNNING then SUCCESS, with never two sink calls for the workflow at once.
+     */
+    @Test
+    void concurrentSubmittersOnOneWorkflow() throws Exception {
+        int threads = 8;
+        int tasksPerThread = 50;
+        long[] ids = new long[threads * tasksPerThread];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = i + 1;
+        }
+        register(ids);
+        engine.close();
+        AtomicLong inSink = new AtomicLong();
+        ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
+        engine = TaskEventEngine.builder().store(store).stateSink(e -> {
+            if (inSink.incrementAndGet() != 1) {
+                violations.add("two sink calls at once for workflow " + e.workflowInstanceId());
+            }
+            stateEvents.add(e);
+            inSink.decrementAndGet();
+        }).threads(4).build();
+        List<Thread> submitters = new ArrayList<>();
+        ConcurrentLinkedQueue<CompletableFuture<Acknowledgement>> acks = new ConcurrentLinkedQueue<>();
+        for (int t = 0; t < threads; t++) {
+            int first = t * tasksPerThread + 1;
+            submitters.add(Thread.ofPlatform().start(() -> {
+                for (int task = first; task < first + tasksPerThread; task++) {
+                    acks.add(engine.submit(dispatch("d" + task, task, "w")));
+                    acks.add(engine.submit(running("r" + task, task)));
+                    acks.add(engine.submit(result("x" + task, task, TaskState.SUCCESS)));
+                }
+            }));
+        }
+        for (Thread t : submitters) {
+            t.join();
+        }
+        for (CompletableFuture<Acknowledgement> ack : acks) {
+            assertInstanceOf(Acknowledgement.Applied.class, ack.get(30, TimeUnit.SECONDS));
+        }
+        assertEquals(List.of(), List.copyOf(violations));
+        for (long id : ids) {
+            assertEquals(TaskState.SUCCESS, stored(id).state());
+            List<TaskState> seen = stateEvents.stream().filter(e -> e.taskInstanceId() == id)
+                    .map(StateEvent::state).toList();
+            assertEquals(List.of(TaskState.RUNNING, TaskState.SUCCESS), seen, "task " + id);
+        }
+    }
+
+    // --- backpressure and shutdown ---
+
+    @Test
+    void submitIsRefusedWithAClearErrorWhenTheQueueIsFull() throws Exception {
+        engine.close();
+        engine = newEngine(TaskEventEngine.builder().maxQueued(2).submitTimeout(Duration.ofMillis(50)));
+        register(1);
+        store.holdWrites = new CountDownLatch(1);
+        CompletableFuture<Acknowledgement> a = engine.submit(running("r1", 1));
+        CompletableFuture<Acknowledgement> b = engine.submit(result("x1", 1, TaskState.SUCCESS));
+        QueueFullException full = assertThrows(QueueFullException.class, () -> engine.submit(running("r2", 1)));
+        assertTrue(full.getMessage().startsWith("queue full: 2 tasks"), full.getMessage());
+        store.holdWrites.countDown();
+        assertInstanceOf(Acknowledgement.Applied.class, a.get(10, TimeUnit.SECONDS));
+        assertInstanceOf(Acknowledgement.Applied.class, b.get(10, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void closeReportsTheEventsThatDidNotRunAndFailsTheirFutures() throws Exception {
+        register(1);
+        store.holdWrites = new CountDownLatch(1);
+        CompletableFuture<Acknowledgement> inFlight = engine.submit(running("r1", 1));
+        assertTrue(store.writeEntered.await(10, TimeUnit.SECONDS));
+        TaskEvent waiting = result("x1", 1, TaskState.SUCCESS);
+        CompletableFuture<Acknowledgement> queued = engine.submit(waiting);
+        List<TaskEvent> notRun = engine.close(Duration.ofMillis(50));
+        assertEquals(List.of(waiting), notRun);
+        ExecutionException e = assertThrows(ExecutionException.class, () -> queued.get(1, TimeUnit.SECONDS));
+        assertInstanceOf(EngineClosedException.class, e.getCause());
+        assertTrue(e.getCause().getMessage().contains("event x1"), e.getCause().getMessage());
+        assertThrows(java.util.concurrent.RejectedExecutionException.class, () -> engine.submit(running("r9", 1)));
+        store.holdWrites.countDown();
+        assertInstanceOf(Acknowledgement.Applied.class, inFlight.get(10, TimeUnit.SECONDS),
+                "the event in flight at the deadline still completes");
+    }
+
+    @Test
+    void buildingWithoutAStoreOrWithAnUnknownUrlFailsClearly() {
+        assertEquals("a store is required: call store(TaskInstanceStore) or storeUrl(String)",
+                assertThrows(IllegalStateException.class, () -> TaskEventEngine.builder().build()).getMessage());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TaskEventEngine.builder().storeUrl("cassandra://x").build());
+        assertTrue(e.getMessage().contains("memory [memory:]"), e.getMessage());
+    }
+
+    static void awaitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not reached within 30 s");
+            }
+            Thread.sleep(1);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package dev.taskevents.engine;
+
+import dev.taskevents.api.Stores;
+import dev.taskevents.api.TaskInstance;
+import dev.taskevents.api.spi.StoreException;
+import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.api.spi.WriteBatch;
+import dev.taskevents.api.spi.WriteOutcome;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A memory store (opened through ServiceLoader) that tests can hold at the start of a write, make
+ * fail a number of times, and ask what batches it was given.
+ */
+final class TestStore implements TaskInstanceStore {
+    final TaskInstanceStore delegate = Stores.open("memory:");
+    final ConcurrentLinkedQueue<Integer> batchSizes = new ConcurrentLinkedQueue<>();
+    final AtomicInteger failuresToInject = new AtomicInteger();
+    final CountDownLatch writeEntered = new CountDownLatch(1);
+    volatile CountDownLatch holdWrites = new CountDownLatch(0);
+
+    @Override
+    public Optional<TaskInstance> find(long taskInstanceId) {
+        return delegate.find(taskInstanceId);
+    }
+
+    @Override
+    public List<TaskInstance> findByWorkflow(long workflowInstanceId) {
+        return delegate.findByWorkflow(workflowInstanceId);
+    }
+
+    @Override
+    public void insert(List<TaskInstance> rows) {
+        delegate.insert(rows);
+    }
+
+    @Override
+    public List<WriteOutcome> write(WriteBatch batch) {
+        writeEntered.countDown();
+        try {
+            if (!holdWrites.await(60, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("test never released the held write");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreException("interrupted", e);
+        }
+        if (failuresToInject.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            throw new StoreException("injected failure: connection reset");
+        }
+        batchSizes.add(batch.updates().size());
+        return delegate.write(batch);
+    }
+
+    @Override
+    public void close() {
+        delegate.close();
+    }
+}
