@@ -51,7 +51,9 @@ public abstract class TaskInstanceStoreContract {
 
     @AfterEach
     void closeStore() {
-        store.close();
+        if (store != null) { // null when openStore() aborted (no database) or failed
+            store.close();
+        }
     }
 
     protected static long newId() {

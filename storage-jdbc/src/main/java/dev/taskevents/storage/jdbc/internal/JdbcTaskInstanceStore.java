@@ -1,0 +1,267 @@
+package dev.taskevents.storage.jdbc.internal;
+
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.APP_IDS;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.COLUMNS;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.END_TIME;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.EXECUTE_PATH;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.FINISH_EVENT_ID;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.HOST;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.ID;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.LOG_PATH;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.NAME;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.PID;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.START_TIME;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.STATE;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.TASK_INSTANCE;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.UPDATED_AT;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.VAR_POOL;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.VERSION;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.WORKFLOW_INSTANCE_ID;
+
+import dev.taskevents.api.TaskInstance;
+import dev.taskevents.api.spi.DuplicateTaskInstanceException;
+import dev.taskevents.api.spi.RowUpdate;
+import dev.taskevents.api.spi.StoreException;
+import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.api.spi.WriteBatch;
+import dev.taskevents.api.spi.WriteOutcome;
+import dev.taskevents.storage.jdbc.JdbcStoreOptions;
+import dev.taskevents.storage.jdbc.JdbcStores;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.jooq.BatchBindStep;
+import org.jooq.DSLContext;
+import org.jooq.InsertValuesStepN;
+import org.jooq.Record;
+import org.jooq.Record3;
+import org.jooq.SQLDialect;
+import org.jooq.conf.Settings;
+import org.jooq.exception.DataAccessException;
+import org.jooq.exception.IntegrityConstraintViolationException;
+import org.jooq.impl.DSL;
+
+/**
+ * The JDBC store. Every statement is built with jOOQ; no SQL is assembled from strings.
+ *
+ * <h2>Batch writes</h2>
+ * One transaction per batch: (1) {@code SELECT id, version ... WHERE id IN (...) ORDER BY id FOR
+ * UPDATE} locks the batch's rows in id order, so concurrent batches queue on the lowest common
+ * row instead of deadlocking, and tells each row's outcome exactly (missing: NOT_FOUND; other
+ * version: VERSION_CONFLICT), since locked rows cannot change before the commit; (2) the APPLIED
+ * rows are written by one JDBC batch of {@code UPDATE ... WHERE id = ? AND version = ?}, in one
+ * round trip where the driver allows it. jOOQ's batch does not raise on an update that matched no
+ * row (jOOQ issue 1637), so the update counts are checked here: any count other than 1 rolls the
+ * transaction back and fails the batch.
+ */
+public final class JdbcTaskInstanceStore implements TaskInstanceStore {
+    /** Most rows per IN list or multi-row INSERT: well below every driver's bind-parameter limit. */
+    private static final int CHUNK = 1_000;
+
+    private final Pool pool;
+    private final DSLContext sql;
+    private final String redactedUrl;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private JdbcTaskInstanceStore(Pool pool, SQLDialect dialect, String url) {
+        this.pool = pool;
+        this.sql = DSL.using(pool.dataSource(), dialect, new Settings().withExecuteLogging(false));
+        this.redactedUrl = JdbcStores.redact(url);
+    }
+
+    /** See {@link JdbcStores#open}. */
+    public static JdbcTaskInstanceStore open(JdbcStoreOptions options) {
+        SQLDialect dialect = Dialects.of(options.url());
+        Pool pool = Pool.start(options);
+        try {
+            Schema.prepare(pool.dataSource(), options.url(), options.migrateOnOpen());
+            return new JdbcTaskInstanceStore(pool, dialect, options.url());
+        } catch (RuntimeException e) {
+            pool.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public Optional<TaskInstance> find(long taskInstanceId) {
+        return run("find task instance " + taskInstanceId, () -> sql.select(COLUMNS).from(TASK_INSTANCE)
+                .where(ID.eq(taskInstanceId)).fetchOptional(TaskInstanceTable::read));
+    }
+
+    @Override
+    public List<TaskInstance> findByWorkflow(long workflowInstanceId) {
+        return run("find the task instances of workflow instance " + workflowInstanceId, () -> sql.select(COLUMNS)
+                .from(TASK_INSTANCE).where(WORKFLOW_INSTANCE_ID.eq(workflowInstanceId)).orderBy(ID)
+                .fetch(TaskInstanceTable::read));
+    }
+
+    @Override
+    public void insert(List<TaskInstance> rows) {
+        Set<Long> seen = new HashSet<>();
+        List<Long> repeated = rows.stream().map(TaskInstance::id).filter(id -> !seen.add(id)).toList();
+        if (!repeated.isEmpty()) {
+            throw new DuplicateTaskInstanceException(repeated);
+        }
+        if (rows.isEmpty()) {
+            return;
+        }
+        List<Long> ids = rows.stream().map(TaskInstance::id).sorted().toList();
+        try {
+            run("insert " + rows.size() + " task instances", () -> sql.transactionResult(tx -> {
+                DSLContext t = tx.dsl();
+                List<Long> existing = existingIds(t, ids);
+                if (!existing.isEmpty()) {
+                    throw new DuplicateTaskInstanceException(existing);
+                }
+                for (int from = 0; from < rows.size(); from += CHUNK) {
+                    InsertValuesStepN<Record> insert = t.insertInto(TASK_INSTANCE).columns(COLUMNS);
+                    for (TaskInstance row : rows.subList(from, Math.min(rows.size(), from + CHUNK))) {
+                        insert = insert.values(TaskInstanceTable.values(row));
+                    }
+                    insert.execute();
+                }
+                return null;
+            }));
+        } catch (StoreException e) {
+            if (e.getCause() instanceof IntegrityConstraintViolationException) {
+                // Another writer inserted one of the ids between our check and our insert.
+                List<Long> existing = run("find existing ids", () -> existingIds(sql, ids));
+                if (!existing.isEmpty()) {
+                    throw new DuplicateTaskInstanceException(existing);
+                }
+            }
+            throw e;
+        }
+    }
+
+    private static List<Long> existingIds(DSLContext t, List<Long> sortedIds) {
+        List<Long> existing = new ArrayList<>();
+        for (int from = 0; from < sortedIds.size(); from += CHUNK) {
+            existing.addAll(t.select(ID).from(TASK_INSTANCE)
+                    .where(ID.in(sortedIds.subList(from, Math.min(sortedIds.size(), from + CHUNK))))
+                    .orderBy(ID).fetch(ID));
+        }
+        return existing;
+    }
+
+    @Override
+    public List<WriteOutcome> write(WriteBatch batch) {
+        List<RowUpdate> updates = batch.updates();
+        if (updates.isEmpty()) {
+            return List.of();
+        }
+        return run("write a batch of " + updates.size() + " task instance updates", () -> sql.transactionResult(tx -> {
+            DSLContext t = tx.dsl();
+            List<RowUpdate> inIdOrder = new ArrayList<>(updates);
+            inIdOrder.sort(Comparator.comparingLong(u -> u.row().id()));
+            List<Long> ids = inIdOrder.stream().map(u -> u.row().id()).toList();
+            Map<Long, Long> stored = new HashMap<>();
+            for (int from = 0; from < ids.size(); from += CHUNK) {
+                for (Record3<Long, Long, Long> r : t.select(ID, VERSION, WORKFLOW_INSTANCE_ID).from(TASK_INSTANCE)
+                        .where(ID.in(ids.subList(from, Math.min(ids.size(), from + CHUNK))))
+                        .orderBy(ID).forUpdate().fetch()) {
+                    stored.put(r.value1(), r.value2());
+                    long workflowId = r.value3();
+                    TaskInstance row = inIdOrder.get(Collections.binarySearch(ids, r.value1())).row();
+                    if (row.workflowInstanceId() != workflowId) {
+                        throw new IllegalArgumentException("task instance " + row.id() + " belongs to workflow instance "
+                                + workflowId + "; an update cannot move it to " + row.workflowInstanceId());
+                    }
+                }
+            }
+            List<WriteOutcome> outcomes = new ArrayList<>(updates.size());
+            for (RowUpdate u : updates) {
+                Long version = stored.get(u.row().id());
+                outcomes.add(version == null ? WriteOutcome.NOT_FOUND
+                        : version != u.expectedVersion() ? WriteOutcome.VERSION_CONFLICT : WriteOutcome.APPLIED);
+            }
+            List<RowUpdate> toApply = inIdOrder.stream()
+                    .filter(u -> Long.valueOf(u.expectedVersion()).equals(stored.get(u.row().id())))
+                    .toList();
+            if (!toApply.isEmpty()) {
+                applyLocked(t, toApply);
+            }
+            return outcomes;
+        }));
+    }
+
+    /** The UPDATEs of rows already locked and checked, as one JDBC batch; every count must be 1. */
+    private void applyLocked(DSLContext t, List<RowUpdate> rows) {
+        BatchBindStep batch = t.batch(t.update(TASK_INSTANCE)
+                .set(NAME, (String) null)
+                .set(STATE, (String) null)
+                .set(HOST, (String) null)
+                .set(LOG_PATH, (String) null)
+                .set(EXECUTE_PATH, (String) null)
+                .set(PID, (Integer) null)
+                .set(APP_IDS, (String) null)
+                .set(START_TIME, (java.time.LocalDateTime) null)
+                .set(END_TIME, (java.time.LocalDateTime) null)
+                .set(VAR_POOL, (String) null)
+                .set(FINISH_EVENT_ID, (String) null)
+                .set(VERSION, (Long) null)
+                .set(UPDATED_AT, (java.time.LocalDateTime) null)
+                .where(ID.eq((Long) null))
+                .and(VERSION.eq((Long) null)));
+        for (RowUpdate u : rows) {
+            TaskInstance r = u.row();
+            // Bind values in the order of the placeholders above: the SET list, then the WHERE.
+            batch = batch.bind(r.name(), r.state().name(), r.host(), r.logPath(), r.executePath(), r.processId(), r.appIds(),
+                    TaskInstanceTable.local(r.startTime()), TaskInstanceTable.local(r.endTime()), r.varPool(),
+                    r.finishEventId(), r.version(), TaskInstanceTable.local(r.updatedAt()), r.id(),
+                    u.expectedVersion());
+        }
+        int[] counts = batch.execute();
+        if (counts.length != rows.size()) {
+            throw new StoreException("the database reported " + counts.length + " update counts for a batch of "
+                    + rows.size() + " rows; the batch was rolled back");
+        }
+        for (int i = 0; i < counts.length; i++) {
+            // Statement.SUCCESS_NO_INFO (-2): the driver ran the batch as one statement and cannot
+            // tell per row; the rows were locked and their versions checked above, so it applied.
+            if (counts[i] != 1 && counts[i] != java.sql.Statement.SUCCESS_NO_INFO) {
+                throw new StoreException("updating task instance " + rows.get(i).row().id() + " matched "
+                        + counts[i] + " rows although it was locked at the expected version; the batch was rolled back");
+            }
+        }
+    }
+
+    private <T> T run(String what, Supplier<T> action) {
+        if (closed.get()) {
+            throw new StoreException("the store " + redactedUrl + " is closed; cannot " + what);
+        }
+        try {
+            return action.get();
+        } catch (DuplicateTaskInstanceException | StoreException e) {
+            throw e;
+        } catch (DataAccessException e) {
+            Throwable cause = e.getCause() instanceof DuplicateTaskInstanceException d ? d : null;
+            if (cause != null) {
+                throw (DuplicateTaskInstanceException) cause;
+            }
+            if (e.getCause() instanceof StoreException s) {
+                throw s;
+            }
+            if (e.getCause() instanceof IllegalArgumentException refused) {
+                throw refused;
+            }
+            throw new StoreException("could not " + what + " in " + redactedUrl + ": " + e.getMessage()
+                    + (e.sqlState() != null ? " (SQL state " + e.sqlState() + ")" : ""), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            pool.close();
+        }
+    }
+}
