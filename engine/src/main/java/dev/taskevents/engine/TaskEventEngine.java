@@ -302,7 +302,8 @@ public final class TaskEventEngine implements AutoCloseable {
         private TaskInstanceStore store;
         private String storeUrl;
         private WorkflowStateSink stateSink = WorkflowStateSink.NONE;
-        private Clock clock = Clock.systemUTC();
+        // Microseconds: the finest precision every store keeps, so the acked row equals the stored one.
+        private Clock clock = Clock.tick(Clock.systemUTC(), Duration.ofNanos(1_000));
         private long cacheMaximumSize = 10_000;
         private Duration cacheExpireAfterAccess = Duration.ofMinutes(10);
         private final KeyedExecutor.Builder<Long> keyed = KeyedExecutor.<Long>builder()
@@ -332,7 +333,7 @@ public final class TaskEventEngine implements AutoCloseable {
             return this;
         }
 
-        /** The clock for {@code updatedAt}; by default UTC system time. */
+        /** The clock for {@code updatedAt}; by default UTC system time in whole microseconds. */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;
