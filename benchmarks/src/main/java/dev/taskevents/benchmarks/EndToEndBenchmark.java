@@ -38,25 +38,27 @@ public final class EndToEndBenchmark {
         System.out.printf("end to end on %s, %d workflows x %d tasks x 2 events (RUNNING, RESULT), %d cores, JDK %s%n",
                 JdbcStores.redact(base), workflows, TASKS_PER_WORKFLOW, Runtime.getRuntime().availableProcessors(),
                 Runtime.version());
-        System.out.printf("%-22s %5s %12s %9s %9s %9s %10s%n", "mode", "rep", "events/s", "p50 ms", "p99 ms", "max ms",
+        System.out.printf("%-26s %5s %12s %9s %9s %9s %10s%n", "mode", "rep", "events/s", "p50 ms", "p99 ms", "max ms",
                 "rows/batch");
-        run(base, "warm-up", 1_000, Math.max(1, workflows / 4));
+        run(base, "warm-up", 1_000, true, workflows);
+        run(base, "warm-up", 1_000, false, workflows);
         for (int rep = 1; rep <= repetitions; rep++) {
-            run(base, "group commit", 1_000, workflows).print(rep);
-            run(base, "one commit per event", 1, Math.max(1, workflows / 8)).print(rep);
+            run(base, "group, multi-row UPDATE", 1_000, true, workflows).print(rep);
+            run(base, "group, JDBC batch", 1_000, false, workflows).print(rep);
+            run(base, "one commit per event", 1, true, Math.max(1, workflows / 8)).print(rep);
         }
     }
 
     record Result(String mode, double eventsPerSecond, double p50, double p99, double max, double rowsPerBatch) {
         void print(int rep) {
-            System.out.printf("%-22s %5d %,12.0f %9.2f %9.2f %9.2f %10.1f%n", mode, rep, eventsPerSecond, p50, p99, max,
+            System.out.printf("%-26s %5d %,12.0f %9.2f %9.2f %9.2f %10.1f%n", mode, rep, eventsPerSecond, p50, p99, max,
                     rowsPerBatch);
         }
     }
 
-    static Result run(String base, String mode, int maxCommitBatch, int workflows) throws Exception {
+    static Result run(String base, String mode, int maxCommitBatch, boolean multiRow, int workflows) throws Exception {
         String url = freshSchema(base);
-        try (TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url))) {
+        try (TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url).withMultiRowUpdates(multiRow))) {
             Instant now = Instant.now();
             List<TaskInstance> rows = new ArrayList<>();
             for (int wf = 1; wf <= workflows; wf++) {

@@ -13,6 +13,10 @@ class JdbcStoreContractTest {
 
         abstract String newDatabaseUrl();
 
+        String url() {
+            return url;
+        }
+
         @Override
         protected TaskInstanceStore openStore() {
             if (url == null) {
@@ -35,6 +39,21 @@ class JdbcStoreContractTest {
         @Override
         String newDatabaseUrl() {
             return TestDatabases.freshUrl(TestDatabases.Server.POSTGRES);
+        }
+    }
+
+    /** PostgreSQL with the multi-row UPDATE path instead of the default JDBC batch. */
+    @Nested
+    class PostgreSqlMultiRow extends OnOneDatabase {
+        @Override
+        String newDatabaseUrl() {
+            return TestDatabases.freshUrl(TestDatabases.Server.POSTGRES);
+        }
+
+        @Override
+        protected TaskInstanceStore openStore() {
+            super.openStore().close();
+            return JdbcStores.open(JdbcStoreOptions.of(url()).withMultiRowUpdates(true));
         }
     }
 

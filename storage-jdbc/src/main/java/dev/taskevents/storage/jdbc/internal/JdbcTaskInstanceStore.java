@@ -43,6 +43,8 @@ import org.jooq.DSLContext;
 import org.jooq.InsertValuesStepN;
 import org.jooq.Record;
 import org.jooq.Record3;
+import org.jooq.RowN;
+import org.jooq.Table;
 import org.jooq.SQLDialect;
 import org.jooq.conf.Settings;
 import org.jooq.exception.DataAccessException;
@@ -58,7 +60,8 @@ import org.jooq.impl.DSL;
  * row instead of deadlocking, and tells each row's outcome exactly (missing: NOT_FOUND; other
  * version: VERSION_CONFLICT), since locked rows cannot change before the commit; (2) the APPLIED
  * rows are written by one JDBC batch of {@code UPDATE ... WHERE id = ? AND version = ?}, in one
- * round trip where the driver allows it. jOOQ's batch does not raise on an update that matched no
+ * round trip where the driver allows it (or, on PostgreSQL with {@code multiRowUpdates}, by one
+ * {@code UPDATE ... FROM (VALUES ...)} per 100 rows). jOOQ's batch does not raise on an update that matched no
  * row (jOOQ issue 1637), so the update counts are checked here: any count other than 1 rolls the
  * transaction back and fails the batch.
  */
@@ -70,9 +73,12 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     private final DSLContext sql;
     private final String redactedUrl;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final boolean multiRowUpdate;
 
-    private JdbcTaskInstanceStore(Pool pool, SQLDialect dialect, String url) {
+    private JdbcTaskInstanceStore(Pool pool, SQLDialect dialect, JdbcStoreOptions options) {
         this.pool = pool;
+        this.multiRowUpdate = dialect == SQLDialect.POSTGRES && options.multiRowUpdates();
+        String url = options.url();
         this.sql = DSL.using(pool.dataSource(), dialect, new Settings().withExecuteLogging(false));
         this.redactedUrl = JdbcStores.redact(url);
     }
@@ -83,7 +89,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         Pool pool = Pool.start(options);
         try {
             Schema.prepare(pool.dataSource(), options.url(), options.migrateOnOpen());
-            return new JdbcTaskInstanceStore(pool, dialect, options.url());
+            return new JdbcTaskInstanceStore(pool, dialect, options);
         } catch (RuntimeException e) {
             pool.close();
             throw e;
@@ -187,10 +193,62 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                     .filter(u -> Long.valueOf(u.expectedVersion()).equals(stored.get(u.row().id())))
                     .toList();
             if (!toApply.isEmpty()) {
-                applyLocked(t, toApply);
+                if (multiRowUpdate) {
+                    applyLockedMultiRow(t, toApply);
+                } else {
+                    applyLocked(t, toApply);
+                }
             }
             return outcomes;
         }));
+    }
+
+    /**
+     * PostgreSQL: the rows already locked and checked, as one {@code UPDATE ... FROM (VALUES ...)}
+     * statement per chunk; the update count must equal the number of rows.
+     */
+    private void applyLockedMultiRow(DSLContext t, List<RowUpdate> rows) {
+        for (int from = 0; from < rows.size(); from += CHUNK / 10) {
+            List<RowUpdate> chunk = rows.subList(from, Math.min(rows.size(), from + CHUNK / 10));
+            RowN[] values = new RowN[chunk.size()];
+            for (int i = 0; i < values.length; i++) {
+                TaskInstance r = chunk.get(i).row();
+                values[i] = DSL.row(List.<org.jooq.Field<?>>of(DSL.val(r.id(), ID), DSL.val(chunk.get(i).expectedVersion(), VERSION),
+                        DSL.val(r.name(), NAME), DSL.val(r.state().name(), STATE), DSL.val(r.host(), HOST),
+                        DSL.val(r.logPath(), LOG_PATH), DSL.val(r.executePath(), EXECUTE_PATH),
+                        DSL.val(r.processId(), PID), DSL.val(r.appIds(), APP_IDS),
+                        DSL.val(TaskInstanceTable.local(r.startTime()), START_TIME),
+                        DSL.val(TaskInstanceTable.local(r.endTime()), END_TIME), DSL.val(r.varPool(), VAR_POOL),
+                        DSL.val(r.finishEventId(), FINISH_EVENT_ID), DSL.val(r.version(), VERSION),
+                        DSL.val(TaskInstanceTable.local(r.updatedAt()), UPDATED_AT)));
+            }
+            Table<Record> v = DSL.values(values).as("v", "id", "expected_version", "name", "state", "host",
+                    "log_path", "execute_path", "pid", "app_ids", "start_time", "end_time", "var_pool",
+                    "finish_event_id", "version", "updated_at");
+            int count = t.update(TASK_INSTANCE)
+                    .set(NAME, v.field("name", String.class))
+                    .set(STATE, v.field("state", String.class))
+                    .set(HOST, v.field("host", String.class))
+                    .set(LOG_PATH, v.field("log_path", String.class))
+                    .set(EXECUTE_PATH, v.field("execute_path", String.class))
+                    .set(PID, v.field("pid", Integer.class))
+                    .set(APP_IDS, v.field("app_ids", String.class))
+                    .set(START_TIME, v.field("start_time", java.time.LocalDateTime.class))
+                    .set(END_TIME, v.field("end_time", java.time.LocalDateTime.class))
+                    .set(VAR_POOL, v.field("var_pool", String.class))
+                    .set(FINISH_EVENT_ID, v.field("finish_event_id", String.class))
+                    .set(VERSION, v.field("version", Long.class))
+                    .set(UPDATED_AT, v.field("updated_at", java.time.LocalDateTime.class))
+                    .from(v)
+                    .where(DSL.field(DSL.name("task_instance", "id"), Long.class).eq(v.field("id", Long.class)))
+                    .and(DSL.field(DSL.name("task_instance", "version"), Long.class)
+                            .eq(v.field("expected_version", Long.class)))
+                    .execute();
+            if (count != chunk.size()) {
+                throw new StoreException("a multi-row update of " + chunk.size() + " locked rows changed " + count
+                        + "; the batch was rolled back");
+            }
+        }
     }
 
     /** The UPDATEs of rows already locked and checked, as one JDBC batch; every count must be 1. */
