@@ -1,0 +1,76 @@
+package dev.taskevents.cli;
+
+import dev.taskevents.api.spi.StoreException;
+import dev.taskevents.cli.demo.DemoCommand;
+import dev.taskevents.cli.serve.ServeCommand;
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * {@code taskevents <command> [options]}. Errors print one line, {@code taskevents: <what went
+ * wrong>}, never a stack trace: exit 2 for a wrong command line, 1 for anything else.
+ */
+public final class Main {
+    static final String USAGE = """
+            Usage: taskevents <command> [options]
+
+            Commands:
+              demo      simulate a scheduler and its workers against the engine, then verify every task
+              serve     run the HTTP JSON service that workers send task events to
+              migrate   apply the database migrations of a store and print the schema version
+
+            Run 'taskevents <command> --help' for a command's options.
+            """;
+
+    private Main() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs a command and returns its exit code. */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        quietLibraryLogs();
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
+            out.print(USAGE);
+            return args.length == 0 ? 2 : 0;
+        }
+        List<String> rest = Arrays.asList(args).subList(1, args.length);
+        try {
+            return switch (args[0]) {
+                case "demo" -> new DemoCommand(out).run(rest);
+                case "serve" -> new ServeCommand(out, err).run(rest);
+                case "migrate" -> new MigrateCommand(out).run(rest);
+                default -> throw new UsageException("unknown command \"" + args[0] + "\" (commands: demo, serve, migrate;"
+                        + " see: taskevents --help)");
+            };
+        } catch (UsageException e) {
+            err.println("taskevents " + e.getMessage());
+            return 2;
+        } catch (StoreException | IllegalArgumentException | IllegalStateException | java.io.UncheckedIOException e) {
+            err.println("taskevents: " + e.getMessage());
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("taskevents: interrupted");
+            return 130;
+        }
+    }
+
+    /** Flyway, HikariCP and jOOQ log at INFO by default; the command speaks for itself. */
+    private static void quietLibraryLogs() {
+        Logger root = Logger.getLogger("");
+        if (System.getenv("TASKEVENTS_LOG_LEVEL") != null) {
+            root.setLevel(Level.parse(System.getenv("TASKEVENTS_LOG_LEVEL")));
+        } else {
+            root.setLevel(Level.WARNING);
+        }
+        for (var handler : root.getHandlers()) {
+            handler.setLevel(root.getLevel());
+        }
+        Logger.getLogger("org.jooq.Constants").setLevel(Level.OFF); // the jOOQ banner
+    }
+}

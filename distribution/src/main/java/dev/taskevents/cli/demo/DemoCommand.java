@@ -1,0 +1,79 @@
+package dev.taskevents.cli.demo;
+
+import dev.taskevents.api.Stores;
+import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.cli.DemoDefaults;
+import dev.taskevents.cli.Options;
+import dev.taskevents.storage.jdbc.JdbcStores;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+
+/** {@code taskevents demo}: the simulation, its progress bar and its report. Exit 0 only if verified. */
+public final class DemoCommand {
+    static final String HELP = """
+            Usage: taskevents demo [options]
+
+            Simulates a scheduler and its workers: W workflows of T tasks each (t0 -> t1 -> fan-out -> fan-in),
+            a driver that dispatches tasks as their parents succeed, and workers that report DISPATCH, DELAY,
+            RUNNING and RESULT with the faults real workers have. Then checks every task in the store.
+            Exit code 0 if every task holds the state its worker reported, 1 if not.
+
+              --store URL             where task state lives (default: %s)
+                                      also memory:, jdbc:postgresql://..., jdbc:mariadb://..., jdbc:mysql://...
+              --workflows N           workflow instances (default 500)
+              --tasks N               tasks per workflow, 3-16 (default 6)
+              --duplicate-rate R      share of events sent twice at once (default 0.05)
+              --reorder-rate R        share of tasks whose RESULT comes before RUNNING (default 0.05)
+              --late-running-rate R   share of tasks that resend RUNNING after RESULT (default 0.05)
+              --lost-ack-rate R       share of acks lost, so the event is resent (default 0.05)
+              --delay-rate R          share of tasks that report DELAY first (default 0.10)
+              --failure-rate R        share of tasks that fail, stopping their workflow (default 0.02)
+              --seed N                random seed (default 42)
+              --timeout-seconds N     give up after N seconds (default 120)
+            """.formatted(DemoDefaults.STORE);
+
+    private final PrintStream out;
+
+    public DemoCommand(PrintStream out) {
+        this.out = out;
+    }
+
+    public int run(List<String> args) throws InterruptedException {
+        Options options = Options.parse("demo", args, Set.of("store", "workflows", "tasks", "duplicate-rate",
+                "reorder-rate", "late-running-rate", "lost-ack-rate", "delay-rate", "failure-rate", "seed",
+                "timeout-seconds"), Set.of("help"));
+        if (options.has("help")) {
+            out.print(HELP);
+            return 0;
+        }
+        SimulationConfig config = new SimulationConfig(
+                options.getInt("workflows", 500, 1, 1_000_000),
+                options.getInt("tasks", 6, 3, 16),
+                options.getRate("duplicate-rate", 0.05),
+                options.getRate("reorder-rate", 0.05),
+                options.getRate("late-running-rate", 0.05),
+                options.getRate("lost-ack-rate", 0.05),
+                options.getRate("delay-rate", 0.10),
+                options.getRate("failure-rate", 0.02),
+                options.getInt("seed", 42, Integer.MIN_VALUE, Integer.MAX_VALUE),
+                Duration.ofSeconds(options.getInt("timeout-seconds", 120, 1, 86_400)));
+        String url = options.get("store", DemoDefaults.STORE);
+        out.printf("taskevents demo: opening %s%n", JdbcStores.redact(url));
+        try (TaskInstanceStore store = Stores.open(url)) {
+            Simulation simulation = new Simulation(config, store);
+            DemoReport report;
+            ProgressBar bar = ProgressBar.startIfTerminal(out, config.workflows(), simulation::workflowsFinished);
+            try {
+                report = simulation.run();
+            } finally {
+                if (bar != null) {
+                    bar.close();
+                }
+            }
+            report.print(out, JdbcStores.redact(url));
+            return report.ok() ? 0 : 1;
+        }
+    }
+}

@@ -1,0 +1,376 @@
+package dev.taskevents.cli.demo;
+
+import dev.taskevents.api.Acknowledgement;
+import dev.taskevents.api.StateEvent;
+import dev.taskevents.api.TaskEvent;
+import dev.taskevents.api.TaskEventType;
+import dev.taskevents.api.TaskInstance;
+import dev.taskevents.api.TaskState;
+import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.engine.EngineStats;
+import dev.taskevents.engine.TaskEventEngine;
+import dev.taskevents.engine.executor.QueueFullException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A scheduler in miniature driving a {@link TaskEventEngine}: a workflow driver that creates and
+ * dispatches tasks as their parents succeed (it learns of that only from the engine's state
+ * events), and simulated workers that report each task with the faults real workers have. At the
+ * end every task's stored row is compared with what its worker decided.
+ *
+ * <p>The workers' faults: the same event sent twice at once (a duplicate); RESULT sent before
+ * RUNNING (the late RUNNING is then stale); RUNNING resent after RESULT; an acknowledgement "lost"
+ * so the event is resent; DELAY before RUNNING; and backpressure (a full queue) answered by
+ * waiting and resending. A worker resends until it holds an acknowledgement, as real ones do.
+ */
+public final class Simulation {
+    private final SimulationConfig config;
+    private final TaskInstanceStore store;
+    private final long firstWorkflowId;
+    private final ConcurrentHashMap<Long, WorkflowRun> runs = new ConcurrentHashMap<>();
+    private final CountDownLatch workflowsLeft;
+    private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+    private final Map<TaskEventType, LongAdder> sent = new EnumMap<>(TaskEventType.class);
+    private final LongAdder duplicatesSent = new LongAdder();
+    private final LongAdder resends = new LongAdder();
+    private final LongAdder backpressureWaits = new LongAdder();
+    private final LongAdder repeatedStateEvents = new LongAdder();
+    private final ConcurrentLinkedQueue<Long> ackNanos = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Throwable> driverErrors = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger workflowsFinished = new AtomicInteger();
+    private volatile TaskEventEngine engine;
+
+    public Simulation(SimulationConfig config, TaskInstanceStore store) {
+        this.config = config;
+        this.store = store;
+        this.workflowsLeft = new CountDownLatch(config.workflows());
+        // Ids from the clock, so that runs against the same database never collide.
+        this.firstWorkflowId = System.currentTimeMillis() * 1_000;
+        for (TaskEventType type : TaskEventType.values()) {
+            sent.put(type, new LongAdder());
+        }
+    }
+
+    /** Workflows finished so far (for the progress bar). */
+    public int workflowsFinished() {
+        return workflowsFinished.get();
+    }
+
+    public SimulationConfig config() {
+        return config;
+    }
+
+    /** Runs the simulation to the end (or the timeout) and verifies the store. */
+    public DemoReport run() throws InterruptedException {
+        long start = System.nanoTime();
+        EngineStats stats;
+        boolean finishedInTime;
+        try (TaskEventEngine built = TaskEventEngine.builder().store(store).stateSink(this::onStateEvent).build()) {
+            engine = built;
+            for (int w = 0; w < config.workflows(); w++) {
+                long workflowId = firstWorkflowId + w;
+                WorkflowRun run = new WorkflowRun(workflowId, config.tasksPerWorkflow());
+                runs.put(workflowId, run);
+                threads.execute(() -> guarded(() -> createAndDispatch(run, List.of(0))));
+            }
+            finishedInTime = workflowsLeft.await(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            stats = built.stats();
+        } finally {
+            threads.shutdownNow();
+        }
+        long elapsed = System.nanoTime() - start;
+        return new DemoReport(config, elapsed, eventCounts(), duplicatesSent.sum(), resends.sum(),
+                backpressureWaits.sum(), stats, latencies(), runs.size(), workflowsFinished.get(),
+                succeededWorkflows(), finishedInTime, verify(), List.copyOf(driverErrors));
+    }
+
+    // --- the workflow driver: reacts to state events, creates and dispatches ready tasks ---
+
+    private void onStateEvent(StateEvent event) {
+        if (event.state().isFinished()) {
+            // Off the engine's thread: creating tasks is store I/O.
+            threads.execute(() -> guarded(() -> advance(event)));
+        }
+    }
+
+    private void advance(StateEvent event) {
+        WorkflowRun run = Objects.requireNonNull(runs.get(event.workflowInstanceId()), "unknown workflow");
+        int task = (int) (event.taskInstanceId() - run.workflowId * 16);
+        List<Integer> ready = new ArrayList<>();
+        boolean done;
+        synchronized (run) {
+            if (run.finished[task]) {
+                repeatedStateEvents.increment();
+                return;
+            }
+            run.finished[task] = true;
+            run.finishedCount++;
+            if (event.state() != TaskState.SUCCESS) {
+                run.failed = true;
+            } else {
+                for (int child : children(task)) {
+                    if (!run.created[child] && parents(child).stream().allMatch(p -> run.finished[p]
+                            && run.outcome[p] == TaskState.SUCCESS)) {
+                        run.created[child] = true;
+                        run.createdCount++;
+                        ready.add(child);
+                    }
+                }
+            }
+            done = run.createdCount == run.finishedCount;
+        }
+        if (!ready.isEmpty()) {
+            createAndDispatch(run, ready);
+        }
+        if (done) {
+            workflowsFinished.incrementAndGet();
+            workflowsLeft.countDown();
+        }
+    }
+
+    private void createAndDispatch(WorkflowRun run, List<Integer> tasks) {
+        Instant now = Instant.now();
+        List<TaskInstance> rows = new ArrayList<>();
+        synchronized (run) {
+            for (int t : tasks) {
+                if (t == 0) {
+                    run.created[0] = true;
+                    run.createdCount++;
+                }
+                rows.add(TaskInstance.submitted(run.taskId(t), run.workflowId, "task-" + t, now));
+            }
+        }
+        store.insert(rows);
+        for (int t : tasks) {
+            // The master dispatches, then a worker takes the task.
+            sendUntilAcknowledged(TaskEvent.dispatch("dispatch-" + run.taskId(t), run.workflowId, run.taskId(t), now,
+                    "worker-" + (t % 4)), new SplittableRandom(config.seed() ^ run.taskId(t)));
+            threads.execute(() -> guarded(() -> work(run, t)));
+        }
+    }
+
+    // --- the simulated worker ---
+
+    private void work(WorkflowRun run, int t) {
+        long id = run.taskId(t);
+        SplittableRandom random = new SplittableRandom(config.seed() * 31 + id);
+        TaskState outcome = random.nextDouble() < config.failureRate() ? TaskState.FAILURE : TaskState.SUCCESS;
+        String host = "worker-" + (t % 4);
+        synchronized (run) {
+            run.outcome[t] = outcome;
+        }
+        Instant start = Instant.now();
+        List<TaskEvent> events = new ArrayList<>();
+        if (random.nextDouble() < config.delayRate()) {
+            events.add(TaskEvent.builder("delay-" + id, TaskEventType.DELAY, run.workflowId, id).eventTime(start)
+                    .host(host).startTime(start).build());
+        }
+        TaskEvent running = TaskEvent.builder("running-" + id, TaskEventType.RUNNING, run.workflowId, id)
+                .eventTime(start).host(host).startTime(start).logPath("/logs/" + id + ".log")
+                .executePath("/exec/" + id).processId(1000 + t).build();
+        TaskEvent result = TaskEvent.builder("result-" + id, TaskEventType.RESULT, run.workflowId, id)
+                .eventTime(Instant.now()).state(outcome).endTime(Instant.now())
+                .varPool("[{\"prop\":\"rows\",\"value\":\"" + random.nextInt(1_000_000) + "\"}]").build();
+        if (random.nextDouble() < config.reorderRate()) {
+            events.add(result);
+            events.add(running);
+        } else {
+            events.add(running);
+            events.add(result);
+            if (random.nextDouble() < config.lateRunningRate()) {
+                events.add(running);
+            }
+        }
+        for (TaskEvent event : events) {
+            sendUntilAcknowledged(event, random);
+        }
+    }
+
+    /** Sends until an acknowledgement arrives (and is not "lost"), sometimes twice at once. */
+    private void sendUntilAcknowledged(TaskEvent event, SplittableRandom random) {
+        boolean duplicate = random.nextDouble() < config.duplicateRate();
+        boolean loseFirstAck = random.nextDouble() < config.lostAckRate();
+        for (int attempt = 0; ; attempt++) {
+            long sentAt = System.nanoTime();
+            CompletableFuture<Acknowledgement> ack = submit(event);
+            if (attempt == 0 && duplicate) {
+                duplicatesSent.increment();
+                submit(event);
+            }
+            try {
+                Acknowledgement answer = ack.get(60, TimeUnit.SECONDS);
+                ackNanos.add(System.nanoTime() - sentAt);
+                if (!answer.delivered()) {
+                    throw new IllegalStateException("event " + event.eventId() + " was rejected: " + answer);
+                }
+                if (attempt == 0 && loseFirstAck) {
+                    resends.increment(); // the ack "got lost": the worker sends the event again
+                    continue;
+                }
+                return;
+            } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+                resends.increment(); // not acknowledged (the store failed): resend, as a worker does
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private CompletableFuture<Acknowledgement> submit(TaskEvent event) {
+        while (true) {
+            try {
+                CompletableFuture<Acknowledgement> ack = engine.submit(event);
+                sent.get(event.type()).increment();
+                return ack;
+            } catch (QueueFullException full) {
+                backpressureWaits.increment();
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    // --- the DAG: t0 -> t1 -> {t2 .. t(n-2)} -> t(n-1) ---
+
+    private List<Integer> children(int t) {
+        int n = config.tasksPerWorkflow();
+        if (t == 0) {
+            return List.of(1);
+        }
+        if (t == 1) {
+            List<Integer> fanOut = new ArrayList<>();
+            for (int c = 2; c <= n - 2; c++) {
+                fanOut.add(c);
+            }
+            return fanOut.isEmpty() ? List.of(n - 1) : fanOut;
+        }
+        return t == n - 1 ? List.of() : List.of(n - 1);
+    }
+
+    private List<Integer> parents(int t) {
+        int n = config.tasksPerWorkflow();
+        if (t == 0) {
+            return List.of();
+        }
+        if (t == 1) {
+            return List.of(0);
+        }
+        if (t < n - 1) {
+            return List.of(1);
+        }
+        List<Integer> fanIn = new ArrayList<>();
+        for (int p = 2; p <= n - 2; p++) {
+            fanIn.add(p);
+        }
+        return fanIn.isEmpty() ? List.of(1) : fanIn;
+    }
+
+    // --- the report ---
+
+    private void guarded(Runnable action) {
+        try {
+            action.run();
+        } catch (RuntimeException e) {
+            driverErrors.add(e);
+        }
+    }
+
+    private Map<TaskEventType, Long> eventCounts() {
+        Map<TaskEventType, Long> counts = new EnumMap<>(TaskEventType.class);
+        sent.forEach((type, adder) -> counts.put(type, adder.sum()));
+        return counts;
+    }
+
+    private long[] latencies() {
+        long[] values = ackNanos.stream().mapToLong(Long::longValue).toArray();
+        Arrays.sort(values);
+        return values;
+    }
+
+    private int succeededWorkflows() {
+        int succeeded = 0;
+        for (WorkflowRun run : runs.values()) {
+            synchronized (run) {
+                if (!run.failed && run.finishedCount == config.tasksPerWorkflow()) {
+                    succeeded++;
+                }
+            }
+        }
+        return succeeded;
+    }
+
+    /** Every created task's row must hold its worker's outcome and RESULT id; nothing else may exist. */
+    private DemoReport.Verification verify() {
+        List<String> problems = new ArrayList<>();
+        int checked = 0;
+        for (WorkflowRun run : runs.values()) {
+            Map<Long, TaskInstance> rows = new java.util.HashMap<>();
+            for (TaskInstance row : store.findByWorkflow(run.workflowId)) {
+                rows.put(row.id(), row);
+            }
+            synchronized (run) {
+                for (int t = 0; t < config.tasksPerWorkflow(); t++) {
+                    TaskInstance row = rows.remove(run.taskId(t));
+                    if (!run.created[t]) {
+                        if (row != null) {
+                            problems.add("task " + run.taskId(t) + " exists but was never created by the driver");
+                        }
+                        continue;
+                    }
+                    checked++;
+                    if (row == null) {
+                        problems.add("task " + run.taskId(t) + " was created but is not in the store");
+                    } else if (row.state() != run.outcome[t]) {
+                        problems.add("task " + row.id() + " is " + row.state() + ", its worker reported " + run.outcome[t]);
+                    } else if (!("result-" + row.id()).equals(row.finishEventId())) {
+                        problems.add("task " + row.id() + " was finished by " + row.finishEventId());
+                    }
+                }
+            }
+            rows.keySet().forEach(id -> problems.add("unexpected task instance " + id));
+        }
+        if (repeatedStateEvents.sum() > 0) {
+            problems.add(repeatedStateEvents.sum() + " tasks were reported finished to the state machine more than once");
+        }
+        return new DemoReport.Verification(checked, problems);
+    }
+
+    /** One workflow's progress; guarded by its own monitor. */
+    private static final class WorkflowRun {
+        final long workflowId;
+        final boolean[] created;
+        final boolean[] finished;
+        final TaskState[] outcome;
+        int createdCount;
+        int finishedCount;
+        boolean failed;
+
+        WorkflowRun(long workflowId, int tasks) {
+            this.workflowId = workflowId;
+            this.created = new boolean[tasks];
+            this.finished = new boolean[tasks];
+            this.outcome = new TaskState[tasks];
+        }
+
+        long taskId(int t) {
+            return workflowId * 16 + t;
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package dev.taskevents.cli.serve;
+
+import dev.taskevents.api.Stores;
+import dev.taskevents.api.TaskEvent;
+import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.cli.DemoDefaults;
+import dev.taskevents.cli.Options;
+import dev.taskevents.engine.TaskEventEngine;
+import dev.taskevents.storage.jdbc.JdbcStores;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import sun.misc.Signal;
+
+/** {@code taskevents serve}: the HTTP service until SIGTERM or SIGINT, then a drained exit 0. */
+public final class ServeCommand {
+    static final String HELP = """
+            Usage: taskevents serve [options]
+
+            Runs the HTTP JSON service workers send task events to.
+
+              --store URL            where task state lives (default: %s)
+              --port N               TCP port (default 8080; 0 picks a free one)
+              --bind ADDRESS         address to listen on (default 127.0.0.1)
+              --max-queued N         events accepted and not yet answered before 503 (default 100000)
+              --max-body-bytes N     largest request body (default 16777216)
+              --drain-seconds N      on SIGTERM, how long to finish accepted events (default 30)
+
+            Endpoints: POST /v1/task-instances, POST /v1/events, GET /v1/task-instances/{id},
+                       GET /healthz, GET /metrics
+            """.formatted(DemoDefaults.STORE);
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    public ServeCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    public int run(List<String> args) throws InterruptedException {
+        Options options = Options.parse("serve", args, Set.of("store", "port", "bind", "max-queued", "max-body-bytes",
+                "drain-seconds"), Set.of("help"));
+        if (options.has("help")) {
+            out.print(HELP);
+            return 0;
+        }
+        int port = options.getInt("port", 8080, 0, 65_535);
+        String bind = options.get("bind", "127.0.0.1");
+        int maxQueued = options.getInt("max-queued", 100_000, 1, 10_000_000);
+        int maxBody = options.getInt("max-body-bytes", 16 * 1024 * 1024, 1_024, 1_073_741_824);
+        Duration drain = Duration.ofSeconds(options.getInt("drain-seconds", 30, 0, 3_600));
+        String url = options.get("store", DemoDefaults.STORE);
+        TaskInstanceStore store = Stores.open(url);
+        TaskEventEngine engine = TaskEventEngine.builder().store(store).maxQueued(maxQueued)
+                .submitTimeout(Duration.ofMillis(100)).build();
+        EventServer server;
+        try {
+            server = new EventServer(engine, store, new InetSocketAddress(bind, port), maxBody, Duration.ofSeconds(60));
+        } catch (BindException e) {
+            engine.close();
+            store.close();
+            throw new IllegalStateException("cannot listen on " + bind + ":" + port + ": " + e.getMessage());
+        } catch (IOException e) {
+            engine.close();
+            store.close();
+            throw new UncheckedIOException("cannot start the HTTP server on " + bind + ":" + port, e);
+        }
+        server.start();
+        out.printf("taskevents serve: listening on http://%s:%d (store %s)%n", server.address().getHostString(),
+                server.address().getPort(), JdbcStores.redact(url));
+        out.flush();
+        CountDownLatch stop = new CountDownLatch(1);
+        Signal.handle(new Signal("TERM"), signal -> stop.countDown());
+        Signal.handle(new Signal("INT"), signal -> stop.countDown());
+        stop.await();
+        out.println("taskevents serve: stopping; finishing accepted events (up to " + drain.toSeconds() + " s)");
+        server.stop(drain);
+        List<TaskEvent> notRun = engine.close(drain);
+        store.close();
+        if (!notRun.isEmpty()) {
+            err.println("taskevents serve: " + notRun.size() + " accepted events did not run before the deadline"
+                    + " and were not acknowledged; their workers will resend them");
+            return 1;
+        }
+        out.println("taskevents serve: stopped cleanly");
+        return 0;
+    }
+}

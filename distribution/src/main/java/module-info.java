@@ -1,0 +1,14 @@
+/**
+ * The {@code taskevents} command: {@code demo} (a simulated scheduler and workers driving the
+ * engine), {@code serve} (an HTTP JSON service for real workers) and {@code migrate}. Shipped as a
+ * jlink runtime image; exports nothing.
+ */
+module dev.taskevents.cli {
+    requires dev.taskevents.engine;
+    requires dev.taskevents.storage.jdbc;
+    requires com.fasterxml.jackson.databind;
+    requires jdk.httpserver;
+    requires java.logging;
+    // sun.misc.Signal: SIGTERM drains the engine and exits 0 instead of the JVM's 143.
+    requires jdk.unsupported;
+}
