@@ -1,0 +1,171 @@
+package dev.taskevents.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The built runtime image, run as a user runs it: {@code bin/taskevents} with PATH pointing
+ * nowhere and no JAVA_HOME, so that only the image's own java can run it.
+ */
+class RuntimeImageIT {
+    private static final Path IMAGE = Path.of(System.getProperty("taskevents.image", "target/taskevents"));
+
+    record Run(int exit, String out, String err) {}
+
+    private static ProcessBuilder command(Path dir, String... args) {
+        List<String> command = new java.util.ArrayList<>();
+        command.add(IMAGE.resolve("bin/taskevents").toAbsolutePath().toString());
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile());
+        builder.environment().clear();
+        builder.environment().put("PATH", "/nonexistent");
+        builder.environment().put("HOME", dir.toString());
+        return builder;
+    }
+
+    private static Run run(Path dir, String... args) throws Exception {
+        Process process = command(dir, args).start();
+        var out = process.getInputStream().readAllBytes();
+        var err = process.getErrorStream().readAllBytes();
+        assertTrue(process.waitFor(5, TimeUnit.MINUTES), "the command did not finish");
+        return new Run(process.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void demoOnEmbeddedH2VerifiesEveryTask() throws Exception {
+        Path dir = Files.createTempDirectory("taskevents-demo-");
+        Run run = run(dir, "demo", "--workflows", "200");
+        assertEquals(0, run.exit(), run.out() + run.err());
+        assertTrue(run.out().contains("on jdbc:h2:file:./taskevents-data/taskevents"), run.out());
+        assertTrue(run.out().contains("200 of 200 finished"), run.out());
+        assertTrue(run.out().contains("verification    OK: all "), run.out());
+        assertTrue(Files.isDirectory(dir.resolve("taskevents-data")), "the H2 file lives under ./taskevents-data");
+        // A second run on the same database: new ids, verified again.
+        Run again = run(dir, "demo", "--workflows", "50");
+        assertEquals(0, again.exit(), again.out() + again.err());
+    }
+
+    @Test
+    void demoOnPostgreSql() throws Exception {
+        String base = System.getenv("TASKEVENTS_TEST_POSTGRES_URL");
+        if (base == null) {
+            if ("true".equals(System.getenv("TASKEVENTS_TEST_REQUIRE_DATABASES"))) {
+                throw new IllegalStateException("TASKEVENTS_TEST_POSTGRES_URL is required");
+            }
+            Assumptions.abort("set TASKEVENTS_TEST_POSTGRES_URL to run the demo on PostgreSQL");
+        }
+        // Flyway creates the missing schema named by currentSchema.
+        String schema = "te_demo_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+        String url = base + (base.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+        Path dir = Files.createTempDirectory("taskevents-demo-pg-");
+        try {
+            Run run = run(dir, "demo", "--store", url, "--workflows", "300");
+            assertEquals(0, run.exit(), run.out() + run.err());
+            assertTrue(run.out().contains("300 of 300 finished"), run.out());
+            assertTrue(run.out().contains("verification    OK"), run.out());
+            Run migrate = run(dir, "migrate", "--store", url);
+            assertEquals(0, migrate.exit(), migrate.out() + migrate.err());
+            assertTrue(migrate.out().contains("is at version 1"), migrate.out());
+        } finally {
+            try (java.sql.Connection c = java.sql.DriverManager.getConnection(base);
+                 java.sql.Statement statement = c.createStatement()) {
+                statement.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE"); // our own generated name
+            }
+        }
+    }
+
+    @Test
+    void errorsAreOneLineWithoutAStackTrace() throws Exception {
+        Path dir = Files.createTempDirectory("taskevents-errors-");
+        Run unreachable = run(dir, "demo", "--store", "jdbc:postgresql://127.0.0.1:1/x?user=u");
+        assertEquals(1, unreachable.exit());
+        assertTrue(unreachable.err().startsWith("taskevents: cannot connect to jdbc:postgresql://127.0.0.1:1/x"),
+                unreachable.err());
+        assertEquals(1, unreachable.err().strip().lines().count(), unreachable.err());
+        assertFalse(unreachable.err().contains("\tat "), unreachable.err());
+
+        Run unknown = run(dir, "launch");
+        assertEquals(2, unknown.exit());
+        assertTrue(unknown.err().startsWith("taskevents unknown command \"launch\""), unknown.err());
+
+        Run badOption = run(dir, "demo", "--workflows", "many");
+        assertEquals(2, badOption.exit());
+        assertTrue(badOption.err().contains("--workflows must be a whole number, was \"many\""), badOption.err());
+
+        Run badUrl = run(dir, "demo", "--store", "cassandra://x");
+        assertEquals(1, badUrl.exit());
+        assertTrue(badUrl.err().contains("no storage provider serves the URL \"cassandra://x\""), badUrl.err());
+
+        for (String command : List.of("demo", "serve", "migrate")) {
+            Run help = run(dir, command, "--help");
+            assertEquals(0, help.exit());
+            assertTrue(help.out().startsWith("Usage: taskevents " + command), help.out());
+        }
+    }
+
+    @Test
+    void serveAnswersOverHttpAndSigtermDrainsThenExitsZero() throws Exception {
+        Path dir = Files.createTempDirectory("taskevents-serve-");
+        Process process = command(dir, "serve", "--store", "memory:", "--port", "0").redirectErrorStream(true).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        String first = out.readLine();
+        Matcher m = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+) ").matcher(first == null ? "" : first);
+        assertTrue(m.find(), "startup line: " + first);
+        String base = "http://127.0.0.1:" + m.group(1);
+        HttpClient http = HttpClient.newHttpClient();
+        HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/task-instances"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"id\":5,\"workflowInstanceId\":1,\"name\":\"t\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(201, created.statusCode(), created.body());
+        HttpResponse<String> acked = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/events"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"eventId\":\"d5\",\"type\":\"DISPATCH\","
+                        + "\"workflowInstanceId\":1,\"taskInstanceId\":5,\"eventTime\":\"2026-01-01T00:00:00Z\","
+                        + "\"host\":\"w1\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, acked.statusCode(), acked.body());
+        assertTrue(acked.body().contains("\"outcome\":\"APPLIED\""), acked.body());
+        process.toHandle().destroy(); // SIGTERM (Process.destroy would also close our end of its output)
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS));
+        String rest = readRest(out);
+        assertEquals(0, process.exitValue(), rest);
+        assertTrue(rest.contains("stopped cleanly"), rest);
+    }
+
+    @Test
+    void aPortInUseIsOneClearLine() throws Exception {
+        try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Run run = run(Files.createTempDirectory("taskevents-port-"), "serve", "--store", "memory:", "--port",
+                    String.valueOf(socket.getLocalPort()));
+            assertEquals(1, run.exit(), run.out() + run.err());
+            assertTrue(run.err().startsWith("taskevents: cannot listen on 127.0.0.1:" + socket.getLocalPort()), run.err());
+            assertFalse(run.err().contains("\tat "), run.err());
+        }
+    }
+
+    private static String readRest(BufferedReader reader) throws IOException {
+        StringBuilder text = new StringBuilder();
+        String line;
+        while ((line = reader.readLine()) != null) {
+            text.append(line).append('\n');
+        }
+        return text.toString();
+    }
+}
