@@ -115,6 +115,11 @@ class RuntimeImageIT {
         assertEquals(1, badUrl.exit());
         assertTrue(badUrl.err().contains("no storage provider serves the URL \"cassandra://x\""), badUrl.err());
 
+        Run openToAll = run(dir, "serve", "--store", "memory:", "--bind", "0.0.0.0", "--port", "0");
+        assertEquals(1, openToAll.exit(), openToAll.out() + openToAll.err());
+        assertTrue(openToAll.err().startsWith("taskevents: refusing to listen on 0.0.0.0 without authentication"),
+                openToAll.err());
+
         for (String command : List.of("demo", "serve", "migrate")) {
             Run help = run(dir, command, "--help");
             assertEquals(0, help.exit());

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import dev.taskevents.api.Acknowledgement;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskInstance;
@@ -49,25 +51,60 @@ import java.util.concurrent.TimeoutException;
 public final class EventServer {
     private static final System.Logger LOG = System.getLogger(EventServer.class.getName());
 
+    static {
+        // The JDK server reads its limits once, from system properties, when its first instance is
+        // made. Defaults here unless the operator set them: a slow or oversized request must not
+        // hold a connection forever.
+        defaultProperty("sun.net.httpserver.maxReqTime", "10");      // s to send the request head
+        defaultProperty("sun.net.httpserver.maxRspTime", "120");     // s from handler start to response end
+        defaultProperty("sun.net.httpserver.idleInterval", "30");    // s an idle keep-alive connection stays
+        defaultProperty("sun.net.httpserver.maxIdleConnections", "200");
+        defaultProperty("sun.net.httpserver.maxConnections", "1000");
+        defaultProperty("sun.net.httpserver.maxReqHeaders", "100");
+        defaultProperty("sun.net.httpserver.maxReqHeaderSize", "16384"); // bytes of request headers
+    }
+
+    private static void defaultProperty(String name, String value) {
+        if (System.getProperty(name) == null) {
+            System.setProperty(name, value);
+        }
+    }
+
     private final TaskEventEngine engine;
     private final TaskInstanceStore store;
+    private final ServerSettings settings;
     private final int maxBodyBytes;
     private final Duration ackTimeout;
+    private final BearerTokens tokens;
+    private final java.util.concurrent.Semaphore inFlight;
     private final JsonCodec json = new JsonCodec();
     private final LatencyHistogram ackLatency = new LatencyHistogram();
     private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
     private final HttpServer server;
     private volatile boolean stopping;
 
-    public EventServer(TaskEventEngine engine, TaskInstanceStore store, InetSocketAddress address, int maxBodyBytes,
-                       Duration ackTimeout) throws IOException {
+    public EventServer(TaskEventEngine engine, TaskInstanceStore store, ServerSettings settings) throws IOException {
         this.engine = engine;
         this.store = store;
-        this.maxBodyBytes = maxBodyBytes;
-        this.ackTimeout = ackTimeout;
-        this.server = HttpServer.create(address, 0);
+        this.settings = settings;
+        this.maxBodyBytes = settings.maxBodyBytes();
+        this.ackTimeout = settings.ackTimeout();
+        this.tokens = new BearerTokens(settings.tokens());
+        this.inFlight = new java.util.concurrent.Semaphore(settings.maxInFlight());
+        if (settings.tls() != null) {
+            HttpsServer https = HttpsServer.create(settings.address(), 0);
+            https.setHttpsConfigurator(new HttpsConfigurator(settings.tls()));
+            this.server = https;
+        } else {
+            this.server = HttpServer.create(settings.address(), 0);
+        }
         server.setExecutor(handlers);
         server.createContext("/", this::handle);
+    }
+
+    /** Whether this server speaks HTTPS. */
+    public boolean tls() {
+        return settings.tls() != null;
     }
 
     public void start() {
@@ -93,35 +130,59 @@ public final class EventServer {
         try (exchange) {
             String path = exchange.getRequestURI().getPath();
             String method = exchange.getRequestMethod();
-            try {
-                if (path.equals("/v1/events")) {
-                    requireMethod(method, "POST");
-                    postEvents(exchange);
-                } else if (path.equals("/v1/task-instances")) {
-                    requireMethod(method, "POST");
-                    postTaskInstances(exchange);
-                } else if (path.startsWith("/v1/task-instances/")) {
-                    requireMethod(method, "GET");
-                    getTaskInstance(exchange, path.substring("/v1/task-instances/".length()));
-                } else if (path.equals("/healthz")) {
-                    requireMethod(method, "GET");
-                    send(exchange, stopping ? 503 : 200, json.mapper.createObjectNode()
-                            .put("status", stopping ? "stopping" : "ok"));
-                } else if (path.equals("/metrics")) {
-                    requireMethod(method, "GET");
-                    sendText(exchange, 200, metrics());
-                } else {
-                    throw new BadRequest(404, "no such resource: " + cut(path));
-                }
-            } catch (BadRequest e) {
-                if (e.status == 405) {
-                    exchange.getResponseHeaders().set("Allow", e.getMessage().substring(e.getMessage().lastIndexOf(' ') + 1));
-                }
-                send(exchange, e.status, json.error(e.getMessage()));
-            } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, "request " + method + " " + cut(path) + " failed", e);
-                send(exchange, 500, json.error("internal error; the server log has the details"));
+            boolean open = path.equals("/healthz") || (path.equals("/metrics") && settings.metricsPublic());
+            if (!open && !tokens.permits(exchange.getRequestHeaders().getFirst("Authorization"))) {
+                // No hint whether the token was missing, malformed or wrong.
+                exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+                send(exchange, 401, json.error("unauthorized"));
+                return;
             }
+            if (!inFlight.tryAcquire()) {
+                exchange.getResponseHeaders().set("Retry-After", "1");
+                send(exchange, 503, json.error("too many requests in progress; retry"));
+                return;
+            }
+            try {
+                route(exchange, path, method);
+            } finally {
+                inFlight.release();
+            }
+        }
+    }
+
+    private void route(HttpExchange exchange, String path, String method) throws IOException {
+        try {
+            if (path.equals("/v1/events")) {
+                requireMethod(method, "POST");
+                postEvents(exchange);
+            } else if (path.equals("/v1/task-instances")) {
+                requireMethod(method, "POST");
+                postTaskInstances(exchange);
+            } else if (path.startsWith("/v1/task-instances/")) {
+                requireMethod(method, "GET");
+                getTaskInstance(exchange, path.substring("/v1/task-instances/".length()));
+            } else if (path.equals("/healthz")) {
+                requireMethod(method, "GET");
+                send(exchange, stopping ? 503 : 200, json.mapper.createObjectNode()
+                        .put("status", stopping ? "stopping" : "ok"));
+            } else if (path.equals("/metrics")) {
+                requireMethod(method, "GET");
+                sendText(exchange, 200, metrics());
+            } else {
+                throw new BadRequest(404, "no such resource: " + cut(path));
+            }
+        } catch (BadRequest e) {
+            if (e.status == 408 || e.status == 413) {
+                // The rest of the body is not wanted: close instead of draining it for keep-alive.
+                exchange.getResponseHeaders().set("Connection", "close");
+            }
+            if (e.status == 405) {
+                exchange.getResponseHeaders().set("Allow", e.getMessage().substring(e.getMessage().lastIndexOf(' ') + 1));
+            }
+            send(exchange, e.status, json.error(e.getMessage()));
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "request " + method + " " + cut(path) + " failed", e);
+            send(exchange, 500, json.error("internal error; the server log has the details"));
         }
     }
 
@@ -225,13 +286,25 @@ public final class EventServer {
                 throw new BadRequest("Content-Length is not a number: " + cut(declared));
             }
         }
-        try (InputStream in = exchange.getRequestBody()) {
-            byte[] body = in.readNBytes(maxBodyBytes + 1);
-            if (body.length > maxBodyBytes) {
+        long deadline = System.nanoTime() + settings.bodyReadTimeout().toNanos();
+        // Not closed on the error paths: closing drains the rest of the body, which is exactly
+        // what a trickling or oversized request must not be allowed to make us wait for.
+        InputStream in = exchange.getRequestBody();
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        byte[] chunk = new byte[16 * 1024];
+        int n;
+        while ((n = in.read(chunk)) > 0) {
+            body.write(chunk, 0, n);
+            if (body.size() > maxBodyBytes) {
                 throw new BadRequest(413, "the request body is larger than the limit of " + maxBodyBytes + " bytes");
             }
-            return body;
+            if (System.nanoTime() > deadline) {
+                throw new BadRequest(408, "the request body took longer than "
+                        + settings.bodyReadTimeout().toSeconds() + " s to arrive");
+            }
         }
+        in.close();
+        return body.toByteArray();
     }
 
     private String metrics() {

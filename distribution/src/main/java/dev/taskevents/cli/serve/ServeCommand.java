@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import javax.net.ssl.SSLContext;
 import sun.misc.Signal;
 
 /** {@code taskevents serve}: the HTTP service until SIGTERM or SIGINT, then a drained exit 0. */
@@ -31,6 +32,14 @@ public final class ServeCommand {
               --max-queued N         events accepted and not yet answered before 503 (default 100000)
               --max-body-bytes N     largest request body (default 16777216)
               --drain-seconds N      on SIGTERM, how long to finish accepted events (default 30)
+              --token-file PATH      bearer tokens workers must send, one per line ('#' comments);
+                                     also (or instead) TASKEVENTS_TOKENS=tok1,tok2 in the environment.
+                                     Never on the command line: it would show in ps. Without any
+                                     token, serve listens on loopback only.
+              --metrics-public       serve /metrics without a token (/healthz always is)
+              --tls-keystore PATH    a PKCS12 keystore: serve HTTPS with its key and certificate
+              --tls-password-file PATH  the keystore's password (first line)
+              --max-in-flight N      requests handled at once before 503 (default 256)
 
             Endpoints: POST /v1/task-instances, POST /v1/events, GET /v1/task-instances/{id},
                        GET /healthz, GET /metrics
@@ -46,7 +55,8 @@ public final class ServeCommand {
 
     public int run(List<String> args) throws InterruptedException {
         Options options = Options.parse("serve", args, Set.of("store", "port", "bind", "max-queued", "max-body-bytes",
-                "drain-seconds"), Set.of("help"));
+                "drain-seconds", "token-file", "tls-keystore", "tls-password-file", "max-in-flight"),
+                Set.of("help", "metrics-public"));
         if (options.has("help")) {
             out.print(HELP);
             return 0;
@@ -57,12 +67,17 @@ public final class ServeCommand {
         int maxBody = options.getInt("max-body-bytes", 16 * 1024 * 1024, 1_024, 1_073_741_824);
         Duration drain = Duration.ofSeconds(options.getInt("drain-seconds", 30, 0, 3_600));
         String url = options.get("store", DemoDefaults.STORE);
+        List<String> tokens = Credentials.tokens(System.getenv("TASKEVENTS_TOKENS"), options.get("token-file", null));
+        SSLContext tls = Credentials.tls(options.get("tls-keystore", null), options.get("tls-password-file", null));
+        ServerSettings settings = new ServerSettings(new InetSocketAddress(bind, port), maxBody, Duration.ofSeconds(10),
+                Duration.ofSeconds(60), tokens, options.has("metrics-public"), tls,
+                options.getInt("max-in-flight", 256, 1, 100_000));
         TaskInstanceStore store = Stores.open(url);
         TaskEventEngine engine = TaskEventEngine.builder().store(store).maxQueued(maxQueued)
                 .submitTimeout(Duration.ofMillis(100)).build();
         EventServer server;
         try {
-            server = new EventServer(engine, store, new InetSocketAddress(bind, port), maxBody, Duration.ofSeconds(60));
+            server = new EventServer(engine, store, settings);
         } catch (BindException e) {
             engine.close();
             store.close();
@@ -73,8 +88,9 @@ public final class ServeCommand {
             throw new UncheckedIOException("cannot start the HTTP server on " + bind + ":" + port, e);
         }
         server.start();
-        out.printf("taskevents serve: listening on http://%s:%d (store %s)%n", server.address().getHostString(),
-                server.address().getPort(), JdbcStores.redact(url));
+        out.printf("taskevents serve: listening on %s://%s:%d (store %s; %s)%n", server.tls() ? "https" : "http",
+                server.address().getHostString(), server.address().getPort(), JdbcStores.redact(url),
+                tokens.isEmpty() ? "no authentication: loopback only" : tokens.size() + " bearer token(s)");
         out.flush();
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), signal -> stop.countDown());

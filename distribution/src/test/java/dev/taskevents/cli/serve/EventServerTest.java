@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.taskevents.api.TaskState;
 import dev.taskevents.engine.TaskEventEngine;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -28,8 +27,7 @@ class EventServerTest {
     private void start(int maxQueued, int maxBodyBytes) throws Exception {
         engine = TaskEventEngine.builder().store(store).maxQueued(maxQueued).submitTimeout(Duration.ofMillis(50))
                 .build();
-        server = new EventServer(engine, store, new InetSocketAddress("127.0.0.1", 0), maxBodyBytes,
-                Duration.ofSeconds(30));
+        server = new EventServer(engine, store, ServerSettings.local(0, maxBodyBytes));
         server.start();
     }
 

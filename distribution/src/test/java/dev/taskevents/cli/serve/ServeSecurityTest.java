@@ -1,0 +1,297 @@
+package dev.taskevents.cli.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.taskevents.engine.TaskEventEngine;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** serve's defences, each over a real connection. */
+class ServeSecurityTest {
+    private static final String TOKEN_A = "token-a-0123456789abcdef";
+    private static final String TOKEN_B = "token-b-fedcba9876543210";
+
+    private final HeldStore store = new HeldStore();
+    private TaskEventEngine engine;
+    private EventServer server;
+
+    private EventServer start(List<String> tokens, boolean metricsPublic, SSLContext tls, int maxInFlight,
+                              Duration bodyReadTimeout) throws Exception {
+        engine = TaskEventEngine.builder().store(store).build();
+        server = new EventServer(engine, store, new ServerSettings(new InetSocketAddress("127.0.0.1", 0), 1 << 20,
+                bodyReadTimeout, Duration.ofSeconds(30), tokens, metricsPublic, tls, maxInFlight));
+        server.start();
+        return server;
+    }
+
+    @AfterEach
+    void stop() {
+        store.hold.countDown();
+        if (server != null) {
+            server.stop(Duration.ZERO);
+            engine.close();
+        }
+    }
+
+    private URI uri(String path) {
+        return URI.create((server.tls() ? "https" : "http") + "://127.0.0.1:" + server.address().getPort() + path);
+    }
+
+    private HttpResponse<String> get(HttpClient http, String path, String authorization) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri(path)).GET();
+        if (authorization != null) {
+            request.header("Authorization", authorization);
+        }
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void onlyAConfiguredTokenGetsInAndTheRefusalGivesNoHint() throws Exception {
+        start(List.of(TOKEN_A, TOKEN_B), false, null, 64, Duration.ofSeconds(10));
+        store.insert(List.of(dev.taskevents.api.TaskInstance.submitted(1, 1, "t", java.time.Instant.EPOCH)));
+        HttpClient http = HttpClient.newHttpClient();
+        for (String wrong : new String[] {null, "Bearer nope-nope-nope-nope", "Bearer " + TOKEN_A + "x",
+                "Basic " + TOKEN_A, "Bearer"}) {
+            HttpResponse<String> refused = get(http, "/v1/task-instances/1", wrong);
+            assertEquals(401, refused.statusCode(), String.valueOf(wrong));
+            assertEquals("{\"error\":\"unauthorized\"}", refused.body(), "the same answer whatever was wrong");
+            assertEquals("Bearer", refused.headers().firstValue("WWW-Authenticate").orElse(""));
+        }
+        assertEquals(200, get(http, "/v1/task-instances/1", "Bearer " + TOKEN_A).statusCode());
+        assertEquals(200, get(http, "/v1/task-instances/1", "bearer " + TOKEN_B).statusCode(), "rotation: both work");
+        assertEquals(200, get(http, "/healthz", null).statusCode(), "health stays open");
+        assertEquals(401, get(http, "/metrics", null).statusCode(), "metrics need a token unless made public");
+        assertEquals(200, get(http, "/metrics", "Bearer " + TOKEN_B).statusCode());
+        HttpResponse<String> post = http.send(HttpRequest.newBuilder(uri("/v1/events"))
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(401, post.statusCode(), "a stranger cannot post events");
+    }
+
+    @Test
+    void metricsCanBeMadePublic() throws Exception {
+        start(List.of(TOKEN_A), true, null, 64, Duration.ofSeconds(10));
+        assertEquals(200, get(HttpClient.newHttpClient(), "/metrics", null).statusCode());
+    }
+
+    @Test
+    void withoutATokenOnlyLoopbackIsAllowedAndBadTokensAreRefusedUnshown() {
+        IllegalArgumentException open = assertThrows(IllegalArgumentException.class, () -> new ServerSettings(
+                new InetSocketAddress("0.0.0.0", 0), 1024, Duration.ofSeconds(1), Duration.ofSeconds(1), List.of(),
+                false, null, 1));
+        assertTrue(open.getMessage().startsWith("refusing to listen on 0.0.0.0 without authentication"),
+                open.getMessage());
+        IllegalArgumentException shortToken = assertThrows(IllegalArgumentException.class, () -> new ServerSettings(
+                new InetSocketAddress("127.0.0.1", 0), 1024, Duration.ofSeconds(1), Duration.ofSeconds(1),
+                List.of("hunter2"), false, null, 1));
+        assertFalse(shortToken.getMessage().contains("hunter2"), shortToken.getMessage());
+    }
+
+    @Test
+    void tokensComeFromTheEnvironmentAndAFileNeverFromArguments() throws Exception {
+        Path file = Files.createTempFile("tokens", ".txt");
+        Files.writeString(file, "# rotated monthly\n" + TOKEN_A + "\n\n" + TOKEN_B + "\n");
+        assertEquals(List.of("env-token-0123456789", "env-token-9876543210", TOKEN_A, TOKEN_B),
+                Credentials.tokens("env-token-0123456789, env-token-9876543210", file.toString()));
+        Path empty = Files.createTempFile("tokens", ".txt");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Credentials.tokens(null, empty.toString()))
+                .getMessage().contains("holds no token"));
+        assertFalse(ServeCommand.HELP.contains("--token "), "no option takes a token itself");
+    }
+
+    @Test
+    void httpsWithASelfSignedCertificateMadeNow() throws Exception {
+        Path dir = Files.createTempDirectory("tls");
+        Path keystore = dir.resolve("server.p12");
+        Path passwordFile = dir.resolve("password");
+        Files.writeString(passwordFile, "changeit-secret\n");
+        Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair", "-alias", "taskevents", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
+                "CN=localhost", "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-validity", "2", "-storetype", "PKCS12",
+                "-keystore", keystore.toString(), "-storepass", "changeit-secret").redirectErrorStream(true).start();
+        String keytoolOut = new String(keytool.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(keytool.waitFor(60, TimeUnit.SECONDS) && keytool.exitValue() == 0, keytoolOut);
+
+        start(List.of(TOKEN_A), false, Credentials.tls(keystore.toString(), passwordFile.toString()), 64,
+                Duration.ofSeconds(10));
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(keystore)) {
+            trust.load(in, "changeit-secret".toCharArray());
+        }
+        TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        trustManagers.init(trust);
+        SSLContext client = SSLContext.getInstance("TLS");
+        client.init(null, trustManagers.getTrustManagers(), null);
+        HttpClient https = HttpClient.newBuilder().sslContext(client).build();
+        assertEquals(200, get(https, "/healthz", null).statusCode());
+        assertEquals(200, get(https, "/metrics", "Bearer " + TOKEN_A).statusCode());
+        assertThrows(java.io.IOException.class, () -> get(HttpClient.newHttpClient(), "/healthz", null),
+                "a client that does not trust the certificate is refused");
+        assertThrows(IllegalArgumentException.class, () -> Credentials.tls(keystore.toString(), null));
+    }
+
+    /** A client that sends its request head one byte at a time is cut off (maxReqTime, 10 s). */
+    @Test
+    void aSlowClientDoesNotHoldAConnectionForever() throws Exception {
+        start(List.of(), true, null, 64, Duration.ofSeconds(2));
+        try (Socket socket = new Socket("127.0.0.1", server.address().getPort())) {
+            CountDownLatch closed = new CountDownLatch(1);
+            InputStream in = socket.getInputStream();
+            Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    while (in.read() >= 0) {
+                        // drain until the server closes
+                    }
+                } catch (java.io.IOException e) {
+                    // closed
+                }
+                closed.countDown();
+            });
+            OutputStream out = socket.getOutputStream();
+            byte[] head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII);
+            out.write(head);
+            long start = System.nanoTime();
+            try {
+                while (closed.getCount() > 0 && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(40)) {
+                    out.write('a');
+                    out.flush();
+                    closed.await(500, TimeUnit.MILLISECONDS);
+                }
+            } catch (java.io.IOException writeFailed) {
+                closed.await(5, TimeUnit.SECONDS);
+            }
+            assertEquals(0, closed.getCount(), "the server kept a trickling connection open for 40 s");
+        }
+    }
+
+    @Test
+    void aTricklingBodyGets408() throws Exception {
+        start(List.of(), true, null, 64, Duration.ofSeconds(2));
+        try (Socket socket = new Socket("127.0.0.1", server.address().getPort())) {
+            socket.setSoTimeout(30_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            CompletableFuture<String> status = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                            StandardCharsets.US_ASCII)).readLine();
+                } catch (java.io.IOException e) {
+                    return "closed: " + e;
+                }
+            });
+            for (int i = 0; i < 60 && !status.isDone(); i++) {
+                try {
+                    out.write(' ');
+                    out.flush();
+                } catch (java.io.IOException e) {
+                    break;
+                }
+                Thread.sleep(500); // the trickle itself: one byte every half second
+            }
+            assertTrue(status.get(30, TimeUnit.SECONDS).startsWith("HTTP/1.1 408 "), status.get());
+        }
+    }
+
+    @Test
+    void oversizedHeadersAreRefused() throws Exception {
+        start(List.of(), true, null, 64, Duration.ofSeconds(2));
+        int status;
+        try {
+            status = HttpClient.newHttpClient().send(HttpRequest.newBuilder(uri("/healthz"))
+                    .header("X-Big", "b".repeat(64 * 1024)).GET().build(), HttpResponse.BodyHandlers.ofString())
+                    .statusCode();
+        } catch (java.io.IOException closedByServer) {
+            status = -1;
+        }
+        assertTrue(status == -1 || status >= 400, "64 KiB of headers must not be served, got " + status);
+    }
+
+    @Test
+    void tooManyRequestsInFlightAre503() throws Exception {
+        start(List.of(), true, null, 1, Duration.ofSeconds(2));
+        store.insert(List.of(dev.taskevents.api.TaskInstance.submitted(1, 1, "t", java.time.Instant.EPOCH)));
+        store.hold = new CountDownLatch(1);
+        HttpClient http = HttpClient.newHttpClient();
+        CompletableFuture<HttpResponse<String>> slow = http.sendAsync(HttpRequest.newBuilder(uri("/v1/events"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"eventId\":\"d1\",\"type\":\"DISPATCH\","
+                        + "\"workflowInstanceId\":1,\"taskInstanceId\":1,\"eventTime\":\"2026-01-01T00:00:00Z\","
+                        + "\"host\":\"w\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(store.writeEntered.await(10, TimeUnit.SECONDS));
+        HttpResponse<String> busy = get(http, "/v1/task-instances/1", null);
+        assertEquals(503, busy.statusCode());
+        assertEquals("1", busy.headers().firstValue("Retry-After").orElse(""));
+        store.hold.countDown();
+        assertEquals(200, slow.get(10, TimeUnit.SECONDS).statusCode());
+    }
+
+    @Test
+    void logsNeverHoldATokenAVarPoolOrABody() throws Exception {
+        List<String> logged = new ArrayList<>();
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                synchronized (logged) {
+                    logged.add(r.getMessage() + " " + (r.getThrown() == null ? "" : r.getThrown().toString()));
+                }
+            }
+
+            @Override
+            public void flush() { }
+
+            @Override
+            public void close() { }
+        };
+        Logger root = Logger.getLogger("");
+        java.util.logging.Level before = root.getLevel();
+        root.setLevel(java.util.logging.Level.ALL);
+        root.addHandler(capture);
+        try {
+            start(List.of(TOKEN_A), false, null, 64, Duration.ofSeconds(2));
+            HttpClient http = HttpClient.newHttpClient();
+            String secretVarPool = "SECRET-VARPOOL-4242";
+            for (String auth : new String[] {"Bearer " + TOKEN_A, "Bearer wrong-" + TOKEN_B}) {
+                http.send(HttpRequest.newBuilder(uri("/v1/events")).header("Authorization", auth)
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"eventId\":\"x\",\"type\":\"RESULT\","
+                                + "\"workflowInstanceId\":1,\"taskInstanceId\":77,\"state\":\"SUCCESS\","
+                                + "\"eventTime\":\"2026-01-01T00:00:00Z\",\"endTime\":\"2026-01-01T00:00:00Z\","
+                                + "\"varPool\":\"" + secretVarPool + "\"}")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+            }
+        } finally {
+            root.removeHandler(capture);
+            root.setLevel(before);
+        }
+        synchronized (logged) {
+            for (String line : logged) {
+                assertFalse(line.contains(TOKEN_A) || line.contains(TOKEN_B) || line.contains("SECRET-VARPOOL"), line);
+            }
+        }
+    }
+}
