@@ -6,9 +6,11 @@ import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
 import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.engine.EngineStats;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
+import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Duration;
@@ -19,46 +21,67 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.jooq.impl.DSL;
 
 /**
- * The whole path on a real database: events submitted by 2 threads as fast as backpressure allows,
- * acknowledged after commit. Runs group commit and one-commit-per-event side by side, each on a new
- * schema, and prints a table: events/s acknowledged and ack latency (submit to ack).
- *
- * <pre>java -cp ... dev.taskevents.benchmarks.EndToEndBenchmark [postgres-base-url] [workflows] [repetitions]</pre>
+ * The whole path on a real database: the engine with the JDBC store, events acknowledged after
+ * commit. Each run gets a new schema (PostgreSQL), database (MariaDB) or file (H2).
  */
-public final class EndToEndBenchmark {
-    private static final int TASKS_PER_WORKFLOW = 5;
+final class EndToEndBenchmark {
+    static final int TASKS_PER_WORKFLOW = 5;
 
-    public static void main(String[] args) throws Exception {
-        String base = args.length > 0 ? args[0] : "jdbc:postgresql://127.0.0.1:5432/test?user=postgres";
-        int workflows = args.length > 1 ? Integer.parseInt(args[1]) : 4_000;
-        int repetitions = args.length > 2 ? Integer.parseInt(args[2]) : 3;
-        System.out.printf("end to end on %s, %d workflows x %d tasks x 2 events (RUNNING, RESULT), %d cores, JDK %s%n",
-                JdbcStores.redact(base), workflows, TASKS_PER_WORKFLOW, Runtime.getRuntime().availableProcessors(),
-                Runtime.version());
-        System.out.printf("%-26s %5s %12s %9s %9s %9s %10s%n", "mode", "rep", "events/s", "p50 ms", "p99 ms", "max ms",
-                "rows/batch");
-        run(base, "warm-up", 1_000, true, workflows);
-        run(base, "warm-up", 1_000, false, workflows);
-        for (int rep = 1; rep <= repetitions; rep++) {
-            run(base, "group, multi-row UPDATE", 1_000, true, workflows).print(rep);
-            run(base, "group, JDBC batch", 1_000, false, workflows).print(rep);
-            run(base, "one commit per event", 1, true, Math.max(1, workflows / 8)).print(rep);
+    /** A database to run on. */
+    record Target(String name, String baseUrl) {
+        String freshUrl() throws Exception {
+            String id = "bench_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+            if (baseUrl.startsWith("jdbc:h2:")) {
+                return "jdbc:h2:file:" + Files.createTempDirectory("taskevents-bench").resolve("db");
+            }
+            try (Connection c = DriverManager.getConnection(baseUrl)) {
+                if (baseUrl.startsWith("jdbc:postgresql:")) {
+                    DSL.using(c).createSchema(id).execute();
+                    return baseUrl + (baseUrl.contains("?") ? "&" : "?") + "currentSchema=" + id;
+                }
+                DSL.using(c).createDatabase(id).execute();
+                return baseUrl.replaceFirst("(jdbc:[a-z]+://[^/]+/)[^?]*", "$1" + id);
+            }
+        }
+
+        void drop(String url) throws Exception {
+            if (baseUrl.startsWith("jdbc:h2:")) {
+                return;
+            }
+            try (Connection c = DriverManager.getConnection(baseUrl)) {
+                if (baseUrl.startsWith("jdbc:postgresql:")) {
+                    DSL.using(c).dropSchemaIfExists(url.substring(url.lastIndexOf('=') + 1)).cascade().execute();
+                } else {
+                    String db = url.replaceFirst("jdbc:[a-z]+://[^/]+/([^?]*).*", "$1");
+                    DSL.using(c).dropDatabaseIfExists(db).execute();
+                }
+            }
         }
     }
 
-    record Result(String mode, double eventsPerSecond, double p50, double p99, double max, double rowsPerBatch) {
-        void print(int rep) {
-            System.out.printf("%-26s %5d %,12.0f %9.2f %9.2f %9.2f %10.1f%n", mode, rep, eventsPerSecond, p50, p99, max,
-                    rowsPerBatch);
-        }
+    record Result(String mode, double eventsPerSecond, double p50, double p99, double max, double rowsPerBatch) {}
+
+    /**
+     * Closed loop: 2 threads submit RUNNING then RESULT for every task as fast as backpressure
+     * lets them. Latency here is mostly time queued behind a full engine.
+     */
+    static Result maxThroughput(Target target, String mode, int maxCommitBatch, int workflows) throws Exception {
+        return run(target, mode, maxCommitBatch, workflows, 0);
     }
 
-    static Result run(String base, String mode, int maxCommitBatch, boolean multiRow, int workflows) throws Exception {
-        String url = freshSchema(base);
-        try (TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url).withMultiRowUpdates(multiRow))) {
+    /** Open loop at a fixed {@code rate}; latency from each event's intended send time to its ack. */
+    static Result atRate(Target target, String mode, int maxCommitBatch, int workflows, double rate) throws Exception {
+        return run(target, mode, maxCommitBatch, workflows, rate);
+    }
+
+    private static Result run(Target target, String mode, int maxCommitBatch, int workflows, double rate)
+            throws Exception {
+        String url = target.freshUrl();
+        try (TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url))) {
             Instant now = Instant.now();
             List<TaskInstance> rows = new ArrayList<>();
             for (int wf = 1; wf <= workflows; wf++) {
@@ -70,67 +93,70 @@ public final class EndToEndBenchmark {
                     rows.clear();
                 }
             }
-            store.insert(rows);
+            if (!rows.isEmpty()) {
+                store.insert(rows);
+            }
             int events = workflows * TASKS_PER_WORKFLOW * 2;
-            long[] latencyNanos = new long[events];
-            CompletableFuture<?>[] acks = new CompletableFuture<?>[events];
-            TaskEventEngine engine = TaskEventEngine.builder().store(store).maxCommitBatch(maxCommitBatch)
-                    .maxQueued(20_000).submitTimeout(Duration.ofMinutes(5)).build();
-            long start = System.nanoTime();
-            Thread[] senders = new Thread[2];
-            for (int s = 0; s < senders.length; s++) {
-                int first = s;
-                senders[s] = Thread.ofPlatform().start(() -> {
-                    int i = first * (events / 2);
-                    for (int wf = 1 + first; wf <= workflows; wf += 2) {
-                        for (int t = 0; t < TASKS_PER_WORKFLOW; t++) {
-                            long id = wf * 10L + t;
-                            for (TaskEvent e : List.of(
-                                    TaskEvent.builder("r" + id, TaskEventType.RUNNING, wf, id).eventTime(now)
-                                            .host("w1").startTime(now).processId(42).build(),
-                                    TaskEvent.builder("x" + id, TaskEventType.RESULT, wf, id).eventTime(now)
-                                            .state(TaskState.SUCCESS).endTime(now).varPool("{}").build())) {
-                                int slot = i++;
-                                long sent = System.nanoTime();
-                                acks[slot] = engine.submit(e).thenAccept((Acknowledgement a) -> {
-                                    if (!(a instanceof Acknowledgement.Applied)) {
-                                        throw new IllegalStateException("expected Applied, got " + a);
-                                    }
-                                    latencyNanos[slot] = System.nanoTime() - sent;
-                                });
-                            }
-                        }
+            TaskEvent[] all = new TaskEvent[events];
+            int n = 0;
+            for (int t = 0; t < TASKS_PER_WORKFLOW; t++) {
+                for (TaskEventType type : List.of(TaskEventType.RUNNING, TaskEventType.RESULT)) {
+                    for (int wf = 1; wf <= workflows; wf++) {
+                        long id = wf * 10L + t;
+                        all[n++] = type == TaskEventType.RUNNING
+                                ? TaskEvent.builder("r" + id, type, wf, id).eventTime(now).host("w1").startTime(now)
+                                        .processId(42).build()
+                                : TaskEvent.builder("x" + id, type, wf, id).eventTime(now).state(TaskState.SUCCESS)
+                                        .endTime(now).varPool("{}").build();
                     }
-                });
+                }
             }
-            for (Thread sender : senders) {
-                sender.join();
+            long[] latency = new long[events];
+            CompletableFuture<?>[] acks = new CompletableFuture<?>[events];
+            EngineStats stats;
+            long elapsed;
+            try (TaskEventEngine engine = TaskEventEngine.builder().store(store).maxCommitBatch(maxCommitBatch)
+                    .maxQueued(20_000).submitTimeout(Duration.ofMinutes(5)).build()) {
+                long start = System.nanoTime() + 10_000_000;
+                int senders = rate > 0 ? 1 : 2;
+                Thread[] threads = new Thread[senders];
+                for (int s = 0; s < senders; s++) {
+                    int first = s;
+                    threads[s] = Thread.ofPlatform().start(() -> {
+                        for (int i = 0; i < events; i++) {
+                            if (all[i].workflowInstanceId() % senders != first) {
+                                continue; // each workflow has one sender, so its order is defined
+                            }
+                            long intended = rate > 0 ? start + (long) (i * 1e9 / rate) : System.nanoTime();
+                            if (rate > 0) {
+                                long wait;
+                                while ((wait = intended - System.nanoTime()) > 0) {
+                                    LockSupport.parkNanos(Math.min(wait, 100_000));
+                                }
+                            }
+                            int slot = i;
+                            acks[slot] = engine.submit(all[i]).thenAccept((Acknowledgement a) -> {
+                                if (!(a instanceof Acknowledgement.Applied)) {
+                                    throw new IllegalStateException("expected Applied, got " + a);
+                                }
+                                latency[slot] = System.nanoTime() - intended;
+                            });
+                        }
+                    });
+                }
+                for (Thread thread : threads) {
+                    thread.join();
+                }
+                CompletableFuture.allOf(acks).get(10, TimeUnit.MINUTES);
+                elapsed = System.nanoTime() - start;
+                stats = engine.stats();
             }
-            CompletableFuture.allOf(acks).get(10, TimeUnit.MINUTES);
-            long elapsed = System.nanoTime() - start;
-            var stats = engine.stats();
-            engine.close();
-            Arrays.sort(latencyNanos);
-            return new Result(mode, events / (elapsed / 1e9), latencyNanos[events / 2] / 1e6,
-                    latencyNanos[(int) (events * 0.99)] / 1e6, latencyNanos[events - 1] / 1e6,
+            Arrays.sort(latency);
+            return new Result(mode, events / (elapsed / 1e9), Stats.percentileMillis(latency, 0.5),
+                    Stats.percentileMillis(latency, 0.99), latency[events - 1] / 1e6,
                     (double) stats.rowsWritten() / stats.batches());
         } finally {
-            dropSchema(base, url);
-        }
-    }
-
-    private static String freshSchema(String base) throws Exception {
-        String name = "bench_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
-        try (Connection c = DriverManager.getConnection(base)) {
-            DSL.using(c).createSchema(name).execute();
-        }
-        return base + (base.contains("?") ? "&" : "?") + "currentSchema=" + name;
-    }
-
-    private static void dropSchema(String base, String url) throws Exception {
-        String name = url.substring(url.lastIndexOf('=') + 1);
-        try (Connection c = DriverManager.getConnection(base)) {
-            DSL.using(c).dropSchemaIfExists(name).cascade().execute();
+            target.drop(url);
         }
     }
 }
