@@ -1,6 +1,8 @@
 package dev.taskevents.engine.executor;
 
 import java.lang.System.Logger.Level;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +15,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 
@@ -53,7 +54,10 @@ import java.util.function.Supplier;
  * atomic counter {@code pending}, the number of tasks reserved for the key and not finished.
  * <ol>
  *   <li>A submitter first reserves by incrementing {@code pending} (CAS), then adds its task to
- *       the queue. Reserving before adding means {@code pending} never undercounts the queue.
+ *       the queue. Reserving before adding means {@code pending} never undercounts the queue, so
+ *       a slot is never retired with a task in it. (The other order was tried and is wrong: a
+ *       drain can run an added-but-unreserved task in place of a reserved one, then retire the
+ *       slot with the reserved one still queued.)
  *   <li>Only the submitter whose CAS moves {@code pending} from 0 to 1 schedules the slot's drain.
  *       While {@code pending > 0} no submitter sees 0, so at most one drain of a slot is scheduled
  *       or running: that is the "scheduled flag", and the 0&rarr;1 CAS is the only way to set it.
@@ -73,8 +77,8 @@ import java.util.function.Supplier;
  *       decrement and, if more tasks are reserved, schedules the drain again.
  * </ol>
  * Capacity is a {@link Semaphore} of {@code maxQueued} permits: taken before reserving, given back
- * when a task finishes, after its slot was retired if it was the last, so that "all permits back"
- * means "no task queued or running, no key held". {@code close} waits (without polling: finishing drains notify it) until all
+ * when a drain returns (once for all the tasks it finished), after the slot was retired if its last
+ * task finished, so that "all permits back" means "no task queued or running, no key held". {@code close} waits (without polling: finishing drains notify it) until all
  * permits are back or the deadline passes; then it sets {@code abandoned}, which drains check
  * before taking each task, and takes the queued tasks itself. A submitter whose add raced with
  * that takes its own task back out and fails, so every accepted task is run, returned by
@@ -87,6 +91,15 @@ public final class KeyedExecutor<K> implements AutoCloseable {
 
     /** The value of {@code Slot.pending} once the slot is removed from the map. */
     private static final int RETIRED = Integer.MIN_VALUE;
+    private static final VarHandle PENDING;
+
+    static {
+        try {
+            PENDING = MethodHandles.lookup().findVarHandle(KeyedExecutor.Slot.class, "pending", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final ConcurrentHashMap<K, Slot> slots = new ConcurrentHashMap<>();
     private final ExecutorService pool;
@@ -127,7 +140,7 @@ public final class KeyedExecutor<K> implements AutoCloseable {
      */
     public void execute(K key, Runnable task) {
         Objects.requireNonNull(task, "task");
-        enqueue(key, new Task(task, task, null));
+        enqueue(key, task);
     }
 
     /**
@@ -140,10 +153,11 @@ public final class KeyedExecutor<K> implements AutoCloseable {
      */
     public void executeAsync(K key, Supplier<? extends CompletionStage<?>> task) {
         Objects.requireNonNull(task, "task");
-        enqueue(key, new Task(task, null, task));
+        enqueue(key, new AsyncTask(task));
     }
 
-    private void enqueue(K key, Task task) {
+    /** Queues a task: a {@link Runnable}, or an {@link AsyncTask} (identity matters: see enqueue). */
+    private void enqueue(K key, Object task) {
         Objects.requireNonNull(key, "key");
         if (closed) {
             throw closedError(key);
@@ -160,17 +174,17 @@ public final class KeyedExecutor<K> implements AutoCloseable {
             if (slot == null) {
                 slot = slots.computeIfAbsent(key, Slot::new);
             }
-            before = slot.pending.get();
+            before = slot.pending;
             if (before == RETIRED) {
                 slots.remove(key, slot);
-            } else if (slot.pending.compareAndSet(before, before + 1)) {
+            } else if (PENDING.compareAndSet(slot, before, before + 1)) {
                 break;
             }
         }
         slot.tasks.add(task);
         // close() may have abandoned the queues after our closed-check: take the task back if
         // close did not take it, so that it is neither lost nor reported twice.
-        if (abandoned && slot.tasks.remove(task)) {
+        if (abandoned && slot.tasks.removeIf(t -> t == task)) {
             capacity.release();
             throw closedError(key);
         }
@@ -214,9 +228,10 @@ public final class KeyedExecutor<K> implements AutoCloseable {
     /** The pending work of one busy key. Runnable: its run() is the key's drain. */
     private final class Slot implements Runnable {
         final K key;
-        final ConcurrentLinkedQueue<Task> tasks = new ConcurrentLinkedQueue<>();
-        /** Tasks reserved and not finished, or RETIRED. See the class comment. */
-        final AtomicInteger pending = new AtomicInteger();
+        /** Runnables and AsyncTasks, in submission order. */
+        final ConcurrentLinkedQueue<Object> tasks = new ConcurrentLinkedQueue<>();
+        /** Tasks reserved and not finished, or RETIRED. See the class comment. Accessed through PENDING. */
+        volatile int pending;
 
         Slot(K key) {
             this.key = key;
@@ -224,31 +239,40 @@ public final class KeyedExecutor<K> implements AutoCloseable {
 
         @Override
         public void run() {
-            for (int ran = 0; ; ) {
-                Task task = takeReserved();
-                if (task == null) {
-                    return; // abandoned by close()
-                }
-                CompletionStage<?> stage = start(task);
-                if (stage != null) {
-                    if (!(stage instanceof CompletableFuture<?> done) || !done.isDone()) {
-                        stage.whenComplete((result, error) -> {
-                            record(error);
-                            if (finish()) {
-                                schedule(this);
-                            }
-                        });
+            int finished = 0;
+            try {
+                for (int ran = 0; ; ) {
+                    Object task = takeReserved();
+                    if (task == null) {
+                        return; // abandoned by close()
+                    }
+                    CompletionStage<?> stage = start(task);
+                    if (stage != null) {
+                        if (!(stage instanceof CompletableFuture<?> done) || !done.isDone()) {
+                            stage.whenComplete((result, error) -> {
+                                record(error);
+                                boolean more = finish();
+                                releaseCapacity(1);
+                                if (more) {
+                                    schedule(this);
+                                }
+                            });
+                            return;
+                        }
+                        record(done.state() == java.util.concurrent.Future.State.SUCCESS ? null : done.exceptionNow());
+                    }
+                    finished++;
+                    if (!finish()) {
                         return;
                     }
-                    record(done.state() == java.util.concurrent.Future.State.SUCCESS ? null : done.exceptionNow());
+                    if (++ran >= batchSize) {
+                        schedule(this);
+                        return;
+                    }
                 }
-                if (!finish()) {
-                    return;
-                }
-                if (++ran >= batchSize) {
-                    schedule(this);
-                    return;
-                }
+            } finally {
+                // Once per run rather than per task: the semaphore is the one word every thread touches.
+                releaseCapacity(finished);
             }
         }
 
@@ -257,12 +281,12 @@ public final class KeyedExecutor<K> implements AutoCloseable {
          * Null once abandoned. A task polled just as close() abandons still runs: close() reports
          * only what no drain took.
          */
-        private Task takeReserved() {
+        private Object takeReserved() {
             for (int spins = 0; ; spins++) {
                 if (abandoned) {
                     return null;
                 }
-                Task task = tasks.poll();
+                Object task = tasks.poll();
                 if (task != null) {
                     return task;
                 }
@@ -275,18 +299,18 @@ public final class KeyedExecutor<K> implements AutoCloseable {
         }
 
         /** Runs a sync task (returns null) or starts an async one (returns its stage, or null if it failed to start). */
-        private CompletionStage<?> start(Task task) {
+        private CompletionStage<?> start(Object task) {
             try {
-                if (task.sync != null) {
-                    task.sync.run();
-                    record(null);
-                    return null;
+                if (task instanceof AsyncTask async) {
+                    CompletionStage<?> stage = async.supplier.get();
+                    if (stage == null) {
+                        record(new NullPointerException("async task for key " + key + " returned a null stage"));
+                    }
+                    return stage;
                 }
-                CompletionStage<?> stage = task.async.get();
-                if (stage == null) {
-                    record(new NullPointerException("async task for key " + key + " returned a null stage"));
-                }
-                return stage;
+                ((Runnable) task).run();
+                record(null);
+                return null;
             } catch (Throwable e) {
                 record(e);
                 return null;
@@ -312,31 +336,39 @@ public final class KeyedExecutor<K> implements AutoCloseable {
          * if the decrement reached 0 and the drain must not touch the slot again.
          */
         private boolean finish() {
-            boolean more = pending.decrementAndGet() > 0;
-            if (!more && pending.compareAndSet(0, RETIRED)) {
+            int left = (int) PENDING.getAndAdd(this, -1) - 1;
+            if (left > 0) {
+                return true;
+            }
+            if (PENDING.compareAndSet(this, 0, RETIRED)) {
                 slots.remove(key, this);
             }
-            // Capacity comes back last: once all permits are back, every finished key is retired.
-            capacity.release();
-            if (closed) {
-                synchronized (closeMonitor) {
-                    closeMonitor.notifyAll();
-                }
-            }
-            return more;
+            return false;
         }
     }
 
-    /** A task as given (for close's report) and how to run it. Identity equality on purpose. */
-    private static final class Task {
-        final Object given;
-        final Runnable sync;
-        final Supplier<? extends CompletionStage<?>> async;
+    /**
+     * Gives back capacity, after the tasks' slots were retired if they were the last (finish()
+     * runs first), so that "all permits back" means "no task queued or running, no key held".
+     */
+    private void releaseCapacity(int permits) {
+        if (permits == 0) {
+            return;
+        }
+        capacity.release(permits);
+        if (closed) {
+            synchronized (closeMonitor) {
+                closeMonitor.notifyAll();
+            }
+        }
+    }
 
-        Task(Object given, Runnable sync, Supplier<? extends CompletionStage<?>> async) {
-            this.given = given;
-            this.sync = sync;
-            this.async = async;
+    /** An {@link #executeAsync} task in the queue; identity equality on purpose (see enqueue). */
+    private static final class AsyncTask {
+        final Supplier<? extends CompletionStage<?>> supplier;
+
+        AsyncTask(Supplier<? extends CompletionStage<?>> supplier) {
+            this.supplier = supplier;
         }
     }
 
@@ -400,9 +432,9 @@ public final class KeyedExecutor<K> implements AutoCloseable {
         if (capacity.availablePermits() < maxQueued) {
             abandoned = true;
             for (Slot slot : slots.values()) {
-                Task task;
+                Object task;
                 while ((task = slot.tasks.poll()) != null) {
-                    notRun.add(new PendingTask<>(slot.key, task.given));
+                    notRun.add(new PendingTask<>(slot.key, task instanceof AsyncTask async ? async.supplier : task));
                     capacity.release();
                 }
             }
