@@ -100,7 +100,7 @@ public final class TaskEventEngine implements AutoCloseable {
                 .expireAfterAccess(b.cacheExpireAfterAccess)
                 .executor(ioExecutor)
                 .buildAsync(id -> new WorkflowSnapshot(id, store.findByWorkflow(id)));
-        this.committer = new GroupCommitter(store, ioExecutor, b.maxCommitBatch, b.commitRetry);
+        this.committer = new GroupCommitter(store, ioExecutor, b.maxCommitBatch, b.commitConcurrency, b.commitRetry);
     }
 
     /** A builder; {@link Builder#store} or {@link Builder#storeUrl} is required. */
@@ -309,6 +309,7 @@ public final class TaskEventEngine implements AutoCloseable {
         private final KeyedExecutor.Builder<Long> keyed = KeyedExecutor.<Long>builder()
                 .threadNamePrefix("taskevents-engine-");
         private int maxCommitBatch = 1_000;
+        private int commitConcurrency = 2;
         private RetryPolicy commitRetry = new RetryPolicy(10, Duration.ofMillis(10), Duration.ofSeconds(2));
 
         private Builder() {}
@@ -396,6 +397,18 @@ public final class TaskEventEngine implements AutoCloseable {
                 throw new IllegalArgumentException("maxCommitBatch must be at least 1, was " + rows);
             }
             this.maxCommitBatch = rows;
+            return this;
+        }
+
+        /**
+         * How many batches may be written at once, each on its own connection; by default 2, so
+         * that one batch's acknowledgements overlap the next one's commit.
+         */
+        public Builder commitConcurrency(int batches) {
+            if (batches < 1) {
+                throw new IllegalArgumentException("commitConcurrency must be at least 1, was " + batches);
+            }
+            this.commitConcurrency = batches;
             return this;
         }
 

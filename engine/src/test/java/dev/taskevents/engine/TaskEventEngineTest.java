@@ -239,6 +239,8 @@ class TaskEventEngineTest {
 
     @Test
     void changesOfManyWorkflowsAreCommittedTogether() throws Exception {
+        engine.close();
+        engine = newEngine(TaskEventEngine.builder().commitConcurrency(1));
         List<TaskInstance> rows = new ArrayList<>();
         for (int wf = 1; wf <= 101; wf++) {
             rows.add(TaskInstance.submitted(wf, wf, "t", T));
@@ -260,6 +262,21 @@ class TaskEventEngineTest {
         EngineStats stats = engine.stats();
         assertEquals(2, stats.batches());
         assertEquals(101, stats.rowsWritten());
+    }
+
+    /** With two flushers, a second batch is written while the first is still in the store. */
+    @Test
+    void twoBatchesCanBeInFlightAtOnce() throws Exception {
+        store.insert(List.of(TaskInstance.submitted(1, 1, "a", T), TaskInstance.submitted(2, 2, "b", T)));
+        store.holdWrites = new CountDownLatch(1);
+        store.writesEntered = new CountDownLatch(2);
+        CompletableFuture<Acknowledgement> first = engine.submit(TaskEvent.dispatch("e1", 1, 1, T, "w"));
+        CompletableFuture<Acknowledgement> second = engine.submit(TaskEvent.dispatch("e2", 2, 2, T, "w"));
+        assertTrue(store.writesEntered.await(10, TimeUnit.SECONDS), "both batches must be in the store at once");
+        store.holdWrites.countDown();
+        assertInstanceOf(Acknowledgement.Applied.class, first.get(10, TimeUnit.SECONDS));
+        assertInstanceOf(Acknowledgement.Applied.class, second.get(10, TimeUnit.SECONDS));
+        assertEquals(2, engine.stats().batches());
     }
 
     @Test

@@ -22,6 +22,7 @@ final class TestStore implements TaskInstanceStore {
     final ConcurrentLinkedQueue<Integer> batchSizes = new ConcurrentLinkedQueue<>();
     final AtomicInteger failuresToInject = new AtomicInteger();
     final CountDownLatch writeEntered = new CountDownLatch(1);
+    volatile CountDownLatch writesEntered = new CountDownLatch(0);
     volatile CountDownLatch holdWrites = new CountDownLatch(0);
 
     @Override
@@ -42,6 +43,7 @@ final class TestStore implements TaskInstanceStore {
     @Override
     public List<WriteOutcome> write(WriteBatch batch) {
         writeEntered.countDown();
+        writesEntered.countDown();
         try {
             if (!holdWrites.await(60, TimeUnit.SECONDS)) {
                 throw new IllegalStateException("test never released the held write");

@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -23,12 +23,17 @@ import java.util.concurrent.atomic.LongAdder;
  * event. While one batch commits, the next one gathers.
  *
  * <h2>Implementation notes</h2>
- * Writers add to a lock-free queue; one flusher at a time drains it in batches of up to
- * {@code maxBatch} rows. {@code flushing} is the scheduled flag: only the writer whose CAS sets it
- * from false to true starts the flusher, and only the flusher clears it, when it finds the queue
- * empty. After clearing, the flusher re-checks the queue: a writer that added in between saw the
- * flag still set and started no one, so the flusher must take the work back (CAS true again) or
- * see that a new writer's CAS did. No write is left behind, and there is no polling.
+ * Writers add to a lock-free queue; up to {@code maxFlushers} flushers drain it in batches of up
+ * to {@code maxBatch} rows, each batch in its own transaction, so one batch's completions (acks,
+ * state events) overlap the next batch's commit. {@code flushers} counts the running flushers: a
+ * writer starts one only by a CAS that raises it below the maximum, and a flusher lowers it only
+ * when it finds the queue empty. After lowering, the flusher re-checks the queue: a writer that
+ * added in between may have seen the maximum and started no one, so the flusher takes the work
+ * back (CAS up again) unless the count is at the maximum, in which case a running flusher will
+ * find the write. No write is left behind, and there is no polling.
+ *
+ * <p>Concurrent batches never hold the same row: a workflow has at most one write in flight (its
+ * next event waits for the ack), and rows are locked in id order, so they cannot deadlock.
  *
  * <p>A batch that fails with {@link StoreException} is retried whole with exponential backoff,
  * holding its rows' futures (so their workflows wait, in order) until {@code maxAttempts}; then
@@ -45,14 +50,17 @@ public final class GroupCommitter {
     private final int maxBatch;
     private final RetryPolicy retry;
     private final ConcurrentLinkedQueue<PendingWrite> queue = new ConcurrentLinkedQueue<>();
-    private final AtomicBoolean flushing = new AtomicBoolean();
+    private final int maxFlushers;
+    private final AtomicInteger flushers = new AtomicInteger();
     private final LongAdder waiting = new LongAdder();
     private final LongAdder batches = new LongAdder();
     private final LongAdder rows = new LongAdder();
     private final LongAdder retries = new LongAdder();
 
-    public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, int maxBatch, RetryPolicy retry) {
+    public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, int maxBatch, int maxFlushers,
+                          RetryPolicy retry) {
         this.store = store;
+        this.maxFlushers = maxFlushers;
         this.flusherExecutor = flusherExecutor;
         this.maxBatch = maxBatch;
         this.retry = retry;
@@ -63,8 +71,11 @@ public final class GroupCommitter {
         PendingWrite pending = new PendingWrite(update, new CompletableFuture<>());
         waiting.increment();
         queue.add(pending);
-        if (flushing.compareAndSet(false, true)) {
-            flusherExecutor.execute(this::flush);
+        for (int running; (running = flushers.get()) < maxFlushers; ) {
+            if (flushers.compareAndSet(running, running + 1)) {
+                flusherExecutor.execute(this::flush);
+                break;
+            }
         }
         return pending.result;
     }
@@ -78,8 +89,8 @@ public final class GroupCommitter {
             }
             waiting.add(-batch.size());
             if (batch.isEmpty()) {
-                flushing.set(false);
-                if (queue.isEmpty() || !flushing.compareAndSet(false, true)) {
+                int running = flushers.decrementAndGet();
+                if (queue.isEmpty() || running >= maxFlushers || !flushers.compareAndSet(running, running + 1)) {
                     return;
                 }
                 continue;
