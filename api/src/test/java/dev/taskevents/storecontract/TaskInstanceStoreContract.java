@@ -92,6 +92,20 @@ public abstract class TaskInstanceStoreContract {
     }
 
     @Test
+    void severalWorkflowsAreFoundAtOnce() {
+        long wf1 = newId();
+        long wf2 = newId();
+        long empty = newId();
+        long a = newId();
+        long b = newId();
+        long c = newId();
+        store.insert(List.of(submitted(b, wf1), submitted(a, wf1), submitted(c, wf2)));
+        java.util.Map<Long, List<TaskInstance>> found = store.findByWorkflows(List.of(wf1, wf2, empty));
+        assertEquals(java.util.Map.of(wf1, List.of(submitted(a, wf1), submitted(b, wf1)), wf2, List.of(submitted(c, wf2)),
+                empty, List.of()), found);
+    }
+
+    @Test
     void insertOfAnExistingIdWritesNothing() {
         long wf = newId();
         long existing = newId();

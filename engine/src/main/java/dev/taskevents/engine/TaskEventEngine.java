@@ -12,6 +12,7 @@ import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WorkflowStateSink;
+import dev.taskevents.engine.cache.SnapshotLoader;
 import dev.taskevents.engine.cache.WorkflowSnapshot;
 import dev.taskevents.engine.commit.GroupCommitter;
 import dev.taskevents.engine.executor.KeyedExecutor;
@@ -52,7 +53,7 @@ import java.util.function.Supplier;
  *   <li>{@link #submit} queues the event under its workflow instance id in a {@link KeyedExecutor}:
  *       a workflow's events run one at a time, in submission order; different workflows in parallel.
  *   <li>The workflow's task snapshot comes from a Caffeine cache; on a miss the store loads it
- *       (never dropping the event). A task the snapshot lacks is looked up in the store; a task
+ *       (never dropping the event), together with the other workflows missed meanwhile. A task the snapshot lacks is looked up in the store; a task
  *       found nowhere gets {@link Acknowledgement.Rejected} (UNKNOWN_TASK_INSTANCE).
  *   <li>{@link TransitionRules} decide: change, duplicate or stale.
  *   <li>A change goes to the group committer, which writes many workflows' changes in one batch.
@@ -99,7 +100,7 @@ public final class TaskEventEngine implements AutoCloseable {
                 .maximumSize(b.cacheMaximumSize)
                 .expireAfterAccess(b.cacheExpireAfterAccess)
                 .executor(ioExecutor)
-                .buildAsync(id -> new WorkflowSnapshot(id, store.findByWorkflow(id)));
+                .buildAsync(new SnapshotLoader(store, ioExecutor, 500, 2));
         this.committer = new GroupCommitter(store, ioExecutor, b.maxCommitBatch, b.commitConcurrency, b.commitRetry);
     }
 

@@ -1,7 +1,10 @@
 package dev.taskevents.api.spi;
 
 import dev.taskevents.api.TaskInstance;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -21,6 +24,20 @@ public interface TaskInstanceStore extends AutoCloseable {
 
     /** All task instances of a workflow instance, ordered by id; empty if there are none. */
     List<TaskInstance> findByWorkflow(long workflowInstanceId);
+
+    /**
+     * The task instances of several workflow instances at once, each list ordered by id; a
+     * workflow without tasks maps to an empty list. The engine loads the workflows its cache
+     * misses in batches through this. The default asks {@link #findByWorkflow} for each; a store
+     * that can answer in one query should.
+     */
+    default Map<Long, List<TaskInstance>> findByWorkflows(Collection<Long> workflowInstanceIds) {
+        Map<Long, List<TaskInstance>> result = new HashMap<>();
+        for (Long id : workflowInstanceIds) {
+            result.put(id, findByWorkflow(id));
+        }
+        return result;
+    }
 
     /**
      * Creates task instances, all or none, as they are given (normally SUBMITTED, version 0).

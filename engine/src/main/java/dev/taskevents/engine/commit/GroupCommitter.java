@@ -6,15 +6,14 @@ import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
 import dev.taskevents.engine.RetryPolicy;
+import dev.taskevents.engine.batch.Batcher;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -23,14 +22,8 @@ import java.util.concurrent.atomic.LongAdder;
  * event. While one batch commits, the next one gathers.
  *
  * <h2>Implementation notes</h2>
- * Writers add to a lock-free queue; up to {@code maxFlushers} flushers drain it in batches of up
- * to {@code maxBatch} rows, each batch in its own transaction, so one batch's completions (acks,
- * state events) overlap the next batch's commit. {@code flushers} counts the running flushers: a
- * writer starts one only by a CAS that raises it below the maximum, and a flusher lowers it only
- * when it finds the queue empty. After lowering, the flusher re-checks the queue: a writer that
- * added in between may have seen the maximum and started no one, so the flusher takes the work
- * back (CAS up again) unless the count is at the maximum, in which case a running flusher will
- * find the write. No write is left behind, and there is no polling.
+ * The batching is a {@link Batcher} with up to {@code maxFlushers} batches in flight, each in its
+ * own transaction, so one batch's completions (acks, state events) overlap the next one's commit.
  *
  * <p>Concurrent batches never hold the same row: a workflow has at most one write in flight (its
  * next event waits for the ack), and rows are locked in id order, so they cannot deadlock.
@@ -46,13 +39,8 @@ public final class GroupCommitter {
     private static final System.Logger LOG = System.getLogger(GroupCommitter.class.getName());
 
     private final TaskInstanceStore store;
-    private final Executor flusherExecutor;
-    private final int maxBatch;
     private final RetryPolicy retry;
-    private final ConcurrentLinkedQueue<PendingWrite> queue = new ConcurrentLinkedQueue<>();
-    private final int maxFlushers;
-    private final AtomicInteger flushers = new AtomicInteger();
-    private final LongAdder waiting = new LongAdder();
+    private final Batcher<PendingWrite> batcher;
     private final LongAdder batches = new LongAdder();
     private final LongAdder rows = new LongAdder();
     private final LongAdder retries = new LongAdder();
@@ -60,44 +48,15 @@ public final class GroupCommitter {
     public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, int maxBatch, int maxFlushers,
                           RetryPolicy retry) {
         this.store = store;
-        this.maxFlushers = maxFlushers;
-        this.flusherExecutor = flusherExecutor;
-        this.maxBatch = maxBatch;
         this.retry = retry;
+        this.batcher = new Batcher<>(flusherExecutor, maxBatch, maxFlushers, this::commit);
     }
 
     /** Queues {@code update}; the future completes with its outcome once its batch was written. */
     public CompletableFuture<WriteOutcome> write(RowUpdate update) {
         PendingWrite pending = new PendingWrite(update, new CompletableFuture<>());
-        waiting.increment();
-        queue.add(pending);
-        for (int running; (running = flushers.get()) < maxFlushers; ) {
-            if (flushers.compareAndSet(running, running + 1)) {
-                flusherExecutor.execute(this::flush);
-                break;
-            }
-        }
+        batcher.add(pending);
         return pending.result;
-    }
-
-    private void flush() {
-        List<PendingWrite> batch = new ArrayList<>(Math.min(maxBatch, 1024));
-        for (;;) {
-            PendingWrite next;
-            while (batch.size() < maxBatch && (next = queue.poll()) != null) {
-                batch.add(next);
-            }
-            waiting.add(-batch.size());
-            if (batch.isEmpty()) {
-                int running = flushers.decrementAndGet();
-                if (queue.isEmpty() || running >= maxFlushers || !flushers.compareAndSet(running, running + 1)) {
-                    return;
-                }
-                continue;
-            }
-            commit(batch);
-            batch.clear();
-        }
     }
 
     private void commit(List<PendingWrite> batch) {
@@ -167,7 +126,7 @@ public final class GroupCommitter {
 
     /** Row updates queued and not yet taken into a batch. */
     public long waiting() {
-        return waiting.sum();
+        return batcher.waiting();
     }
 
     /** Batches written so far. */

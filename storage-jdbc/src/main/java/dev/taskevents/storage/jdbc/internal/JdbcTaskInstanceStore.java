@@ -110,6 +110,25 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     }
 
     @Override
+    public Map<Long, List<TaskInstance>> findByWorkflows(java.util.Collection<Long> workflowInstanceIds) {
+        List<Long> ids = workflowInstanceIds.stream().distinct().sorted().toList();
+        return run("find the task instances of " + ids.size() + " workflow instances", () -> {
+            Map<Long, List<TaskInstance>> result = new HashMap<>();
+            ids.forEach(id -> result.put(id, new ArrayList<>()));
+            for (int from = 0; from < ids.size(); from += CHUNK) {
+                sql.select(COLUMNS).from(TASK_INSTANCE)
+                        .where(WORKFLOW_INSTANCE_ID.in(ids.subList(from, Math.min(ids.size(), from + CHUNK))))
+                        .orderBy(WORKFLOW_INSTANCE_ID, ID)
+                        .forEach(r -> {
+                            TaskInstance row = TaskInstanceTable.read(r);
+                            result.get(row.workflowInstanceId()).add(row);
+                        });
+            }
+            return result;
+        });
+    }
+
+    @Override
     public void insert(List<TaskInstance> rows) {
         Set<Long> seen = new HashSet<>();
         List<Long> repeated = rows.stream().map(TaskInstance::id).filter(id -> !seen.add(id)).toList();
