@@ -310,6 +310,21 @@ class TaskEventEngineTest {
         assertInstanceOf(Acknowledgement.Applied.class, send(running("r1", 1)), "the worker's resend applies");
     }
 
+    /**
+     * A store that throws an Error (pgjdbc throws AssertionError when a connection dies mid-batch)
+     * must fail that write's future, not kill the flusher and leave every later write unanswered.
+     */
+    @Test
+    void anErrorFromTheStoreFailsTheWriteAndLaterWritesStillGoThrough() throws Exception {
+        register(1, 2);
+        store.errorOnWrite = new AssertionError("getAutoCommit() should not throw");
+        ExecutionException failed = assertThrows(ExecutionException.class,
+                () -> engine.submit(running("r1", 1)).get(10, TimeUnit.SECONDS));
+        assertInstanceOf(AssertionError.class, failed.getCause());
+        assertInstanceOf(Acknowledgement.Applied.class, send(running("r1", 1)));
+        assertInstanceOf(Acknowledgement.Applied.class, send(running("r2", 2)));
+    }
+
     @Test
     void aFailingStateSinkIsCountedAndDoesNotUndoTheAck() throws Exception {
         engine.close();

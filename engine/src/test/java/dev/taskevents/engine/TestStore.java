@@ -24,6 +24,7 @@ final class TestStore implements TaskInstanceStore {
     final CountDownLatch writeEntered = new CountDownLatch(1);
     volatile CountDownLatch writesEntered = new CountDownLatch(0);
     volatile CountDownLatch holdWrites = new CountDownLatch(0);
+    volatile Error errorOnWrite;
 
     @Override
     public Optional<TaskInstance> find(long taskInstanceId) {
@@ -51,6 +52,11 @@ final class TestStore implements TaskInstanceStore {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StoreException("interrupted", e);
+        }
+        Error error = errorOnWrite;
+        if (error != null) {
+            errorOnWrite = null;
+            throw error;
         }
         if (failuresToInject.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
             throw new StoreException("injected failure: connection reset");

@@ -25,6 +25,7 @@ import java.util.function.Consumer;
  * @param <T> the item type
  */
 public final class Batcher<T> {
+    private static final System.Logger LOG = System.getLogger(Batcher.class.getName());
     private final Executor executor;
     private final int maxBatch;
     private final int maxFlushers;
@@ -80,7 +81,13 @@ public final class Batcher<T> {
                 }
                 continue;
             }
-            handler.accept(batch);
+            try {
+                handler.accept(batch);
+            } catch (Throwable e) {
+                // A handler that throws has broken its contract; the flusher must survive it, or
+                // the flusher count would stay raised and no later item would be handled.
+                LOG.log(System.Logger.Level.ERROR, "batch handler failed on " + batch.size() + " items", e);
+            }
             batch = new ArrayList<>(Math.min(maxBatch, 1024));
         }
     }

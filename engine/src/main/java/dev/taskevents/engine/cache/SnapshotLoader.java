@@ -37,7 +37,7 @@ public final class SnapshotLoader implements AsyncCacheLoader<Long, WorkflowSnap
         Map<Long, List<TaskInstance>> rows;
         try {
             rows = store.findByWorkflows(misses.stream().map(Miss::workflowInstanceId).collect(Collectors.toSet()));
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
             misses.forEach(m -> m.result.completeExceptionally(e));
             return;
         }

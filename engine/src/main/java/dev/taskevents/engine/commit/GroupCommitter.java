@@ -49,7 +49,7 @@ public final class GroupCommitter {
                           RetryPolicy retry) {
         this.store = store;
         this.retry = retry;
-        this.batcher = new Batcher<>(flusherExecutor, maxBatch, maxFlushers, this::commit);
+        this.batcher = new Batcher<>(flusherExecutor, maxBatch, maxFlushers, this::commitOrFail);
     }
 
     /** Queues {@code update}; the future completes with its outcome once its batch was written. */
@@ -57,6 +57,16 @@ public final class GroupCommitter {
         PendingWrite pending = new PendingWrite(update, new CompletableFuture<>());
         batcher.add(pending);
         return pending.result;
+    }
+
+    /** Every future of the batch completes, whatever happens: a write never stays unanswered. */
+    private void commitOrFail(List<PendingWrite> batch) {
+        try {
+            commit(batch);
+        } catch (Throwable e) {
+            LOG.log(Level.ERROR, "writing a batch of " + batch.size() + " rows failed unexpectedly", e);
+            batch.forEach(p -> p.result.completeExceptionally(e));
+        }
     }
 
     private void commit(List<PendingWrite> batch) {

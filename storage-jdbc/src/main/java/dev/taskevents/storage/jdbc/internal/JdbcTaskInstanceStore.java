@@ -319,6 +319,11 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
             return action.get();
         } catch (DuplicateTaskInstanceException | StoreException e) {
             throw e;
+        } catch (AssertionError e) {
+            // pgjdbc throws AssertionError ("getAutoCommit() should not throw") when the connection
+            // dies in the middle of a batch: that is a lost connection, not a broken program.
+            throw new StoreException("could not " + what + " in " + redactedUrl + ": the connection failed ("
+                    + e.getMessage() + ")", e);
         } catch (DataAccessException e) {
             Throwable cause = e.getCause() instanceof DuplicateTaskInstanceException d ? d : null;
             if (cause != null) {
