@@ -9,16 +9,14 @@ import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
-import dev.taskevents.api.Stores;
-import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
 import dev.taskevents.engine.executor.QueueFullException;
+import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -36,24 +34,7 @@ class OverloadTest {
     private static final Instant T = Instant.parse("2026-02-01T00:00:00Z");
 
     /** A memory store whose writes take 20 ms each, like a slow disk. */
-    static final class SlowStore implements TaskInstanceStore {
-        final TaskInstanceStore delegate = Stores.open("memory:");
-
-        @Override
-        public Optional<TaskInstance> find(long id) {
-            return delegate.find(id);
-        }
-
-        @Override
-        public List<TaskInstance> findByWorkflow(long id) {
-            return delegate.findByWorkflow(id);
-        }
-
-        @Override
-        public void insert(List<TaskInstance> rows) {
-            delegate.insert(rows);
-        }
-
+    static final class SlowStore extends ForwardingTaskInstanceStore {
         @Override
         public List<WriteOutcome> write(WriteBatch batch) {
             try {
@@ -61,12 +42,7 @@ class OverloadTest {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            return delegate.write(batch);
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
+            return super.write(batch);
         }
     }
 

@@ -1,13 +1,10 @@
 package dev.taskevents.engine;
 
-import dev.taskevents.api.Stores;
-import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.StoreException;
-import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
+import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -17,29 +14,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A memory store (opened through ServiceLoader) that tests can hold at the start of a write, make
  * fail a number of times, and ask what batches it was given.
  */
-final class TestStore implements TaskInstanceStore {
-    final TaskInstanceStore delegate = Stores.open("memory:");
+final class TestStore extends ForwardingTaskInstanceStore {
     final ConcurrentLinkedQueue<Integer> batchSizes = new ConcurrentLinkedQueue<>();
     final AtomicInteger failuresToInject = new AtomicInteger();
     final CountDownLatch writeEntered = new CountDownLatch(1);
     volatile CountDownLatch writesEntered = new CountDownLatch(0);
     volatile CountDownLatch holdWrites = new CountDownLatch(0);
     volatile Error errorOnWrite;
-
-    @Override
-    public Optional<TaskInstance> find(long taskInstanceId) {
-        return delegate.find(taskInstanceId);
-    }
-
-    @Override
-    public List<TaskInstance> findByWorkflow(long workflowInstanceId) {
-        return delegate.findByWorkflow(workflowInstanceId);
-    }
-
-    @Override
-    public void insert(List<TaskInstance> rows) {
-        delegate.insert(rows);
-    }
 
     @Override
     public List<WriteOutcome> write(WriteBatch batch) {
@@ -62,11 +43,6 @@ final class TestStore implements TaskInstanceStore {
             throw new StoreException("injected failure: connection reset");
         }
         batchSizes.add(batch.updates().size());
-        return delegate.write(batch);
-    }
-
-    @Override
-    public void close() {
-        delegate.close();
+        return super.write(batch);
     }
 }

@@ -1,0 +1,50 @@
+package dev.taskevents.storecontract;
+
+import dev.taskevents.api.Stores;
+import dev.taskevents.api.TaskInstance;
+import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.api.spi.WriteBatch;
+import dev.taskevents.api.spi.WriteOutcome;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A store for tests that forwards everything to a fresh memory store; a test overrides
+ * {@link #write} to hold, slow down or fail writes.
+ */
+public class ForwardingTaskInstanceStore implements TaskInstanceStore {
+    /** The memory store everything goes to; tests may write to it directly, behind the engine's back. */
+    public final TaskInstanceStore delegate = Stores.open("memory:");
+
+    @Override
+    public Optional<TaskInstance> find(long taskInstanceId) {
+        return delegate.find(taskInstanceId);
+    }
+
+    @Override
+    public List<TaskInstance> findByWorkflow(long workflowInstanceId) {
+        return delegate.findByWorkflow(workflowInstanceId);
+    }
+
+    @Override
+    public Map<Long, List<TaskInstance>> findByWorkflows(Collection<Long> workflowInstanceIds) {
+        return delegate.findByWorkflows(workflowInstanceIds);
+    }
+
+    @Override
+    public void insert(List<TaskInstance> rows) {
+        delegate.insert(rows);
+    }
+
+    @Override
+    public List<WriteOutcome> write(WriteBatch batch) {
+        return delegate.write(batch);
+    }
+
+    @Override
+    public void close() {
+        delegate.close();
+    }
+}
