@@ -1,7 +1,6 @@
 package dev.taskevents.benchmarks;
 
 import dev.taskevents.engine.executor.ThreadMode;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
@@ -202,9 +201,5 @@ public final class Benchmarks {
 
     private void line(String text) {
         md.append(text).append('\n');
-    }
-
-    static void write(Path path, String text) throws IOException {
-        Files.writeString(path, text);
     }
 }

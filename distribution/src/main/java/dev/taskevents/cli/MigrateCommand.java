@@ -29,7 +29,7 @@ final class MigrateCommand {
             out.print(HELP);
             return 0;
         }
-        String url = options.get("store", DemoDefaults.STORE);
+        String url = options.get("store", Defaults.STORE);
         if (url.startsWith("memory:")) {
             out.println("memory stores have no schema: nothing to migrate");
             return 0;

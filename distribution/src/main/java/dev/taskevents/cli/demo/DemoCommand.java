@@ -2,7 +2,7 @@ package dev.taskevents.cli.demo;
 
 import dev.taskevents.api.Stores;
 import dev.taskevents.api.spi.TaskInstanceStore;
-import dev.taskevents.cli.DemoDefaults;
+import dev.taskevents.cli.Defaults;
 import dev.taskevents.cli.Options;
 import dev.taskevents.storage.jdbc.JdbcStores;
 import java.io.PrintStream;
@@ -32,7 +32,7 @@ public final class DemoCommand {
               --failure-rate R        share of tasks that fail, stopping their workflow (default 0.02)
               --seed N                random seed (default 42)
               --timeout-seconds N     give up after N seconds (default 120)
-            """.formatted(DemoDefaults.STORE);
+            """.formatted(Defaults.STORE);
 
     private final PrintStream out;
 
@@ -59,7 +59,7 @@ public final class DemoCommand {
                 options.getRate("failure-rate", 0.02),
                 options.getInt("seed", 42, Integer.MIN_VALUE, Integer.MAX_VALUE),
                 Duration.ofSeconds(options.getInt("timeout-seconds", 120, 1, 86_400)));
-        String url = options.get("store", DemoDefaults.STORE);
+        String url = options.get("store", Defaults.STORE);
         out.printf("taskevents demo: opening %s%n", JdbcStores.redact(url));
         try (TaskInstanceStore store = Stores.open(url)) {
             Simulation simulation = new Simulation(config, store);

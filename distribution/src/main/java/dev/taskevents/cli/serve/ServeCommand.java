@@ -3,7 +3,7 @@ package dev.taskevents.cli.serve;
 import dev.taskevents.api.Stores;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.spi.TaskInstanceStore;
-import dev.taskevents.cli.DemoDefaults;
+import dev.taskevents.cli.Defaults;
 import dev.taskevents.cli.Options;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storage.jdbc.JdbcStores;
@@ -43,7 +43,7 @@ public final class ServeCommand {
 
             Endpoints: POST /v1/task-instances, POST /v1/events, GET /v1/task-instances/{id},
                        GET /healthz, GET /metrics
-            """.formatted(DemoDefaults.STORE);
+            """.formatted(Defaults.STORE);
 
     private final PrintStream out;
     private final PrintStream err;
@@ -66,7 +66,7 @@ public final class ServeCommand {
         int maxQueued = options.getInt("max-queued", 100_000, 1, 10_000_000);
         int maxBody = options.getInt("max-body-bytes", 16 * 1024 * 1024, 1_024, 1_073_741_824);
         Duration drain = Duration.ofSeconds(options.getInt("drain-seconds", 30, 0, 3_600));
-        String url = options.get("store", DemoDefaults.STORE);
+        String url = options.get("store", Defaults.STORE);
         List<String> tokens = Credentials.tokens(System.getenv("TASKEVENTS_TOKENS"), options.get("token-file", null));
         SSLContext tls = Credentials.tls(options.get("tls-keystore", null), options.get("tls-password-file", null));
         ServerSettings settings = new ServerSettings(new InetSocketAddress(bind, port), maxBody, Duration.ofSeconds(10),
