@@ -12,6 +12,7 @@ final class ProgressBar implements AutoCloseable {
     private final int total;
     private final IntSupplier done;
     private final Thread drawer;
+    private final long start = System.nanoTime();
     private volatile boolean running = true;
 
     private ProgressBar(PrintStream out, int total, IntSupplier done) {
@@ -40,9 +41,8 @@ final class ProgressBar implements AutoCloseable {
     }
 
     private void drawLoop() {
-        long start = System.nanoTime();
         while (running) {
-            draw(start);
+            draw();
             try {
                 Thread.sleep(100); // a redraw rate, not a wait for anything
             } catch (InterruptedException e) {
@@ -51,7 +51,7 @@ final class ProgressBar implements AutoCloseable {
         }
     }
 
-    private void draw(long start) {
+    private void draw() {
         int finished = done.getAsInt();
         int filled = total == 0 ? WIDTH : finished * WIDTH / total;
         out.printf("\r  [%s%s] %3d%%  %,d/%,d workflows  %.1f s ", "#".repeat(filled), ".".repeat(WIDTH - filled),
@@ -68,7 +68,7 @@ final class ProgressBar implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        draw(System.nanoTime());
+        draw();
         out.println();
     }
 }
