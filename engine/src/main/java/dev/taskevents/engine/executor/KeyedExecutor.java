@@ -77,11 +77,12 @@ import java.util.function.Supplier;
  *       decrement and, if more tasks are reserved, schedules the drain again.
  * </ol>
  * Capacity is a {@link Semaphore} of {@code maxQueued} permits: taken before reserving, given back
- * when a drain returns (once for all the tasks it finished), after the slot was retired if its last
- * task finished, so that "all permits back" means "no task queued or running, no key held". {@code close} waits (without polling: finishing drains notify it) until all
- * permits are back or the deadline passes; then it sets {@code abandoned}, which drains check
- * before taking each task, and takes the queued tasks itself. A submitter whose add raced with
- * that takes its own task back out and fails, so every accepted task is run, returned by
+ * when a drain returns (once for all the tasks it finished), after the slot was retired if its
+ * last task finished, so that "all permits back" means "no task queued or running, no key held".
+ * {@code close} waits (without polling: finishing drains notify it) until all permits are back or
+ * the deadline passes; then it sets {@code abandoned}, which drains check before taking each
+ * task, and takes the queued tasks itself. A submitter whose add raced with that takes its own
+ * task back out (by identity) and fails, so every accepted task is run, returned by
  * {@code close}, or reported to its submitter as not accepted: never lost.
  *
  * @param <K> the key type; keys are compared with {@code equals} and {@code hashCode}

@@ -325,10 +325,8 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
             throw new StoreException("could not " + what + " in " + redactedUrl + ": the connection failed ("
                     + e.getMessage() + ")", e);
         } catch (DataAccessException e) {
-            Throwable cause = e.getCause() instanceof DuplicateTaskInstanceException d ? d : null;
-            if (cause != null) {
-                throw (DuplicateTaskInstanceException) cause;
-            }
+            // jOOQ wraps what a transaction body throws: our own StoreException, or a refusal of
+            // input (IllegalArgumentException, DuplicateTaskInstanceException among them).
             if (e.getCause() instanceof StoreException s) {
                 throw s;
             }
