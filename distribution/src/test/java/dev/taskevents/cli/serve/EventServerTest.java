@@ -47,6 +47,15 @@ class EventServerTest {
         return http.send(HttpRequest.newBuilder(uri(path)).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** Sends {@code event} and returns once its write is inside the store and held there. */
+    private CompletableFuture<HttpResponse<String>> eventRequestHeldInTheStore(String event) throws Exception {
+        store.hold = new java.util.concurrent.CountDownLatch(1);
+        CompletableFuture<HttpResponse<String>> response = http.sendAsync(HttpRequest.newBuilder(uri("/v1/events"))
+                .POST(HttpRequest.BodyPublishers.ofString(event)).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(store.writeEntered.await(10, TimeUnit.SECONDS), "the write never reached the store");
+        return response;
+    }
+
     private URI uri(String path) {
         return URI.create("http://127.0.0.1:" + server.address().getPort() + path);
     }
@@ -146,10 +155,7 @@ class EventServerTest {
     void overloadIsA503WithRetryAfterAndAcceptedEventsStillComplete() throws Exception {
         start(1, 1 << 20);
         post("/v1/task-instances", "[{\"id\":10,\"workflowInstanceId\":1,\"name\":\"a\"}]");
-        store.hold = new java.util.concurrent.CountDownLatch(1);
-        CompletableFuture<HttpResponse<String>> first = http.sendAsync(HttpRequest.newBuilder(uri("/v1/events"))
-                .POST(HttpRequest.BodyPublishers.ofString(running("e1", 10))).build(), HttpResponse.BodyHandlers.ofString());
-        assertTrue(store.writeEntered.await(10, TimeUnit.SECONDS));
+        CompletableFuture<HttpResponse<String>> first = eventRequestHeldInTheStore(running("e1", 10));
         HttpResponse<String> refused = post("/v1/events", running("e2", 10));
         assertEquals(503, refused.statusCode(), refused.body());
         assertEquals("1", refused.headers().firstValue("Retry-After").orElse(""));
@@ -177,10 +183,7 @@ class EventServerTest {
     void stoppingFinishesTheRequestInFlightThenRefusesConnections() throws Exception {
         start(1_000, 1 << 20);
         post("/v1/task-instances", "{\"id\":10,\"workflowInstanceId\":1,\"name\":\"a\"}");
-        store.hold = new java.util.concurrent.CountDownLatch(1);
-        CompletableFuture<HttpResponse<String>> inFlight = http.sendAsync(HttpRequest.newBuilder(uri("/v1/events"))
-                .POST(HttpRequest.BodyPublishers.ofString(running("e1", 10))).build(), HttpResponse.BodyHandlers.ofString());
-        assertTrue(store.writeEntered.await(10, TimeUnit.SECONDS));
+        CompletableFuture<HttpResponse<String>> inFlight = eventRequestHeldInTheStore(running("e1", 10));
         URI health = uri("/healthz");
         Thread stopper = Thread.ofPlatform().start(() -> server.stop(Duration.ofSeconds(20)));
         store.hold.countDown();
