@@ -20,6 +20,9 @@ import java.time.Instant;
  * @param varPool its out parameters, or null
  * @param finishEventId the id of the RESULT event that finished it, or null while unfinished;
  *     a RESULT resent with this id is a duplicate, any other RESULT is stale
+ * @param lastEventId the id of the event whose change this row is, or null for a row as created
+ *     (or written before the store recorded it): after a commit whose outcome was unknown, it
+ *     tells the engine that the row it finds is its own write
  * @param version the optimistic-concurrency version, 0 when created, +1 per change
  * @param updatedAt when it was last written
  */
@@ -37,6 +40,7 @@ public record TaskInstance(
         Instant endTime,
         String varPool,
         String finishEventId,
+        String lastEventId,
         long version,
         Instant updatedAt) {
 
@@ -54,6 +58,7 @@ public record TaskInstance(
         Fields.optionalText("appIds", appIds, Fields.MAX_TEXT);
         Fields.noNul("varPool", varPool);
         Fields.optionalText("finishEventId", finishEventId, Fields.MAX_EVENT_ID);
+        Fields.optionalText("lastEventId", lastEventId, Fields.MAX_EVENT_ID);
         if (version < 0) {
             throw new IllegalArgumentException("version must be 0 or positive, was " + version);
         }
@@ -63,6 +68,6 @@ public record TaskInstance(
     /** A new task instance in state SUBMITTED, version 0, as the scheduler creates it. */
     public static TaskInstance submitted(long id, long workflowInstanceId, String name, Instant createdAt) {
         return new TaskInstance(id, workflowInstanceId, name, TaskState.SUBMITTED, null, null, null, 0, null,
-                null, null, null, null, 0, createdAt);
+                null, null, null, null, null, 0, createdAt);
     }
 }

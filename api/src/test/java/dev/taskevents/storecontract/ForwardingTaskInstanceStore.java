@@ -1,5 +1,6 @@
 package dev.taskevents.storecontract;
 
+import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.Stores;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.TaskInstanceStore;
@@ -41,6 +42,21 @@ public class ForwardingTaskInstanceStore implements TaskInstanceStore {
     @Override
     public List<WriteOutcome> write(WriteBatch batch) {
         return delegate.write(batch);
+    }
+
+    @Override
+    public List<StateEvent> pendingStateEvents(int limit) {
+        return delegate.pendingStateEvents(limit);
+    }
+
+    @Override
+    public List<StateEvent> pendingStateEvents(long workflowInstanceId) {
+        return delegate.pendingStateEvents(workflowInstanceId);
+    }
+
+    @Override
+    public void removeStateEvents(Collection<StateEvent> told) {
+        delegate.removeStateEvents(told);
     }
 
     @Override

@@ -68,14 +68,14 @@ public abstract class TaskInstanceStoreContract {
     protected static TaskInstance finished(TaskInstance base, long version, String varPool) {
         return new TaskInstance(base.id(), base.workflowInstanceId(), base.name(), TaskState.SUCCESS,
                 "worker-1:1234", "/logs/" + base.id() + ".log", "/exec/" + base.id(), 4242, "app_1,app_2",
-                T0.plusSeconds(1), T0.plus(2_500_123, ChronoUnit.MICROS), varPool, "event-" + base.id(), version,
+                T0.plusSeconds(1), T0.plus(2_500_123, ChronoUnit.MICROS), varPool, "event-" + base.id(), "event-" + base.id(), version,
                 T0.plusSeconds(3));
     }
 
     private static TaskInstance bumped(TaskInstance row) {
         return new TaskInstance(row.id(), row.workflowInstanceId(), row.name(), TaskState.RUNNING, "h",
                 row.logPath(), row.executePath(), row.processId(), row.appIds(), T0, row.endTime(), row.varPool(),
-                row.finishEventId(), row.version() + 1, T0);
+                row.finishEventId(), "bump-" + (row.version() + 1), row.version() + 1, T0);
     }
 
     @Test
@@ -150,7 +150,7 @@ public abstract class TaskInstanceStoreContract {
         TaskInstance base = finished(row, 1, varPool);
         TaskInstance done = new TaskInstance(base.id(), base.workflowInstanceId(), "n'a\"m\\e ✓ 名前",
                 base.state(), "h'o\"s\\t", "C:\\logs\\a'b.log", "/tmp/ü ñ/\"x\"", base.processId(), "a\tb\nc",
-                base.startTime(), base.endTime(), base.varPool(), base.finishEventId(), base.version(), base.updatedAt());
+                base.startTime(), base.endTime(), base.varPool(), base.finishEventId(), base.lastEventId(), base.version(), base.updatedAt());
         assertEquals(List.of(WriteOutcome.APPLIED), store.write(new WriteBatch(List.of(new RowUpdate(done, 0)))));
         TaskInstance read = store.find(row.id()).orElseThrow();
         assertEquals(varPool.length(), read.varPool().length());
@@ -162,7 +162,7 @@ public abstract class TaskInstanceStoreContract {
         TaskInstance row = submitted(newId(), newId());
         store.insert(List.of(row));
         TaskInstance wrong = new TaskInstance(row.id(), row.workflowInstanceId(), row.name(), TaskState.RUNNING, "h",
-                null, null, 0, null, T0, null, null, null, 6, T0);
+                null, null, 0, null, T0, null, null, null, "e6", 6, T0);
         assertEquals(List.of(WriteOutcome.VERSION_CONFLICT), store.write(new WriteBatch(List.of(new RowUpdate(wrong, 5)))));
         assertEquals(row, store.find(row.id()).orElseThrow());
     }
@@ -182,7 +182,7 @@ public abstract class TaskInstanceStoreContract {
         store.insert(List.of(a, b));
         TaskInstance ghost = bumped(submitted(newId(), wf));
         TaskInstance conflicting = new TaskInstance(b.id(), wf, b.name(), TaskState.RUNNING, "h", null, null, 0, null,
-                T0, null, null, null, 3, T0);
+                T0, null, null, null, "e3", 3, T0);
         List<WriteOutcome> outcomes = store.write(new WriteBatch(List.of(
                 new RowUpdate(ghost, 0), new RowUpdate(bumped(a), 0), new RowUpdate(conflicting, 2))));
         assertEquals(List.of(WriteOutcome.NOT_FOUND, WriteOutcome.APPLIED, WriteOutcome.VERSION_CONFLICT), outcomes);
@@ -207,7 +207,7 @@ public abstract class TaskInstanceStoreContract {
             for (int i = 0; i < writers; i++) {
                 String host = "writer-" + i;
                 TaskInstance mine = new TaskInstance(row.id(), row.workflowInstanceId(), row.name(), TaskState.RUNNING,
-                        host, null, null, 0, null, T0, null, null, null, 1, T0);
+                        host, null, null, 0, null, T0, null, null, null, host, 1, T0);
                 results.add(pool.submit(() -> {
                     start.await();
                     return store.write(new WriteBatch(List.of(new RowUpdate(mine, 0)))).getFirst();

@@ -16,7 +16,9 @@ package dev.taskevents.engine;
  * @param rowsWritten rows in those batches
  * @param writeRetries failed batch attempts that were retried
  * @param cachedWorkflows workflow snapshots in the cache (estimate)
+ * @param stateEventsRetold state events told again from the store's outbox: at start, or after a
+ *     write whose outcome was unknown or a sink that threw
  */
 public record EngineStats(long queued, int activeKeys, long applied, long duplicates, long stale, long rejected,
                           long failed, long sinkFailures, long pendingWrites, long batches, long rowsWritten, long writeRetries,
-                          long cachedWorkflows) {}
+                          long cachedWorkflows, long stateEventsRetold) {}

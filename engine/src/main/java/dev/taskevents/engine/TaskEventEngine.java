@@ -18,6 +18,7 @@ import dev.taskevents.engine.commit.GroupCommitter;
 import dev.taskevents.engine.executor.KeyedExecutor;
 import dev.taskevents.engine.executor.QueueFullException;
 import dev.taskevents.engine.executor.ThreadMode;
+import dev.taskevents.engine.outbox.OutboxRelay;
 import dev.taskevents.engine.rules.Decision;
 import dev.taskevents.engine.rules.TransitionRules;
 import java.lang.System.Logger.Level;
@@ -75,7 +76,7 @@ public final class TaskEventEngine implements AutoCloseable {
 
     private final TaskInstanceStore store;
     private final boolean ownsStore;
-    private final WorkflowStateSink stateSink;
+    private final OutboxRelay relay;
     private final Clock clock;
     private final ExecutorService ioExecutor;
     private final KeyedExecutor<Long> executor;
@@ -86,22 +87,33 @@ public final class TaskEventEngine implements AutoCloseable {
     private final LongAdder stale = new LongAdder();
     private final LongAdder rejected = new LongAdder();
     private final LongAdder failed = new LongAdder();
-    private final LongAdder sinkFailures = new LongAdder();
 
     private TaskEventEngine(Builder b) {
         this.ownsStore = b.store == null;
         this.store = ownsStore ? Stores.open(b.storeUrl) : b.store;
-        this.stateSink = b.stateSink;
         this.clock = b.clock;
         // Store I/O (snapshot loads, batch writes) blocks in JDBC; virtual threads make that cheap.
         this.ioExecutor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("taskevents-io-", 0).factory());
+        this.relay = new OutboxRelay(store, b.stateSink, ioExecutor);
+        try {
+            // Changes committed and perhaps never told (a crash, an unknown commit outcome) are
+            // told before the first event is taken, so they come before any later change.
+            relay.recover();
+        } catch (RuntimeException | Error e) {
+            ioExecutor.shutdown();
+            if (ownsStore) {
+                store.close();
+            }
+            throw e;
+        }
         this.executor = b.keyed.build();
         this.snapshots = Caffeine.newBuilder()
                 .maximumSize(b.cacheMaximumSize)
                 .expireAfterAccess(b.cacheExpireAfterAccess)
                 .executor(ioExecutor)
                 .buildAsync(new SnapshotLoader(store, ioExecutor, 500, 2));
-        this.committer = new GroupCommitter(store, ioExecutor, b.maxCommitBatch, b.commitConcurrency, b.commitRetry);
+        this.committer = new GroupCommitter(store, ioExecutor, ioExecutor, b.maxCommitBatch, b.commitConcurrency,
+                b.commitRetry);
     }
 
     /** A builder; {@link Builder#store} or {@link Builder#storeUrl} is required. */
@@ -140,7 +152,8 @@ public final class TaskEventEngine implements AutoCloseable {
             CompletableFuture<Acknowledgement> outcome;
             try {
                 outcome = process(event, 1);
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
+                // Even an Error: the ack must complete, or the worker waits for ever.
                 outcome = CompletableFuture.failedFuture(e);
             }
             return outcome.handle((answer, error) -> {
@@ -158,53 +171,99 @@ public final class TaskEventEngine implements AutoCloseable {
 
     private CompletableFuture<Acknowledgement> process(TaskEvent event, int attempt) {
         long workflowId = event.workflowInstanceId();
-        return snapshots.get(workflowId).thenCompose(snapshot -> currentRow(snapshot, event).thenCompose(current -> {
-            if (current == null) {
-                return CompletableFuture.completedFuture(unknownTask(event));
+        return relay.settleIfNeeded(workflowId, ioExecutor)
+                .thenCompose(settled -> snapshot(workflowId))
+                .thenCompose(snapshot -> currentRow(snapshot, event)
+                        .thenCompose(current -> decide(snapshot, event, current, attempt, false)));
+    }
+
+    /**
+     * The workflow's snapshot. A failed load is removed from the cache here, before the event
+     * fails: Caffeine's own removal runs after this event's continuation (dependents of a
+     * future run last-in, first-out), too late for the workflow's next event, which would
+     * otherwise get the same failed load.
+     */
+    private CompletableFuture<WorkflowSnapshot> snapshot(long workflowId) {
+        CompletableFuture<WorkflowSnapshot> load = snapshots.get(workflowId);
+        return load.whenComplete((snapshot, error) -> {
+            if (error != null) {
+                snapshots.asMap().remove(workflowId, load);
             }
-            if (current.workflowInstanceId() != workflowId) {
-                return CompletableFuture.completedFuture(new Acknowledgement.Rejected(event.eventId(),
-                        Acknowledgement.Rejected.Reason.WRONG_WORKFLOW_INSTANCE,
-                        "task instance " + event.taskInstanceId() + " belongs to workflow instance "
-                                + current.workflowInstanceId() + ", but the event names workflow instance "
-                                + workflowId));
-            }
-            return switch (TransitionRules.decide(current, event, clock.instant())) {
-                case Decision.Duplicate d -> CompletableFuture.completedFuture(
-                        new Acknowledgement.Duplicate(event.eventId(), current.state()));
-                case Decision.Stale s -> CompletableFuture.completedFuture(
-                        new Acknowledgement.Stale(event.eventId(), current.state()));
-                case Decision.Change change -> write(snapshot, event, current, change.next(), attempt);
-            };
-        }));
+        });
+    }
+
+    /**
+     * Applies the rules to {@code current}. A duplicate or stale answer from a cached row is
+     * confirmed against the store first ({@code confirmed} false): the snapshot may be older than
+     * the store (another writer), and an answer that changes nothing must not rest on an old row.
+     */
+    private CompletableFuture<Acknowledgement> decide(WorkflowSnapshot snapshot, TaskEvent event,
+                                                      TaskInstance current, int attempt, boolean confirmed) {
+        long workflowId = event.workflowInstanceId();
+        if (current == null) {
+            return CompletableFuture.completedFuture(unknownTask(event));
+        }
+        if (current.workflowInstanceId() != workflowId) {
+            return CompletableFuture.completedFuture(new Acknowledgement.Rejected(event.eventId(),
+                    Acknowledgement.Rejected.Reason.WRONG_WORKFLOW_INSTANCE,
+                    "task instance " + event.taskInstanceId() + " belongs to workflow instance "
+                            + current.workflowInstanceId() + ", but the event names workflow instance "
+                            + workflowId));
+        }
+        Decision decision = TransitionRules.decide(current, event, clock.instant());
+        if (decision instanceof Decision.Change change) {
+            return write(snapshot, event, current, change.next(), attempt);
+        }
+        if (!confirmed) {
+            return CompletableFuture.supplyAsync(() -> store.find(event.taskInstanceId()).orElse(null), ioExecutor)
+                    .thenCompose(stored -> {
+                        if (stored != null && stored.version() == current.version()) {
+                            return decide(snapshot, event, current, attempt, true);
+                        }
+                        remember(snapshot, event.taskInstanceId(), stored);
+                        return decide(snapshot, event, stored, attempt, true);
+                    });
+        }
+        return CompletableFuture.completedFuture(decision instanceof Decision.Duplicate
+                ? new Acknowledgement.Duplicate(event.eventId(), current.state())
+                : new Acknowledgement.Stale(event.eventId(), current.state()));
+    }
+
+    private static void remember(WorkflowSnapshot snapshot, long taskInstanceId, TaskInstance stored) {
+        if (stored != null && stored.workflowInstanceId() == snapshot.workflowInstanceId()) {
+            snapshot.put(stored);
+        } else {
+            snapshot.remove(taskInstanceId);
+        }
     }
 
     private CompletableFuture<Acknowledgement> write(WorkflowSnapshot snapshot, TaskEvent event, TaskInstance current,
                                                      TaskInstance next, int attempt) {
-        return committer.write(new RowUpdate(next, current.version())).handle((outcome, error) -> {
+        long workflowId = event.workflowInstanceId();
+        StateEvent notification = relay.notificationFor(event, next);
+        return committer.write(new RowUpdate(next, current.version(), notification)).handle((commit, error) -> {
             if (error != null) {
-                // The batch may or may not have committed: forget what we think the row is.
-                snapshots.synchronous().invalidate(event.workflowInstanceId());
+                // The batch may or may not have committed: forget what we think the row is, and
+                // settle the workflow's outbox before its next event.
+                snapshots.synchronous().invalidate(workflowId);
+                relay.markUnsettled(workflowId);
                 return CompletableFuture.<Acknowledgement>failedFuture(unwrap(error));
             }
-            return switch (outcome) {
+            return switch (commit.outcome()) {
                 case APPLIED -> {
                     snapshot.put(next);
-                    if (event.type() != TaskEventType.DISPATCH) {
-                        tellSink(new StateEvent(next.workflowInstanceId(), next.id(), event.type(), next.state(),
-                                event.eventId(), next.updatedAt()));
+                    if (notification != null) {
+                        relay.committed(notification);
                     }
                     yield CompletableFuture.<Acknowledgement>completedFuture(
                             new Acknowledgement.Applied(event.eventId(), next));
                 }
                 case VERSION_CONFLICT -> {
-                    snapshots.synchronous().invalidate(event.workflowInstanceId());
-                    if (attempt >= MAX_CONFLICT_ATTEMPTS) {
-                        yield CompletableFuture.<Acknowledgement>failedFuture(new StoreException(
-                                "task instance " + next.id() + " was changed by another writer " + attempt
-                                        + " times while applying event " + event.eventId() + "; not applied"));
+                    snapshots.synchronous().invalidate(workflowId);
+                    if (commit.ambiguous()) {
+                        yield afterUnknownOutcome(event, next, attempt);
                     }
-                    yield process(event, attempt + 1);
+                    yield retryAfterConflict(event, next, attempt);
                 }
                 case NOT_FOUND -> {
                     snapshot.remove(next.id());
@@ -212,6 +271,34 @@ public final class TaskEventEngine implements AutoCloseable {
                 }
             };
         }).thenCompose(stage -> stage);
+    }
+
+    private CompletableFuture<Acknowledgement> retryAfterConflict(TaskEvent event, TaskInstance next, int attempt) {
+        if (attempt >= MAX_CONFLICT_ATTEMPTS) {
+            return CompletableFuture.failedFuture(new StoreException("task instance " + next.id()
+                    + " was changed by another writer " + attempt + " times while applying event "
+                    + event.eventId() + "; not applied"));
+        }
+        return process(event, attempt + 1);
+    }
+
+    /**
+     * An attempt of the batch failed with an unknown outcome and the retry found the row changed:
+     * most likely by that attempt itself. If the stored row is this event's change, the event was
+     * applied: answer {@code Applied} with the stored row. Either way the workflow's outbox is
+     * settled first, so the sink hears of whatever that attempt committed, in order.
+     */
+    private CompletableFuture<Acknowledgement> afterUnknownOutcome(TaskEvent event, TaskInstance next, int attempt) {
+        relay.markUnsettled(event.workflowInstanceId());
+        return CompletableFuture.supplyAsync(() -> {
+            relay.settle(event.workflowInstanceId());
+            return store.find(next.id()).orElse(null);
+        }, ioExecutor).thenCompose(stored -> {
+            if (stored != null && stored.version() == next.version() && event.eventId().equals(stored.lastEventId())) {
+                return CompletableFuture.completedFuture(new Acknowledgement.Applied(event.eventId(), stored));
+            }
+            return retryAfterConflict(event, next, attempt);
+        });
     }
 
     /** The stored row for the event's task: from the snapshot, else from the store (null if none). */
@@ -236,16 +323,6 @@ public final class TaskEventEngine implements AutoCloseable {
                         + event.workflowInstanceId() + "): the store holds no task instance with this id");
     }
 
-    private void tellSink(StateEvent stateEvent) {
-        try {
-            stateSink.taskStateChanged(stateEvent);
-        } catch (RuntimeException e) {
-            sinkFailures.increment();
-            LOG.log(Level.ERROR, "the workflow state sink failed on " + stateEvent
-                    + "; the change is committed and acknowledged", e);
-        }
-    }
-
     private void count(Acknowledgement answer) {
         switch (answer) {
             case Acknowledgement.Applied a -> applied.increment();
@@ -263,8 +340,8 @@ public final class TaskEventEngine implements AutoCloseable {
     public EngineStats stats() {
         KeyedExecutor.Stats keyed = executor.stats();
         return new EngineStats(keyed.queued(), keyed.activeKeys(), applied.sum(), duplicates.sum(), stale.sum(),
-                rejected.sum(), failed.sum(), sinkFailures.sum(), committer.waiting(), committer.batches(), committer.rows(),
-                committer.retries(), snapshots.synchronous().estimatedSize());
+                rejected.sum(), failed.sum(), relay.sinkFailures(), committer.waiting(), committer.batches(), committer.rows(),
+                committer.retries(), snapshots.synchronous().estimatedSize(), relay.retold());
     }
 
     /** {@link #close(Duration)} with a 30 s deadline; events that did not run are logged. */
@@ -291,6 +368,7 @@ public final class TaskEventEngine implements AutoCloseable {
             notRun.add(task.event);
             task.ack.completeExceptionally(new EngineClosedException(task.event));
         }
+        relay.close();
         ioExecutor.shutdown();
         if (ownsStore) {
             store.close();

@@ -114,9 +114,9 @@ class TaskEventEngineTest {
         send(dispatch("d1", 1, "w0"));
         TaskInstance row = assertInstanceOf(Acknowledgement.Applied.class, send(running("r1", 1))).task();
         assertEquals(new TaskInstance(1, WF, "task-1", TaskState.RUNNING, "w1", "/log/1", "/exec/1", 77, "app_1",
-                T, null, null, null, 2, T), row);
+                T, null, null, null, "r1", 2, T), row);
         assertEquals(row, stored(1));
-        assertEquals(List.of(new StateEvent(WF, 1, TaskEventType.RUNNING, TaskState.RUNNING, "r1", T)),
+        assertEquals(List.of(new StateEvent(WF, 1, TaskEventType.RUNNING, TaskState.RUNNING, "r1", 2, T)),
                 List.copyOf(stateEvents));
     }
 
@@ -145,7 +145,7 @@ class TaskEventEngineTest {
         TaskInstance row = assertInstanceOf(Acknowledgement.Applied.class,
                 send(result("x1", 1, TaskState.FAILURE))).task();
         assertEquals(new TaskInstance(1, WF, "task-1", TaskState.FAILURE, "w1", "/log/1", "/exec/1", 77, "app_1",
-                T, T.plusSeconds(9), "[{\"out\":1}]", "x1", 2, T), row);
+                T, T.plusSeconds(9), "[{\"out\":1}]", "x1", "x1", 2, T), row);
         assertEquals(row, stored(1));
         assertEquals(TaskState.FAILURE, List.copyOf(stateEvents).getLast().state());
     }
@@ -214,7 +214,7 @@ class TaskEventEngineTest {
         send(dispatch("d1", 1, "w1")); // cached at version 1
         TaskInstance current = stored(1);
         TaskInstance killed = new TaskInstance(1, WF, current.name(), TaskState.KILLED, current.host(), null, null, 0,
-                null, null, T, null, "kill-1", 2, T);
+                null, null, T, null, "kill-1", "kill-1", 2, T);
         store.delegate.write(new WriteBatch(List.of(new RowUpdate(killed, 1))));
         // The engine's snapshot says DISPATCHED; the store says KILLED: the version check catches it.
         assertEquals(new Acknowledgement.Stale("r1", TaskState.KILLED), send(running("r1", 1)));

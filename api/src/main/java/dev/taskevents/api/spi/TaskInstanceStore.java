@@ -1,5 +1,6 @@
 package dev.taskevents.api.spi;
 
+import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskInstance;
 import java.util.Collection;
 import java.util.HashMap;
@@ -54,8 +55,30 @@ public interface TaskInstanceStore extends AutoCloseable {
      * {@link WriteOutcome#APPLIED} are committed together, or, if this throws, none of them is.
      * Rows of different batches written concurrently are disjoint or serialised by the version
      * check; implementations lock rows in id order so that concurrent batches cannot deadlock.
+     *
+     * <p>The outbox: for each APPLIED update that carries a {@link RowUpdate#notification()}, the
+     * notification is recorded in the same transaction, so that it exists if and only if the row
+     * change was committed. It stays until {@link #removeStateEvents} removes it.
      */
     List<WriteOutcome> write(WriteBatch batch);
+
+    /**
+     * The oldest {@code limit} outbox entries (state events committed and not yet removed), in
+     * commit order per workflow instance: an entry recorded by a batch that committed before
+     * another batch began comes first. The engine tells these to its sink at start, as changes
+     * that may have been committed without the sink hearing of them (a crash, an unknown commit
+     * outcome).
+     */
+    List<StateEvent> pendingStateEvents(int limit);
+
+    /** The outbox entries of one workflow instance, in commit order. */
+    List<StateEvent> pendingStateEvents(long workflowInstanceId);
+
+    /**
+     * Removes the given outbox entries (matched by task instance id and version) once they were
+     * told; entries that are not there are ignored, so a repeated removal is harmless.
+     */
+    void removeStateEvents(Collection<StateEvent> told);
 
     /** Releases the store's resources (connections, files); idempotent. */
     @Override

@@ -4,8 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
@@ -22,6 +24,11 @@ import java.util.function.Consumer;
  * the count is at the maximum again, in which case a running flusher will find the item. No item
  * is left behind.
  *
+ * <p>An executor that refuses a flusher (it was shut down) undoes the CAS that counted it, so the
+ * count never stays raised for a flusher that does not run; the adder then takes every item still
+ * queued and hands it to {@code onRejected}. Each item is polled exactly once, by a flusher or by
+ * that adder, so every item reaches the handler or {@code onRejected}, never neither.
+ *
  * @param <T> the item type
  */
 public final class Batcher<T> {
@@ -30,6 +37,7 @@ public final class Batcher<T> {
     private final int maxBatch;
     private final int maxFlushers;
     private final Consumer<List<T>> handler;
+    private final BiConsumer<List<T>, RejectedExecutionException> onRejected;
     private final ConcurrentLinkedQueue<T> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger flushers = new AtomicInteger();
     private final LongAdder waiting = new LongAdder();
@@ -38,8 +46,11 @@ public final class Batcher<T> {
      * @param executor runs the flushers (they block in the handler: give it virtual threads)
      * @param handler called with each batch, never concurrently with more than {@code maxFlushers}
      *     others; it must not throw (it owns the items' outcomes)
+     * @param onRejected given the items no flusher will take because the executor refused to run
+     *     one (it was shut down); it must not throw either
      */
-    public Batcher(Executor executor, int maxBatch, int maxFlushers, Consumer<List<T>> handler) {
+    public Batcher(Executor executor, int maxBatch, int maxFlushers, Consumer<List<T>> handler,
+                   BiConsumer<List<T>, RejectedExecutionException> onRejected) {
         if (maxBatch < 1 || maxFlushers < 1) {
             throw new IllegalArgumentException("maxBatch and maxFlushers must be at least 1, were " + maxBatch
                     + " and " + maxFlushers);
@@ -48,6 +59,7 @@ public final class Batcher<T> {
         this.maxBatch = maxBatch;
         this.maxFlushers = maxFlushers;
         this.handler = handler;
+        this.onRejected = onRejected;
     }
 
     public void add(T item) {
@@ -55,8 +67,28 @@ public final class Batcher<T> {
         queue.add(item);
         for (int running; (running = flushers.get()) < maxFlushers; ) {
             if (flushers.compareAndSet(running, running + 1)) {
-                executor.execute(this::flush);
+                try {
+                    executor.execute(this::flush);
+                } catch (RejectedExecutionException e) {
+                    flushers.decrementAndGet();
+                    rejectQueued(e);
+                }
                 return;
+            }
+        }
+    }
+
+    private void rejectQueued(RejectedExecutionException e) {
+        List<T> orphans = new ArrayList<>();
+        for (T next; (next = queue.poll()) != null; ) {
+            orphans.add(next);
+        }
+        waiting.add(-orphans.size());
+        if (!orphans.isEmpty()) {
+            try {
+                onRejected.accept(orphans, e);
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.ERROR, "the rejection handler failed on " + orphans.size() + " items", t);
             }
         }
     }

@@ -23,7 +23,10 @@ public final class SnapshotLoader implements AsyncCacheLoader<Long, WorkflowSnap
 
     public SnapshotLoader(TaskInstanceStore store, Executor executor, int maxBatch, int maxConcurrent) {
         this.store = store;
-        this.batcher = new Batcher<>(executor, maxBatch, maxConcurrent, this::load);
+        this.batcher = new Batcher<>(executor, maxBatch, maxConcurrent, this::load,
+                (misses, e) -> misses.forEach(m -> m.result.completeExceptionally(
+                        new IllegalStateException("the engine is closing; workflow instance " + m.workflowInstanceId
+                                + " was not loaded", e))));
     }
 
     @Override
@@ -41,9 +44,15 @@ public final class SnapshotLoader implements AsyncCacheLoader<Long, WorkflowSnap
             misses.forEach(m -> m.result.completeExceptionally(e));
             return;
         }
+        // Each miss is completed on its own: a store answer that one snapshot refuses (rows of
+        // another workflow, a null list) fails that miss, never leaves the others waiting.
         for (Miss miss : misses) {
-            miss.result.complete(new WorkflowSnapshot(miss.workflowInstanceId,
-                    rows.getOrDefault(miss.workflowInstanceId, List.of())));
+            try {
+                miss.result.complete(new WorkflowSnapshot(miss.workflowInstanceId,
+                        rows.getOrDefault(miss.workflowInstanceId, List.of())));
+            } catch (Throwable e) {
+                miss.result.completeExceptionally(e);
+            }
         }
     }
 

@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -34,6 +35,16 @@ import java.util.concurrent.atomic.LongAdder;
  * being down: a batch of several rows is then split into single-row batches so that only the
  * offending row fails. A row's future completes only after {@code store.write} returned: no one
  * learns of a write before it is durable.
+ *
+ * <p>A retry after a {@code StoreException} may find that the failed attempt did commit: its rows
+ * then report {@code VERSION_CONFLICT}. Each result says whether the batch had such an ambiguous
+ * attempt ({@link Commit#ambiguous()}), so that the engine checks whether the row it finds is its
+ * own write rather than taking it for another writer's.
+ *
+ * <p>The futures of a batch are completed on the completion executor, not on the flusher: their
+ * dependents (state sink, acknowledgements, the callbacks of whoever submitted) then cannot hold
+ * up the next batch write, whatever they do. If that executor is shut down, they complete on the
+ * flusher, which still answers every row.
  */
 public final class GroupCommitter {
     private static final System.Logger LOG = System.getLogger(GroupCommitter.class.getName());
@@ -45,15 +56,28 @@ public final class GroupCommitter {
     private final LongAdder rows = new LongAdder();
     private final LongAdder retries = new LongAdder();
 
-    public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, int maxBatch, int maxFlushers,
-                          RetryPolicy retry) {
+    private final Executor completions;
+
+    /**
+     * @param flusherExecutor runs the batch writes (they block: give it virtual threads)
+     * @param completions completes the rows' futures, so that their dependents run off the flusher
+     */
+    public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, int maxBatch,
+                          int maxFlushers, RetryPolicy retry) {
         this.store = store;
         this.retry = retry;
-        this.batcher = new Batcher<>(flusherExecutor, maxBatch, maxFlushers, this::commitOrFail);
+        this.completions = completions;
+        this.batcher = new Batcher<>(flusherExecutor, maxBatch, maxFlushers, this::commitOrFail,
+                (rejected, e) -> rejected.forEach(p -> p.result.completeExceptionally(new StoreException(
+                        "the engine is closing: the update of task instance " + p.update.row().id()
+                                + " was not written", e))));
     }
 
-    /** Queues {@code update}; the future completes with its outcome once its batch was written. */
-    public CompletableFuture<WriteOutcome> write(RowUpdate update) {
+    /**
+     * Queues {@code update}; the future completes with its outcome once its batch was written, or
+     * fails with the reason it could not be (the write's outcome is then unknown).
+     */
+    public CompletableFuture<Commit> write(RowUpdate update) {
         PendingWrite pending = new PendingWrite(update, new CompletableFuture<>());
         batcher.add(pending);
         return pending.result;
@@ -62,18 +86,32 @@ public final class GroupCommitter {
     /** Every future of the batch completes, whatever happens: a write never stays unanswered. */
     private void commitOrFail(List<PendingWrite> batch) {
         try {
-            commit(batch);
+            commit(batch, false);
         } catch (Throwable e) {
             LOG.log(Level.ERROR, "writing a batch of " + batch.size() + " rows failed unexpectedly", e);
-            batch.forEach(p -> p.result.completeExceptionally(e));
+            completeOffFlusher(() -> failAll(batch, e));
         }
     }
 
-    private void commit(List<PendingWrite> batch) {
+    /** Runs {@code completion} on the completion executor, or here if that one refuses. */
+    private void completeOffFlusher(Runnable completion) {
+        try {
+            completions.execute(completion);
+        } catch (RejectedExecutionException e) {
+            completion.run();
+        }
+    }
+
+    private static void failAll(List<PendingWrite> batch, Throwable error) {
+        batch.forEach(p -> p.result.completeExceptionally(error));
+    }
+
+    private void commit(List<PendingWrite> batch, boolean ambiguousBefore) {
         // Rows in id order: stores lock in that order, and so concurrent batches cannot deadlock.
         batch.sort(Comparator.comparingLong(p -> p.update.row().id()));
         List<RowUpdate> updates = batch.stream().map(PendingWrite::update).toList();
         Duration backoff = retry.initialBackoff();
+        boolean ambiguous = ambiguousBefore;
         for (int attempt = 1; ; attempt++) {
             List<WriteOutcome> outcomes;
             try {
@@ -83,16 +121,17 @@ public final class GroupCommitter {
                     StoreException failure = new StoreException("writing " + batch.size()
                             + " task instance updates failed " + attempt + " times; last error: " + e.getMessage(), e);
                     LOG.log(Level.ERROR, failure.getMessage(), e);
-                    batch.forEach(p -> p.result.completeExceptionally(failure));
+                    completeOffFlusher(() -> failAll(batch, failure));
                     return;
                 }
+                ambiguous = true;
                 retries.increment();
                 LOG.log(Level.WARNING, "writing " + batch.size() + " task instance updates failed (attempt "
                         + attempt + " of " + retry.maxAttempts() + "), retrying in " + backoff.toMillis() + " ms: "
                         + e.getMessage());
                 if (!sleep(backoff)) {
-                    batch.forEach(p -> p.result.completeExceptionally(
-                            new StoreException("interrupted while retrying a failed write", e)));
+                    StoreException interrupted = new StoreException("interrupted while retrying a failed write", e);
+                    completeOffFlusher(() -> failAll(batch, interrupted));
                     return;
                 }
                 backoff = retry.next(backoff);
@@ -102,24 +141,27 @@ public final class GroupCommitter {
                     LOG.log(Level.WARNING, "the store refused a batch of " + batch.size()
                             + " rows; writing them one by one to find the row it refuses: " + e);
                     for (PendingWrite single : batch) {
-                        commit(new ArrayList<>(List.of(single)));
+                        commit(new ArrayList<>(List.of(single)), ambiguous);
                     }
                 } else {
-                    batch.getFirst().result.completeExceptionally(e);
+                    completeOffFlusher(() -> failAll(batch, e));
                 }
                 return;
             }
             if (outcomes.size() != batch.size()) {
                 IllegalStateException broken = new IllegalStateException("store " + store.getClass().getName()
                         + " returned " + outcomes.size() + " outcomes for " + batch.size() + " updates");
-                batch.forEach(p -> p.result.completeExceptionally(broken));
+                completeOffFlusher(() -> failAll(batch, broken));
                 return;
             }
             batches.increment();
             rows.add(batch.size());
-            for (int i = 0; i < batch.size(); i++) {
-                batch.get(i).result.complete(outcomes.get(i));
-            }
+            boolean hadUnknownOutcome = ambiguous;
+            completeOffFlusher(() -> {
+                for (int i = 0; i < batch.size(); i++) {
+                    batch.get(i).result.complete(new Commit(outcomes.get(i), hadUnknownOutcome));
+                }
+            });
             return;
         }
     }
@@ -154,5 +196,5 @@ public final class GroupCommitter {
         return retries.sum();
     }
 
-    private record PendingWrite(RowUpdate update, CompletableFuture<WriteOutcome> result) {}
+    private record PendingWrite(RowUpdate update, CompletableFuture<Commit> result) {}
 }

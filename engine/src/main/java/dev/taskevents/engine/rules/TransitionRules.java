@@ -47,7 +47,7 @@ public final class TransitionRules {
             return new Decision.Change(new TaskInstance(current.id(), current.workflowInstanceId(), current.name(),
                     TaskState.DISPATCHED, event.host(), current.logPath(), current.executePath(),
                     current.processId(), current.appIds(), current.startTime(), current.endTime(),
-                    current.varPool(), current.finishEventId(), current.version() + 1, now));
+                    current.varPool(), current.finishEventId(), event.eventId(), current.version() + 1, now));
         }
         if (current.state() == TaskState.DISPATCHED && event.host().equals(current.host())) {
             return new Decision.Duplicate();
@@ -64,7 +64,7 @@ public final class TransitionRules {
                 or(event.executePath(), current.executePath()),
                 event.processId() != 0 ? event.processId() : current.processId(),
                 or(event.appIds(), current.appIds()), event.startTime(), current.endTime(),
-                current.varPool(), current.finishEventId(), current.version() + 1, now);
+                current.varPool(), current.finishEventId(), event.eventId(), current.version() + 1, now);
         return sameContent(current, next) ? new Decision.Duplicate() : new Decision.Change(next);
     }
 
@@ -78,14 +78,14 @@ public final class TransitionRules {
                 event.processId() != 0 ? event.processId() : current.processId(),
                 or(event.appIds(), current.appIds()),
                 or(current.startTime(), event.startTime()), event.endTime(),
-                or(event.varPool(), current.varPool()), event.eventId(), current.version() + 1, now));
+                or(event.varPool(), current.varPool()), event.eventId(), event.eventId(), current.version() + 1, now));
     }
 
     private static <T> T or(T preferred, T fallback) {
         return preferred != null ? preferred : fallback;
     }
 
-    /** Equal but for version and updatedAt. */
+    /** Equal but for the event id, version and updatedAt. */
     private static boolean sameContent(TaskInstance a, TaskInstance b) {
         return a.state() == b.state() && Objects.equals(a.host(), b.host())
                 && Objects.equals(a.logPath(), b.logPath()) && Objects.equals(a.executePath(), b.executePath())

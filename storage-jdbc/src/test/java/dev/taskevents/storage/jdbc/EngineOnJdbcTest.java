@@ -117,7 +117,7 @@ class EngineOnJdbcTest {
         long id = taskId(wf, t);
         Instant start = T.plus(t, ChronoUnit.MICROS);
         return new TaskInstance(id, wf, "task-" + t, finalState(t), "worker-" + wf % 5, "/logs/" + id, "/exec/" + id,
-                1000 + t, "app_" + id, start, start.plusSeconds(3), "{\"out\":\"" + id + "\"}", "x" + id, 3,
+                1000 + t, "app_" + id, start, start.plusSeconds(3), "{\"out\":\"" + id + "\"}", "x" + id, "x" + id, 3,
                 updatedAt);
     }
 }

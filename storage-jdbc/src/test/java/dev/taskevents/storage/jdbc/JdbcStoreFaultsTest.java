@@ -81,8 +81,8 @@ class JdbcStoreFaultsTest {
     @Test
     void migrateReportsTheSchemaVersionAndIsIdempotent() {
         String url = TestDatabases.freshUrl(Server.POSTGRES);
-        assertEquals("1", JdbcStores.migrate(JdbcStoreOptions.of(url)));
-        assertEquals("1", JdbcStores.migrate(JdbcStoreOptions.of(url)));
+        assertEquals("2", JdbcStores.migrate(JdbcStoreOptions.of(url)));
+        assertEquals("2", JdbcStores.migrate(JdbcStoreOptions.of(url)));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.taskevents.storage.memory;
 
+import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.DuplicateTaskInstanceException;
 import dev.taskevents.api.spi.RowUpdate;
@@ -7,6 +8,8 @@ import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -21,12 +24,21 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 /**
  * Task instances in memory, with the JDBC store's semantics: version-checked updates, all-or-none
  * inserts, batches applied atomically. A read-write lock makes every batch visible whole or not at
- * all; readers do not block each other.
+ * all; readers do not block each other. The outbox is a map in insertion order, written under
+ * the same write lock as the rows, so an entry exists exactly when its change does and the map's
+ * order is commit order.
  */
 final class MemoryTaskInstanceStore implements TaskInstanceStore {
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
     private final Map<Long, TaskInstance> rows = new HashMap<>();
     private final Map<Long, TreeMap<Long, TaskInstance>> byWorkflow = new HashMap<>();
+    private final LinkedHashMap<OutboxKey, StateEvent> outbox = new LinkedHashMap<>();
+
+    private record OutboxKey(long taskInstanceId, long version) {
+        static OutboxKey of(StateEvent event) {
+            return new OutboxKey(event.taskInstanceId(), event.version());
+        }
+    }
 
     @Override
     public Optional<TaskInstance> find(long taskInstanceId) {
@@ -90,10 +102,44 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
             }
             for (int i = 0; i < outcomes.size(); i++) {
                 if (outcomes.get(i) == WriteOutcome.APPLIED) {
-                    put(batch.updates().get(i).row());
+                    RowUpdate update = batch.updates().get(i);
+                    put(update.row());
+                    if (update.notification() != null) {
+                        outbox.put(OutboxKey.of(update.notification()), update.notification());
+                    }
                 }
             }
             return outcomes;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public List<StateEvent> pendingStateEvents(int limit) {
+        lock.readLock().lock();
+        try {
+            return outbox.values().stream().limit(limit).toList();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public List<StateEvent> pendingStateEvents(long workflowInstanceId) {
+        lock.readLock().lock();
+        try {
+            return outbox.values().stream().filter(e -> e.workflowInstanceId() == workflowInstanceId).toList();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public void removeStateEvents(Collection<StateEvent> told) {
+        lock.writeLock().lock();
+        try {
+            told.forEach(e -> outbox.remove(OutboxKey.of(e)));
         } finally {
             lock.writeLock().unlock();
         }

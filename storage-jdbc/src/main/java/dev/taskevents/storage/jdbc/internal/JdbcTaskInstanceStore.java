@@ -7,6 +7,7 @@ import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.EXECUTE_PAT
 import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.FINISH_EVENT_ID;
 import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.HOST;
 import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.ID;
+import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.LAST_EVENT_ID;
 import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.LOG_PATH;
 import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.NAME;
 import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.PID;
@@ -18,6 +19,7 @@ import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.VAR_POOL;
 import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.VERSION;
 import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.WORKFLOW_INSTANCE_ID;
 
+import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.DuplicateTaskInstanceException;
 import dev.taskevents.api.spi.RowUpdate;
@@ -63,7 +65,9 @@ import org.jooq.impl.DSL;
  * round trip where the driver allows it (or, on PostgreSQL with {@code multiRowUpdates}, by one
  * {@code UPDATE ... FROM (VALUES ...)} per 100 rows). jOOQ's batch does not raise on an update that matched no
  * row (jOOQ issue 1637), so the update counts are checked here: any count other than 1 rolls the
- * transaction back and fails the batch.
+ * transaction back and fails the batch; (3) the APPLIED rows' notifications are inserted into the
+ * outbox by one multi-row INSERT per chunk, in the same transaction, so an outbox entry exists
+ * exactly when its change was committed.
  */
 public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     /** Most rows per IN list or multi-row INSERT: well below every driver's bind-parameter limit. */
@@ -217,6 +221,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                 } else {
                     applyLocked(t, toApply);
                 }
+                recordNotifications(t, toApply);
             }
             return outcomes;
         }));
@@ -238,12 +243,13 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                         DSL.val(r.processId(), PID), DSL.val(r.appIds(), APP_IDS),
                         DSL.val(TaskInstanceTable.local(r.startTime()), START_TIME),
                         DSL.val(TaskInstanceTable.local(r.endTime()), END_TIME), DSL.val(r.varPool(), VAR_POOL),
-                        DSL.val(r.finishEventId(), FINISH_EVENT_ID), DSL.val(r.version(), VERSION),
+                        DSL.val(r.finishEventId(), FINISH_EVENT_ID), DSL.val(r.lastEventId(), LAST_EVENT_ID),
+                        DSL.val(r.version(), VERSION),
                         DSL.val(TaskInstanceTable.local(r.updatedAt()), UPDATED_AT)));
             }
             Table<Record> v = DSL.values(values).as("v", "id", "expected_version", "name", "state", "host",
                     "log_path", "execute_path", "pid", "app_ids", "start_time", "end_time", "var_pool",
-                    "finish_event_id", "version", "updated_at");
+                    "finish_event_id", "last_event_id", "version", "updated_at");
             int count = t.update(TASK_INSTANCE)
                     .set(NAME, v.field("name", String.class))
                     .set(STATE, v.field("state", String.class))
@@ -256,6 +262,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                     .set(END_TIME, v.field("end_time", java.time.LocalDateTime.class))
                     .set(VAR_POOL, v.field("var_pool", String.class))
                     .set(FINISH_EVENT_ID, v.field("finish_event_id", String.class))
+                    .set(LAST_EVENT_ID, v.field("last_event_id", String.class))
                     .set(VERSION, v.field("version", Long.class))
                     .set(UPDATED_AT, v.field("updated_at", java.time.LocalDateTime.class))
                     .from(v)
@@ -284,6 +291,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                 .set(END_TIME, (java.time.LocalDateTime) null)
                 .set(VAR_POOL, (String) null)
                 .set(FINISH_EVENT_ID, (String) null)
+                .set(LAST_EVENT_ID, (String) null)
                 .set(VERSION, (Long) null)
                 .set(UPDATED_AT, (java.time.LocalDateTime) null)
                 .where(ID.eq((Long) null))
@@ -293,7 +301,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
             // Bind values in the order of the placeholders above: the SET list, then the WHERE.
             batch = batch.bind(r.name(), r.state().name(), r.host(), r.logPath(), r.executePath(), r.processId(), r.appIds(),
                     TaskInstanceTable.local(r.startTime()), TaskInstanceTable.local(r.endTime()), r.varPool(),
-                    r.finishEventId(), r.version(), TaskInstanceTable.local(r.updatedAt()), r.id(),
+                    r.finishEventId(), r.lastEventId(), r.version(), TaskInstanceTable.local(r.updatedAt()), r.id(),
                     u.expectedVersion());
         }
         int[] counts = batch.execute();
@@ -309,6 +317,55 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                         + counts[i] + " rows although it was locked at the expected version; the batch was rolled back");
             }
         }
+    }
+
+    /** The outbox entries of the rows just written, in the batch's transaction. */
+    private static void recordNotifications(DSLContext t, List<RowUpdate> applied) {
+        List<StateEvent> entries = applied.stream().map(RowUpdate::notification).filter(n -> n != null).toList();
+        for (int from = 0; from < entries.size(); from += CHUNK) {
+            InsertValuesStepN<Record> insert = t.insertInto(OutboxTable.OUTBOX).columns(OutboxTable.INSERTED);
+            for (StateEvent e : entries.subList(from, Math.min(entries.size(), from + CHUNK))) {
+                insert = insert.values(OutboxTable.values(e));
+            }
+            insert.execute();
+        }
+    }
+
+    @Override
+    public List<StateEvent> pendingStateEvents(int limit) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be at least 1, was " + limit);
+        }
+        return run("read the outbox", () -> sql.select(OutboxTable.INSERTED).from(OutboxTable.OUTBOX)
+                .orderBy(OutboxTable.SEQ).limit(limit).fetch(OutboxTable::read));
+    }
+
+    @Override
+    public List<StateEvent> pendingStateEvents(long workflowInstanceId) {
+        return run("read the outbox of workflow instance " + workflowInstanceId, () -> sql
+                .select(OutboxTable.INSERTED).from(OutboxTable.OUTBOX)
+                .where(OutboxTable.WORKFLOW_INSTANCE_ID.eq(workflowInstanceId))
+                .orderBy(OutboxTable.SEQ).fetch(OutboxTable::read));
+    }
+
+    @Override
+    public void removeStateEvents(java.util.Collection<StateEvent> told) {
+        if (told.isEmpty()) {
+            return;
+        }
+        // In (task, version) order, so that concurrent removals lock index entries in one order.
+        List<StateEvent> sorted = told.stream().sorted(Comparator.comparingLong(StateEvent::taskInstanceId)
+                .thenComparingLong(StateEvent::version)).toList();
+        run("remove " + told.size() + " told entries from the outbox", () -> sql.transactionResult(tx -> {
+            for (int from = 0; from < sorted.size(); from += CHUNK) {
+                tx.dsl().deleteFrom(OutboxTable.OUTBOX)
+                        .where(DSL.row(OutboxTable.TASK_INSTANCE_ID, OutboxTable.VERSION).in(
+                                sorted.subList(from, Math.min(sorted.size(), from + CHUNK)).stream()
+                                        .map(e -> DSL.row(e.taskInstanceId(), e.version())).toList()))
+                        .execute();
+            }
+            return null;
+        }));
     }
 
     private <T> T run(String what, Supplier<T> action) {

@@ -4,6 +4,7 @@ import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
 import dev.taskevents.storage.jdbc.migration.V1__CreateTaskInstance;
+import dev.taskevents.storage.jdbc.migration.V2__AddOutbox;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
@@ -17,7 +18,7 @@ public final class Schema {
         return Flyway.configure(Schema.class.getClassLoader())
                 .dataSource(dataSource)
                 .locations(new String[0])
-                .javaMigrations(new V1__CreateTaskInstance())
+                .javaMigrations(new V1__CreateTaskInstance(), new V2__AddOutbox())
                 .failOnMissingLocations(false)
                 .load();
     }

@@ -1,0 +1,244 @@
+package dev.taskevents.engine.outbox;
+
+import dev.taskevents.api.StateEvent;
+import dev.taskevents.api.TaskEvent;
+import dev.taskevents.api.TaskEventType;
+import dev.taskevents.api.TaskInstance;
+import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.api.spi.WorkflowStateSink;
+import dev.taskevents.engine.batch.Batcher;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Tells the workflow state sink of every committed change at least once, in commit order per
+ * workflow instance, across unknown commit outcomes, failed writes and crashes: the relay of a
+ * transactional outbox.
+ *
+ * <h2>Guarantee</h2>
+ * Every change committed with a notification reaches the sink at least once, and for one workflow
+ * the sink hears changes in the order they were committed; a change may be told again after a
+ * fault, never before a change committed earlier for its workflow is told for the first time.
+ * A sink drops a repeat by its {@link StateEvent#version()}.
+ *
+ * <h2>Implementation notes</h2>
+ * <ol>
+ *   <li>A change's outbox entry is written in its batch's own transaction
+ *       ({@code RowUpdate.notification}), so the entry exists exactly when the change committed.
+ *   <li>Fast path: when a batch returns APPLIED, the engine tells the sink while it still holds the
+ *       workflow's key (so the workflow's next change cannot be told first), then queues the entry
+ *       for removal. Entries told and not yet removed are in {@link #told}; a re-tell skips them.
+ *   <li>A write whose outcome is unknown (the batch failed for good, or a retry found a version
+ *       conflict after an attempt failed) and a sink that threw mark the workflow
+ *       {@link #unsettled}. {@link #settle} reads the workflow's entries from the store and tells,
+ *       in commit order, those not in {@link #told}. The engine settles a workflow under its key:
+ *       before answering the event whose outcome was unknown, and before deciding the workflow's
+ *       next event. Nothing of the workflow is in flight then, so an entry committed by an attempt
+ *       that reported failure is told before any later change of its workflow.
+ *   <li>At start, {@link #recover} tells every entry left in the store (a crash between commit and
+ *       telling, or removals that did not happen) before the engine takes events.
+ *   <li>Removal is best effort and idempotent: an entry whose removal fails for good is told again
+ *       at the next start or settle, which the guarantee allows.
+ * </ol>
+ * Without a sink ({@link WorkflowStateSink#NONE}) the relay is off: no entries are written, and
+ * entries a previous run left are kept for a run that has a sink.
+ */
+public final class OutboxRelay {
+    private static final System.Logger LOG = System.getLogger(OutboxRelay.class.getName());
+    private static final int PAGE = 1_000;
+    private static final int REMOVAL_ATTEMPTS = 5;
+
+    private final TaskInstanceStore store;
+    private final WorkflowStateSink sink;
+    private final boolean enabled;
+    /** Entries told and not yet removed from the store, by task instance and version. */
+    private final Map<Key, StateEvent> told = new ConcurrentHashMap<>();
+    /** Workflows whose store entries may hold a change the sink has not heard of. */
+    private final Set<Long> unsettled = ConcurrentHashMap.newKeySet();
+    private final Batcher<StateEvent> removals;
+    private final LongAdder sinkFailures = new LongAdder();
+    private final LongAdder retold = new LongAdder();
+
+    private record Key(long taskInstanceId, long version) {
+        static Key of(StateEvent event) {
+            return new Key(event.taskInstanceId(), event.version());
+        }
+    }
+
+    public OutboxRelay(TaskInstanceStore store, WorkflowStateSink sink, Executor io) {
+        this.store = store;
+        this.sink = sink;
+        this.enabled = sink != WorkflowStateSink.NONE;
+        this.removals = new Batcher<>(io, PAGE, 1, this::remove, (rejected, e) -> {
+            // Closing: close() removes what is told; the rest is told again at the next start.
+        });
+    }
+
+    /** The outbox entry for the change {@code event} makes, or null if the sink is not told of it. */
+    public StateEvent notificationFor(TaskEvent event, TaskInstance next) {
+        if (!enabled || event.type() == TaskEventType.DISPATCH) {
+            return null;
+        }
+        return new StateEvent(next.workflowInstanceId(), next.id(), event.type(), next.state(), event.eventId(),
+                next.version(), next.updatedAt());
+    }
+
+    /** Tells a change whose batch just returned APPLIED (the fast path). */
+    public void committed(StateEvent event) {
+        if (tell(event)) {
+            told.put(Key.of(event), event);
+            removals.add(event);
+        } else {
+            unsettled.add(event.workflowInstanceId());
+        }
+    }
+
+    /** A write of the workflow ended with an unknown outcome: settle it before its next event. */
+    public void markUnsettled(long workflowInstanceId) {
+        if (enabled) {
+            unsettled.add(workflowInstanceId);
+        }
+    }
+
+    public boolean isUnsettled(long workflowInstanceId) {
+        return enabled && unsettled.contains(workflowInstanceId);
+    }
+
+    /**
+     * If the workflow is unsettled, settles it on {@code io}; the stage fails if the store could
+     * not be read (the workflow stays unsettled).
+     */
+    public CompletableFuture<Void> settleIfNeeded(long workflowInstanceId, Executor io) {
+        if (!isUnsettled(workflowInstanceId)) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return CompletableFuture.runAsync(() -> settle(workflowInstanceId), io);
+    }
+
+    /**
+     * Tells the workflow's stored entries that were not told, in commit order. The caller holds
+     * the workflow's key. Blocks on the store.
+     */
+    public void settle(long workflowInstanceId) {
+        if (!enabled) {
+            return;
+        }
+        // Cleared first: a mark made while we read (a sink failure below) must survive us.
+        unsettled.remove(workflowInstanceId);
+        boolean complete = false;
+        try {
+            for (StateEvent entry : store.pendingStateEvents(workflowInstanceId)) {
+                if (told.containsKey(Key.of(entry))) {
+                    continue;
+                }
+                retold.increment();
+                if (!tell(entry)) {
+                    // Stop here: telling later changes first would break commit order.
+                    return;
+                }
+                told.put(Key.of(entry), entry);
+                removals.add(entry);
+            }
+            complete = true;
+        } finally {
+            if (!complete) {
+                unsettled.add(workflowInstanceId);
+            }
+        }
+    }
+
+    /**
+     * Tells every entry left in the store, oldest first, and removes it. Runs at start, before the
+     * engine takes events. Stops at the first sink failure, leaving the rest for the next start
+     * (their workflows are settled before their next events).
+     */
+    public void recover() {
+        if (!enabled) {
+            return;
+        }
+        for (;;) {
+            List<StateEvent> page = store.pendingStateEvents(PAGE);
+            if (page.isEmpty()) {
+                return;
+            }
+            for (int i = 0; i < page.size(); i++) {
+                retold.increment();
+                if (!tell(page.get(i))) {
+                    store.removeStateEvents(page.subList(0, i));
+                    page.subList(i, page.size()).forEach(e -> unsettled.add(e.workflowInstanceId()));
+                    return;
+                }
+            }
+            store.removeStateEvents(page);
+        }
+    }
+
+    private boolean tell(StateEvent event) {
+        try {
+            sink.taskStateChanged(event);
+            return true;
+        } catch (Throwable e) {
+            // Even an Error: the change is committed and stays in the outbox, to be told again.
+            sinkFailures.increment();
+            LOG.log(Level.ERROR, "the workflow state sink failed on " + event + "; the change is committed"
+                    + " and will be told again before the workflow's next event, or at the next start", e);
+            return false;
+        }
+    }
+
+    private void remove(List<StateEvent> entries) {
+        Duration backoff = Duration.ofMillis(50);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                store.removeStateEvents(entries);
+                break;
+            } catch (RuntimeException e) {
+                if (attempt >= REMOVAL_ATTEMPTS) {
+                    LOG.log(Level.WARNING, "could not remove " + entries.size() + " told state events from the"
+                            + " outbox; they will be told again: " + e.getMessage());
+                    break;
+                }
+                try {
+                    Thread.sleep(backoff);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                backoff = backoff.multipliedBy(2);
+            }
+        }
+        entries.forEach(e -> told.remove(Key.of(e)));
+    }
+
+    /** State events the sink threw on. */
+    public long sinkFailures() {
+        return sinkFailures.sum();
+    }
+
+    /** Entries told again from the store (after a fault, or at start). */
+    public long retold() {
+        return retold.sum();
+    }
+
+    /** Removes the told entries whose removal is still queued; best effort. */
+    public void close() {
+        List<StateEvent> pending = List.copyOf(told.values());
+        if (pending.isEmpty()) {
+            return;
+        }
+        try {
+            store.removeStateEvents(pending);
+            told.clear();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, pending.size() + " told state events stay in the outbox and will be told again"
+                    + " at the next start: " + e.getMessage());
+        }
+    }
+}
