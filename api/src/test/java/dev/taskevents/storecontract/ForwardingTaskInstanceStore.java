@@ -12,12 +12,22 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A store for tests that forwards everything to a fresh memory store; a test overrides
- * {@link #write} to hold, slow down or fail writes.
+ * A store for tests that forwards everything to another store (by default a fresh memory store);
+ * a test overrides {@link #write} to hold, slow down or fail writes.
  */
 public class ForwardingTaskInstanceStore implements TaskInstanceStore {
-    /** The memory store everything goes to; tests may write to it directly, behind the engine's back. */
-    public final TaskInstanceStore delegate = Stores.open("memory:");
+    /** The store everything goes to; tests may write to it directly, behind the engine's back. */
+    public final TaskInstanceStore delegate;
+
+    /** Forwards to a fresh memory store. */
+    public ForwardingTaskInstanceStore() {
+        this(Stores.open("memory:"));
+    }
+
+    /** Forwards to {@code delegate}, which it closes on close. */
+    public ForwardingTaskInstanceStore(TaskInstanceStore delegate) {
+        this.delegate = delegate;
+    }
 
     @Override
     public Optional<TaskInstance> find(long taskInstanceId) {

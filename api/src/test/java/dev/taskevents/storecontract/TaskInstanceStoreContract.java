@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.taskevents.api.StateEvent;
+import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
 import dev.taskevents.api.spi.DuplicateTaskInstanceException;
@@ -285,5 +287,81 @@ public abstract class TaskInstanceStoreContract {
             total += applied;
         }
         assertTrue(total > 0, "some updates must apply");
+    }
+
+    // --- the outbox: state events recorded in the batch's transaction ---
+
+    private static StateEvent changeOf(TaskInstance row, String eventId) {
+        return new StateEvent(row.workflowInstanceId(), row.id(), TaskEventType.RUNNING, row.state(), eventId,
+                row.version(), row.updatedAt());
+    }
+
+    @Test
+    void onlyAnAppliedUpdateRecordsItsNotificationAndItReadsBackEqual() {
+        long wf = newId();
+        TaskInstance a = submitted(newId(), wf);
+        TaskInstance b = submitted(newId(), wf);
+        TaskInstance c = submitted(newId(), wf);
+        store.insert(List.of(a, b, c));
+        TaskInstance ghost = bumped(submitted(newId(), wf));
+        TaskInstance conflicting = bumped(bumped(b));
+        TaskInstance plain = bumped(c);
+        TaskInstance changed = bumped(a);
+        List<WriteOutcome> outcomes = store.write(new WriteBatch(List.of(
+                new RowUpdate(ghost, 0, changeOf(ghost, "g")),
+                new RowUpdate(changed, 0, changeOf(changed, "a1")),
+                new RowUpdate(conflicting, 1, changeOf(conflicting, "b2")),
+                new RowUpdate(plain, 0))));
+        assertEquals(List.of(WriteOutcome.NOT_FOUND, WriteOutcome.APPLIED, WriteOutcome.VERSION_CONFLICT,
+                WriteOutcome.APPLIED), outcomes);
+        assertEquals(List.of(changeOf(changed, "a1")), store.pendingStateEvents(wf));
+        assertEquals(List.of(changeOf(changed, "a1")), store.pendingStateEvents(10));
+    }
+
+    @Test
+    void outboxEntriesComeInCommitOrderAndRemovalIsIdempotent() {
+        long wf = newId();
+        TaskInstance a = submitted(newId(), wf);
+        TaskInstance b = submitted(newId(), wf);
+        store.insert(List.of(a, b));
+        List<StateEvent> expected = new ArrayList<>();
+        TaskInstance currentA = a;
+        TaskInstance currentB = b;
+        for (int i = 0; i < 3; i++) {
+            // Higher ids first in the batch, and b before a across batches: order is commit order, not id order.
+            TaskInstance nextB = bumped(currentB);
+            store.write(new WriteBatch(List.of(new RowUpdate(nextB, currentB.version(), changeOf(nextB, "b" + i)))));
+            TaskInstance nextA = bumped(currentA);
+            store.write(new WriteBatch(List.of(new RowUpdate(nextA, currentA.version(), changeOf(nextA, "a" + i)))));
+            expected.add(changeOf(nextB, "b" + i));
+            expected.add(changeOf(nextA, "a" + i));
+            currentA = nextA;
+            currentB = nextB;
+        }
+        assertEquals(expected, store.pendingStateEvents(wf));
+        assertEquals(expected.subList(0, 4), store.pendingStateEvents(4));
+        store.removeStateEvents(expected.subList(0, 4));
+        store.removeStateEvents(expected.subList(0, 4));
+        store.removeStateEvents(List.of(changeOf(bumped(submitted(newId(), wf)), "never written")));
+        store.removeStateEvents(List.of());
+        assertEquals(expected.subList(4, 6), store.pendingStateEvents(wf));
+        assertEquals(List.of(), store.pendingStateEvents(newId()), "another workflow has none");
+    }
+
+    @Test
+    void aRefusedBatchRecordsNoNotificationAndChangesNoRow() {
+        long wf = newId();
+        TaskInstance a = submitted(newId(), wf);
+        TaskInstance b = submitted(newId(), wf);
+        store.insert(List.of(a, b));
+        TaskInstance moved = new TaskInstance(b.id(), newId(), b.name(), TaskState.RUNNING, "h", null, null, 0, null,
+                T0, null, null, null, "m", 1, T0);
+        TaskInstance fine = bumped(a);
+        assertThrows(IllegalArgumentException.class, () -> store.write(new WriteBatch(List.of(
+                new RowUpdate(fine, 0, changeOf(fine, "a1")), new RowUpdate(moved, 0, changeOf(moved, "m"))))));
+        assertEquals(a, store.find(a.id()).orElseThrow());
+        assertEquals(b, store.find(b.id()).orElseThrow());
+        assertEquals(List.of(), store.pendingStateEvents(wf));
+        assertEquals(List.of(), store.pendingStateEvents(moved.workflowInstanceId()));
     }
 }
