@@ -136,6 +136,8 @@ public final class Benchmarks {
                 + EndToEndBenchmark.TASKS_PER_WORKFLOW + " tasks, RUNNING and RESULT each ("
                 + workflows * EndToEndBenchmark.TASKS_PER_WORKFLOW * 2 + " events), acknowledged after commit."
                 + " Max: 2 threads submit as fast as backpressure allows (latency there is mostly queueing)."
+                + " Every mode has a state sink, so the outbox is written, but \"no sink (no outbox)\"; those two"
+                + " alternate, and their ratio is the outbox's cost."
                 + " Half load: one thread sends at half the group-commit maximum; latency from intended send time"
                 + " to ack. One commit per event runs an eighth of the events. \"Cached workflows\": the p99 of every"
                 + " event but each workflow's first, whose ack also waits for the workflow's snapshot load.");
@@ -144,17 +146,23 @@ public final class Benchmarks {
         for (EndToEndBenchmark.Target target : targets) {
             try {
                 EndToEndBenchmark.maxThroughput(target, "warm-up", 1_000, Math.max(100, workflows / 4));
+                // With and without the outbox (a state sink), alternating, so that drift hits both alike.
                 List<EndToEndBenchmark.Result> group = new ArrayList<>();
+                List<EndToEndBenchmark.Result> noOutbox = new ArrayList<>();
                 for (int rep = 0; rep < (quick ? 1 : 3); rep++) {
-                    group.add(EndToEndBenchmark.maxThroughput(target, "group commit, max", 1_000, workflows));
+                    noOutbox.add(EndToEndBenchmark.maxThroughput(target, "group commit, max, no sink (no outbox)",
+                            1_000, workflows, false));
+                    group.add(EndToEndBenchmark.maxThroughput(target, "group commit, max", 1_000, workflows, true));
                 }
                 group.sort((a, b) -> Double.compare(a.eventsPerSecond(), b.eventsPerSecond()));
+                noOutbox.sort((a, b) -> Double.compare(a.eventsPerSecond(), b.eventsPerSecond()));
                 EndToEndBenchmark.Result best = group.get(group.size() / 2);
+                EndToEndBenchmark.Result bestNoOutbox = noOutbox.get(noOutbox.size() / 2);
                 EndToEndBenchmark.Result single = EndToEndBenchmark.maxThroughput(target, "one commit per event, max", 1,
                         Math.max(20, workflows / 8));
                 EndToEndBenchmark.Result half = EndToEndBenchmark.atRate(target, "group commit, half load", 1_000,
                         workflows, best.eventsPerSecond() / 2);
-                for (EndToEndBenchmark.Result r : List.of(best, single, half)) {
+                for (EndToEndBenchmark.Result r : List.of(bestNoOutbox, best, single, half)) {
                     System.out.println("end to end " + target.name() + ": " + r);
                     line(String.format(Locale.ROOT, "| %s | %s | %,.0f | %.2f | %.2f | %.2f | %.2f | %.1f |",
                             target.name(), r.mode(), r.eventsPerSecond(), r.p50(), r.p99(), r.max(), r.p99Cached(),
@@ -162,12 +170,19 @@ public final class Benchmarks {
                 }
                 line(String.format(Locale.ROOT, "| %s | group commit / one commit per event | %.1fx | | | | | |",
                         target.name(), best.eventsPerSecond() / single.eventsPerSecond()));
+                line(String.format(Locale.ROOT, "| %s | outbox cost: with sink / without | %.3f (%s vs %s) | | | | | |",
+                        target.name(), best.eventsPerSecond() / bestNoOutbox.eventsPerSecond(), rates(group),
+                        rates(noOutbox)));
             } catch (Exception e) {
                 System.out.println("end to end " + target.name() + " not run: " + e);
                 line("| " + target.name() + " | not run: " + e.getMessage().replace('|', '/') + " | | | | | | |");
             }
         }
         line("");
+    }
+
+    private static String rates(List<EndToEndBenchmark.Result> results) {
+        return results.stream().map(r -> String.format(Locale.ROOT, "%,.0f", r.eventsPerSecond())).toList().toString();
     }
 
     private List<Supplier<Design>> designs(int threads, boolean withVirtual) {

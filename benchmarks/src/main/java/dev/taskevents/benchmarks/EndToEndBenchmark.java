@@ -6,6 +6,7 @@ import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
 import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.api.spi.WorkflowStateSink;
 import dev.taskevents.engine.EngineStats;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import org.jooq.impl.DSL;
 
@@ -75,16 +77,25 @@ final class EndToEndBenchmark {
      * lets them. Latency here is mostly time queued behind a full engine.
      */
     static Result maxThroughput(Target target, String mode, int maxCommitBatch, int workflows) throws Exception {
-        return run(target, mode, maxCommitBatch, workflows, 0);
+        return run(target, mode, maxCommitBatch, workflows, 0, true);
+    }
+
+    /**
+     * {@link #maxThroughput} with or without a state sink: with one, every change is also recorded
+     * in the outbox in its batch's transaction and removed once told; without, nothing is.
+     */
+    static Result maxThroughput(Target target, String mode, int maxCommitBatch, int workflows, boolean sink)
+            throws Exception {
+        return run(target, mode, maxCommitBatch, workflows, 0, sink);
     }
 
     /** Open loop at a fixed {@code rate}; latency from each event's intended send time to its ack. */
     static Result atRate(Target target, String mode, int maxCommitBatch, int workflows, double rate) throws Exception {
-        return run(target, mode, maxCommitBatch, workflows, rate);
+        return run(target, mode, maxCommitBatch, workflows, rate, true);
     }
 
-    private static Result run(Target target, String mode, int maxCommitBatch, int workflows, double rate)
-            throws Exception {
+    private static Result run(Target target, String mode, int maxCommitBatch, int workflows, double rate,
+                              boolean withSink) throws Exception {
         String url = target.freshUrl();
         try (TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url))) {
             Instant now = Instant.now();
@@ -120,7 +131,9 @@ final class EndToEndBenchmark {
             CompletableFuture<?>[] acks = new CompletableFuture<?>[events];
             EngineStats stats;
             long elapsed;
+            LongAdder told = new LongAdder();
             try (TaskEventEngine engine = TaskEventEngine.builder().store(store).maxCommitBatch(maxCommitBatch)
+                    .stateSink(withSink ? event -> told.increment() : WorkflowStateSink.NONE)
                     .maxQueued(20_000).submitTimeout(Duration.ofMinutes(5)).build()) {
                 long start = System.nanoTime() + 10_000_000;
                 int senders = rate > 0 ? 1 : 2;
@@ -155,6 +168,9 @@ final class EndToEndBenchmark {
                 CompletableFuture.allOf(acks).get(10, TimeUnit.MINUTES);
                 elapsed = System.nanoTime() - start;
                 stats = engine.stats();
+            }
+            if (withSink && told.sum() < events) {
+                throw new IllegalStateException("the sink heard " + told.sum() + " of " + events + " changes");
             }
             // Events are ordered task by task, so the first `workflows` events are each workflow's first.
             long[] cached = Arrays.copyOfRange(latency, workflows, events);

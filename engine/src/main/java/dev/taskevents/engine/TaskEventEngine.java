@@ -94,12 +94,13 @@ public final class TaskEventEngine implements AutoCloseable {
         this.clock = b.clock;
         // Store I/O (snapshot loads, batch writes) blocks in JDBC; virtual threads make that cheap.
         this.ioExecutor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("taskevents-io-", 0).factory());
-        this.relay = new OutboxRelay(store, b.stateSink, ioExecutor);
+        this.relay = new OutboxRelay(store, b.stateSink);
         try {
             // Changes committed and perhaps never told (a crash, an unknown commit outcome) are
             // told before the first event is taken, so they come before any later change.
             relay.recover();
         } catch (RuntimeException | Error e) {
+            relay.close();
             ioExecutor.shutdown();
             if (ownsStore) {
                 store.close();

@@ -6,15 +6,18 @@ import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WorkflowStateSink;
-import dev.taskevents.engine.batch.Batcher;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -45,7 +48,10 @@ import java.util.concurrent.atomic.LongAdder;
  *   <li>At start, {@link #recover} tells every entry left in the store (a crash between commit and
  *       telling, or removals that did not happen) before the engine takes events.
  *   <li>Removal is best effort and idempotent: an entry whose removal fails for good is told again
- *       at the next start or settle, which the guarantee allows.
+ *       at the next start or settle, which the guarantee allows. Removals are gathered by one
+ *       thread and written at most every {@link #REMOVAL_INTERVAL}, each batch in one transaction:
+ *       a commit of its own per batch write would cost the hot path an fsync each (measured:
+ *       about a quarter of the group-commit throughput on PostgreSQL).
  * </ol>
  * Without a sink ({@link WorkflowStateSink#NONE}) the relay is off: no entries are written, and
  * entries a previous run left are kept for a run that has a sink.
@@ -54,6 +60,8 @@ public final class OutboxRelay {
     private static final System.Logger LOG = System.getLogger(OutboxRelay.class.getName());
     private static final int PAGE = 1_000;
     private static final int REMOVAL_ATTEMPTS = 5;
+    private static final Duration REMOVAL_INTERVAL = Duration.ofMillis(200);
+    private static final int MAX_REMOVAL = 10_000;
 
     private final TaskInstanceStore store;
     private final WorkflowStateSink sink;
@@ -62,7 +70,10 @@ public final class OutboxRelay {
     private final Map<Key, StateEvent> told = new ConcurrentHashMap<>();
     /** Workflows whose store entries may hold a change the sink has not heard of. */
     private final Set<Long> unsettled = ConcurrentHashMap.newKeySet();
-    private final Batcher<StateEvent> removals;
+    private final LinkedBlockingQueue<StateEvent> removals = new LinkedBlockingQueue<>();
+    private final Thread remover;
+    private final CountDownLatch stop = new CountDownLatch(1);
+    private volatile boolean closed;
     private final LongAdder sinkFailures = new LongAdder();
     private final LongAdder retold = new LongAdder();
 
@@ -72,13 +83,11 @@ public final class OutboxRelay {
         }
     }
 
-    public OutboxRelay(TaskInstanceStore store, WorkflowStateSink sink, Executor io) {
+    public OutboxRelay(TaskInstanceStore store, WorkflowStateSink sink) {
         this.store = store;
         this.sink = sink;
         this.enabled = sink != WorkflowStateSink.NONE;
-        this.removals = new Batcher<>(io, PAGE, 1, this::remove, (rejected, e) -> {
-            // Closing: close() removes what is told; the rest is told again at the next start.
-        });
+        this.remover = enabled ? Thread.ofVirtual().name("taskevents-outbox-remover").start(this::removeTold) : null;
     }
 
     /** The outbox entry for the change {@code event} makes, or null if the sink is not told of it. */
@@ -193,24 +202,44 @@ public final class OutboxRelay {
         }
     }
 
-    private void remove(List<StateEvent> entries) {
+    /**
+     * The remover thread: gathers told entries and removes them, one transaction per interval.
+     * It is never interrupted (an interrupt closes a virtual thread's socket in the middle of a
+     * store call): {@link #close} sets {@code closed} and counts {@code stop} down, which ends
+     * both of its waits.
+     */
+    private void removeTold() {
+        List<StateEvent> batch = new ArrayList<>();
+        try {
+            while (!closed) {
+                StateEvent first = removals.poll(REMOVAL_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                removals.drainTo(batch, MAX_REMOVAL - 1);
+                remove(batch);
+                batch.clear();
+                stop.await(REMOVAL_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void remove(List<StateEvent> entries) throws InterruptedException {
         Duration backoff = Duration.ofMillis(50);
         for (int attempt = 1; ; attempt++) {
             try {
                 store.removeStateEvents(entries);
                 break;
             } catch (RuntimeException e) {
-                if (attempt >= REMOVAL_ATTEMPTS) {
+                if (attempt >= REMOVAL_ATTEMPTS || closed) {
                     LOG.log(Level.WARNING, "could not remove " + entries.size() + " told state events from the"
                             + " outbox; they will be told again: " + e.getMessage());
                     break;
                 }
-                try {
-                    Thread.sleep(backoff);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
+                stop.await(backoff.toMillis(), TimeUnit.MILLISECONDS);
                 backoff = backoff.multipliedBy(2);
             }
         }
@@ -227,8 +256,23 @@ public final class OutboxRelay {
         return retold.sum();
     }
 
-    /** Removes the told entries whose removal is still queued; best effort. */
+    /**
+     * Stops the remover and removes the told entries it had not removed yet; best effort (what
+     * stays is told again at the next start). Call before the store closes.
+     */
     public void close() {
+        if (remover == null) {
+            return;
+        }
+        closed = true;
+        stop.countDown();
+        try {
+            if (!remover.join(Duration.ofSeconds(30))) {
+                LOG.log(Level.WARNING, "the outbox remover did not stop within 30 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         List<StateEvent> pending = List.copyOf(told.values());
         if (pending.isEmpty()) {
             return;

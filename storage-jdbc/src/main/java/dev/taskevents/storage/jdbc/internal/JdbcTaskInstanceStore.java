@@ -319,15 +319,27 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         }
     }
 
-    /** The outbox entries of the rows just written, in the batch's transaction. */
+    /**
+     * The outbox entries of the rows just written, in the batch's transaction: one prepared INSERT
+     * run as a JDBC batch, like the updates (a multi-row INSERT is a new statement text for every
+     * batch size, rendered and planned each time: measured slower).
+     */
     private static void recordNotifications(DSLContext t, List<RowUpdate> applied) {
         List<StateEvent> entries = applied.stream().map(RowUpdate::notification).filter(n -> n != null).toList();
-        for (int from = 0; from < entries.size(); from += CHUNK) {
-            InsertValuesStepN<Record> insert = t.insertInto(OutboxTable.OUTBOX).columns(OutboxTable.INSERTED);
-            for (StateEvent e : entries.subList(from, Math.min(entries.size(), from + CHUNK))) {
-                insert = insert.values(OutboxTable.values(e));
+        if (entries.isEmpty()) {
+            return;
+        }
+        BatchBindStep batch = t.batch(t.insertInto(OutboxTable.OUTBOX).columns(OutboxTable.INSERTED)
+                .values(new Object[OutboxTable.INSERTED.size()]));
+        for (StateEvent e : entries) {
+            batch = batch.bind(OutboxTable.values(e));
+        }
+        int[] counts = batch.execute();
+        for (int count : counts) {
+            if (count != 1 && count != java.sql.Statement.SUCCESS_NO_INFO) {
+                throw new StoreException("recording " + entries.size() + " state events in the outbox inserted "
+                        + count + " rows for one of them; the batch was rolled back");
             }
-            insert.execute();
         }
     }
 
@@ -354,16 +366,19 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
             return;
         }
         // In (task, version) order, so that concurrent removals lock index entries in one order.
+        // One prepared DELETE by primary key, run as a JDBC batch: planned once, an index probe
+        // per entry (a row-value IN list is a new statement per size and may scan the table).
         List<StateEvent> sorted = told.stream().sorted(Comparator.comparingLong(StateEvent::taskInstanceId)
                 .thenComparingLong(StateEvent::version)).toList();
         run("remove " + told.size() + " told entries from the outbox", () -> sql.transactionResult(tx -> {
-            for (int from = 0; from < sorted.size(); from += CHUNK) {
-                tx.dsl().deleteFrom(OutboxTable.OUTBOX)
-                        .where(DSL.row(OutboxTable.TASK_INSTANCE_ID, OutboxTable.VERSION).in(
-                                sorted.subList(from, Math.min(sorted.size(), from + CHUNK)).stream()
-                                        .map(e -> DSL.row(e.taskInstanceId(), e.version())).toList()))
-                        .execute();
+            DSLContext t = tx.dsl();
+            BatchBindStep batch = t.batch(t.deleteFrom(OutboxTable.OUTBOX)
+                    .where(OutboxTable.TASK_INSTANCE_ID.eq((Long) null))
+                    .and(OutboxTable.VERSION.eq((Long) null)));
+            for (StateEvent e : sorted) {
+                batch = batch.bind(e.taskInstanceId(), e.version());
             }
+            batch.execute();
             return null;
         }));
     }
