@@ -65,8 +65,8 @@ import org.jooq.impl.DSL;
  * round trip where the driver allows it (or, on PostgreSQL with {@code multiRowUpdates}, by one
  * {@code UPDATE ... FROM (VALUES ...)} per 100 rows). jOOQ's batch does not raise on an update that matched no
  * row (jOOQ issue 1637), so the update counts are checked here: any count other than 1 rolls the
- * transaction back and fails the batch; (3) the APPLIED rows' notifications are inserted into the
- * outbox by one multi-row INSERT per chunk, in the same transaction, so an outbox entry exists
+ * transaction back and fails the batch; (3) the APPLIED rows' notifications are written to the
+ * outbox as one row ({@link JdbcOutbox}), in the same transaction, so an outbox entry exists
  * exactly when its change was committed.
  */
 public final class JdbcTaskInstanceStore implements TaskInstanceStore {
@@ -78,6 +78,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     private final String redactedUrl;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final boolean multiRowUpdate;
+    private final JdbcOutbox outbox = new JdbcOutbox();
 
     private JdbcTaskInstanceStore(Pool pool, SQLDialect dialect, JdbcStoreOptions options) {
         this.pool = pool;
@@ -187,7 +188,10 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         if (updates.isEmpty()) {
             return List.of();
         }
-        return run("write a batch of " + updates.size() + " task instance updates", () -> sql.transactionResult(tx -> {
+        long[] outboxRow = {-1};
+        List<StateEvent> notifications = new ArrayList<>();
+        List<WriteOutcome> result = run("write a batch of " + updates.size() + " task instance updates",
+                () -> sql.transactionResult(tx -> {
             DSLContext t = tx.dsl();
             List<RowUpdate> inIdOrder = new ArrayList<>(updates);
             inIdOrder.sort(Comparator.comparingLong(u -> u.row().id()));
@@ -221,10 +225,17 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                 } else {
                     applyLocked(t, toApply);
                 }
-                recordNotifications(t, toApply);
+                toApply.stream().map(RowUpdate::notification).filter(n -> n != null).forEach(notifications::add);
+                if (!notifications.isEmpty()) {
+                    outboxRow[0] = outbox.record(t, notifications);
+                }
             }
             return outcomes;
         }));
+        if (outboxRow[0] >= 0) {
+            outbox.committed(outboxRow[0], notifications);
+        }
+        return result;
     }
 
     /**
@@ -319,45 +330,18 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         }
     }
 
-    /**
-     * The outbox entries of the rows just written, in the batch's transaction: one prepared INSERT
-     * run as a JDBC batch, like the updates (a multi-row INSERT is a new statement text for every
-     * batch size, rendered and planned each time: measured slower).
-     */
-    private static void recordNotifications(DSLContext t, List<RowUpdate> applied) {
-        List<StateEvent> entries = applied.stream().map(RowUpdate::notification).filter(n -> n != null).toList();
-        if (entries.isEmpty()) {
-            return;
-        }
-        BatchBindStep batch = t.batch(t.insertInto(OutboxTable.OUTBOX).columns(OutboxTable.INSERTED)
-                .values(new Object[OutboxTable.INSERTED.size()]));
-        for (StateEvent e : entries) {
-            batch = batch.bind(OutboxTable.values(e));
-        }
-        int[] counts = batch.execute();
-        for (int count : counts) {
-            if (count != 1 && count != java.sql.Statement.SUCCESS_NO_INFO) {
-                throw new StoreException("recording " + entries.size() + " state events in the outbox inserted "
-                        + count + " rows for one of them; the batch was rolled back");
-            }
-        }
-    }
-
     @Override
     public List<StateEvent> pendingStateEvents(int limit) {
         if (limit < 1) {
             throw new IllegalArgumentException("limit must be at least 1, was " + limit);
         }
-        return run("read the outbox", () -> sql.select(OutboxTable.INSERTED).from(OutboxTable.OUTBOX)
-                .orderBy(OutboxTable.SEQ).limit(limit).fetch(OutboxTable::read));
+        return run("read the outbox", () -> outbox.pending(sql, limit));
     }
 
     @Override
     public List<StateEvent> pendingStateEvents(long workflowInstanceId) {
-        return run("read the outbox of workflow instance " + workflowInstanceId, () -> sql
-                .select(OutboxTable.INSERTED).from(OutboxTable.OUTBOX)
-                .where(OutboxTable.WORKFLOW_INSTANCE_ID.eq(workflowInstanceId))
-                .orderBy(OutboxTable.SEQ).fetch(OutboxTable::read));
+        return run("read the outbox of workflow instance " + workflowInstanceId,
+                () -> outbox.pending(sql, workflowInstanceId));
     }
 
     @Override
@@ -365,22 +349,11 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         if (told.isEmpty()) {
             return;
         }
-        // In (task, version) order, so that concurrent removals lock index entries in one order.
-        // One prepared DELETE by primary key, run as a JDBC batch: planned once, an index probe
-        // per entry (a row-value IN list is a new statement per size and may scan the table).
-        List<StateEvent> sorted = told.stream().sorted(Comparator.comparingLong(StateEvent::taskInstanceId)
-                .thenComparingLong(StateEvent::version)).toList();
         run("remove " + told.size() + " told entries from the outbox", () -> sql.transactionResult(tx -> {
-            DSLContext t = tx.dsl();
-            BatchBindStep batch = t.batch(t.deleteFrom(OutboxTable.OUTBOX)
-                    .where(OutboxTable.TASK_INSTANCE_ID.eq((Long) null))
-                    .and(OutboxTable.VERSION.eq((Long) null)));
-            for (StateEvent e : sorted) {
-                batch = batch.bind(e.taskInstanceId(), e.version());
-            }
-            batch.execute();
+            outbox.remove(tx.dsl(), told);
             return null;
         }));
+        outbox.forget(told);
     }
 
     private <T> T run(String what, Supplier<T> action) {
