@@ -57,7 +57,12 @@ public sealed interface Acknowledgement {
             /** No store holds the task instance the event names. */
             UNKNOWN_TASK_INSTANCE,
             /** The task instance exists but belongs to another workflow instance than the event says. */
-            WRONG_WORKFLOW_INSTANCE
+            WRONG_WORKFLOW_INSTANCE,
+            /**
+             * The store refused the change the event makes (a value it cannot hold); nothing of it
+             * was written, and the other events of its batch were not held back by it.
+             */
+            REFUSED_BY_STORE
         }
     }
 }

@@ -243,6 +243,14 @@ public final class TaskEventEngine implements AutoCloseable {
         long workflowId = event.workflowInstanceId();
         StateEvent notification = relay.notificationFor(event, next);
         return committer.write(new RowUpdate(next, current.version(), notification)).handle((commit, error) -> {
+            if (unwrap(error) instanceof IllegalArgumentException refused) {
+                // The store refused this row alone (the committer wrote it by itself), and a
+                // refusal commits nothing: a final answer, not an outage to retry.
+                return CompletableFuture.<Acknowledgement>completedFuture(new Acknowledgement.Rejected(
+                        event.eventId(), Acknowledgement.Rejected.Reason.REFUSED_BY_STORE,
+                        "the store refused the change event " + event.eventId() + " makes to task instance "
+                                + next.id() + ": " + refused.getMessage()));
+            }
             if (error != null) {
                 // The batch may or may not have committed: forget what we think the row is, and
                 // settle the workflow's outbox before its next event.

@@ -398,6 +398,44 @@ class TaskEventEngineTest {
         assertEquals(new Acknowledgement.Stale("r1", TaskState.KILLED), send(running("r1", 1)));
     }
 
+    /**
+     * One row the store refuses (a poison pill) is answered Rejected at once; the other rows of its
+     * batch commit without waiting out retries, and nothing is retried.
+     */
+    @Test
+    void aRowTheStoreRefusesIsRejectedAndTheRestOfItsBatchCommits() throws Exception {
+        engine.close();
+        engine = newEngine(TaskEventEngine.builder().commitConcurrency(1));
+        List<TaskInstance> rows = new ArrayList<>();
+        for (long wf = 1; wf <= 6; wf++) {
+            rows.add(TaskInstance.submitted(wf, wf, "t", T));
+        }
+        store.insert(rows);
+        store.refusedTask = 4;
+        store.holdWrites = new CountDownLatch(1);
+        List<CompletableFuture<Acknowledgement>> acks = new ArrayList<>();
+        acks.add(engine.submit(TaskEvent.dispatch("e1", 1, 1, T, "w")));
+        assertTrue(store.writeEntered.await(10, TimeUnit.SECONDS));
+        for (long wf = 2; wf <= 6; wf++) {
+            acks.add(engine.submit(TaskEvent.dispatch("e" + wf, wf, wf, T, "w")));
+        }
+        awaitUntil(() -> engine.stats().pendingWrites() == 5);
+        store.holdWrites.countDown();
+        for (int i = 0; i < acks.size(); i++) {
+            Acknowledgement ack = acks.get(i).get(10, TimeUnit.SECONDS);
+            if (i + 1 == 4) {
+                Acknowledgement.Rejected rejected = assertInstanceOf(Acknowledgement.Rejected.class, ack);
+                assertEquals(Acknowledgement.Rejected.Reason.REFUSED_BY_STORE, rejected.reason());
+                assertTrue(rejected.message().contains("value out of range for task instance 4"), rejected.message());
+                assertEquals(TaskState.SUBMITTED, stored(4).state());
+            } else {
+                assertInstanceOf(Acknowledgement.Applied.class, ack, "event " + (i + 1));
+                assertEquals(TaskState.DISPATCHED, stored(i + 1).state());
+            }
+        }
+        assertEquals(0, engine.stats().writeRetries(), "a refusal is not an outage: nothing retried");
+    }
+
     @Test
     void aFailedWriteIsRetriedAndTheWorkflowWaitsInOrder() throws Exception {
         register(1);

@@ -31,6 +31,8 @@ final class TestStore extends ForwardingTaskInstanceStore {
     volatile CountDownLatch hangAfterCommit;
     final CountDownLatch committedAndHanging = new CountDownLatch(1);
     volatile Error errorOnWrite;
+    /** A task instance whose change the store refuses as invalid input (0: none). */
+    volatile long refusedTask;
     /** Scripted faults, one per write call in order; an empty script injects nothing. */
     final ConcurrentLinkedQueue<Fault> script = new ConcurrentLinkedQueue<>();
 
@@ -49,6 +51,10 @@ final class TestStore extends ForwardingTaskInstanceStore {
         if (error != null) {
             errorOnWrite = null;
             throw error;
+        }
+        long refused = refusedTask;
+        if (batch.updates().stream().anyMatch(u -> u.row().id() == refused)) {
+            throw new IllegalArgumentException("value out of range for task instance " + refused);
         }
         Fault fault = script.poll();
         if (failuresToInject.getAndUpdate(n -> Math.max(0, n - 1)) > 0 || fault == Fault.BEFORE_COMMIT) {
