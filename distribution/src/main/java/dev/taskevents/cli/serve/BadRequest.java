@@ -1,17 +1,28 @@
 package dev.taskevents.cli.serve;
 
-/** A request the server refuses; becomes a 4xx JSON answer with this message. */
+/** A request the server refuses; becomes a 4xx (or 503) JSON answer with this message. */
 final class BadRequest extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     final int status;
+    /** For a 405: the methods allowed, for the {@code Allow} header; otherwise null. */
+    final String allow;
 
     BadRequest(int status, String message) {
-        super(message, null, false, false);
-        this.status = status;
+        this(status, message, null);
     }
 
     BadRequest(String message) {
         this(400, message);
+    }
+
+    private BadRequest(int status, String message, String allow) {
+        super(message, null, false, false);
+        this.status = status;
+        this.allow = allow;
+    }
+
+    static BadRequest methodNotAllowed(String method, String allowed) {
+        return new BadRequest(405, "method " + JsonCodec.cut(method) + " is not allowed here; use " + allowed, allowed);
     }
 }

@@ -44,8 +44,9 @@ class ServeSecurityTest {
     private EventServer start(List<String> tokens, boolean metricsPublic, SSLContext tls, int maxInFlight,
                               Duration bodyReadTimeout) throws Exception {
         engine = TaskEventEngine.builder().store(store).build();
-        server = new EventServer(engine, store, new ServerSettings(new InetSocketAddress("127.0.0.1", 0), 1 << 20,
-                bodyReadTimeout, Duration.ofSeconds(30), tokens, metricsPublic, tls, maxInFlight));
+        server = new EventServer(engine, store, ServerSettings.builder(new InetSocketAddress("127.0.0.1", 0))
+                .maxBodyBytes(1 << 20).bodyReadTimeout(bodyReadTimeout).ackTimeout(Duration.ofSeconds(30))
+                .tokens(tokens).metricsPublic(metricsPublic).tls(tls).maxInFlight(maxInFlight).build());
         server.start();
         return server;
     }
@@ -101,14 +102,12 @@ class ServeSecurityTest {
 
     @Test
     void withoutATokenOnlyLoopbackIsAllowedAndBadTokensAreRefusedUnshown() {
-        IllegalArgumentException open = assertThrows(IllegalArgumentException.class, () -> new ServerSettings(
-                new InetSocketAddress("0.0.0.0", 0), 1024, Duration.ofSeconds(1), Duration.ofSeconds(1), List.of(),
-                false, null, 1));
+        IllegalArgumentException open = assertThrows(IllegalArgumentException.class, () -> ServerSettings.builder(
+                new InetSocketAddress("0.0.0.0", 0)).build());
         assertTrue(open.getMessage().startsWith("refusing to listen on 0.0.0.0 without authentication"),
                 open.getMessage());
-        IllegalArgumentException shortToken = assertThrows(IllegalArgumentException.class, () -> new ServerSettings(
-                new InetSocketAddress("127.0.0.1", 0), 1024, Duration.ofSeconds(1), Duration.ofSeconds(1),
-                List.of("hunter2"), false, null, 1));
+        IllegalArgumentException shortToken = assertThrows(IllegalArgumentException.class, () -> ServerSettings.builder(
+                new InetSocketAddress("127.0.0.1", 0)).tokens(List.of("hunter2")).build());
         assertFalse(shortToken.getMessage().contains("hunter2"), shortToken.getMessage());
     }
 
