@@ -79,6 +79,7 @@ public final class EventServer {
     private final Semaphore bufferedBytes;
     private final JsonCodec json;
     private final LatencyHistogram ackLatency = new LatencyHistogram();
+    private final java.util.concurrent.atomic.AtomicInteger readingBodies = new java.util.concurrent.atomic.AtomicInteger();
     private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
     private final HttpServer server;
     private volatile boolean stopping;
@@ -363,12 +364,15 @@ public final class EventServer {
         var in = exchange.getRequestBody();
         long contentLength = length;
         CompletableFuture<Void> read = new CompletableFuture<>();
+        readingBodies.incrementAndGet();
         Thread.ofVirtual().name("body-reader").start(() -> {
             try {
                 body.readFrom(in, contentLength);
                 read.complete(null);
             } catch (Throwable e) {
                 read.completeExceptionally(e);
+            } finally {
+                readingBodies.decrementAndGet();
             }
         });
         try {
@@ -389,6 +393,11 @@ public final class EventServer {
             Thread.currentThread().interrupt();
             throw new BadRequest(503, "the server is stopping");
         }
+    }
+
+    /** Request bodies being read now (their requests hold no permit yet). */
+    int readingBodies() {
+        return readingBodies.get();
     }
 
     /** A new id that ties an answer to its log line. */
@@ -433,6 +442,10 @@ public final class EventServer {
         gauge(out, "taskevents_active_workflows", "Workflow instances with an event queued or in progress.",
                 s.activeKeys());
         gauge(out, "taskevents_pending_writes", "Changes waiting for the next batch write.", s.pendingWrites());
+        gauge(out, "taskevents_request_bodies_reading", "Request bodies being read (not yet in flight).",
+                readingBodies.get());
+        gauge(out, "taskevents_requests_in_flight", "Requests being handled, their bodies read.",
+                settings.maxInFlight() - inFlight.availablePermits());
         plainCounter(out, "taskevents_commit_batches_total", "Batch writes committed.", s.batches());
         plainCounter(out, "taskevents_rows_written_total", "Rows in committed batches.", s.rowsWritten());
         plainCounter(out, "taskevents_write_retries_total", "Failed batch writes that were retried.", s.writeRetries());

@@ -43,7 +43,7 @@ public final class ServeCommand {
                                      counts once its body has arrived
               --max-var-pool-bytes N largest varPool of one event, UTF-8 bytes (default 1048576)
               --max-buffered-bytes N request-body bytes held at once over all requests before 503
-                                     (default: a quarter of the heap)
+                                     (default: an eighth of the heap)
               --allow-insecure-http  take tokens over plain HTTP on a non-loopback address (only
                                      behind a TLS proxy on the same host; refused otherwise)
 
