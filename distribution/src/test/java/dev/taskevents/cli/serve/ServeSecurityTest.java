@@ -257,7 +257,11 @@ class ServeSecurityTest {
             @Override
             public void publish(LogRecord r) {
                 synchronized (logged) {
-                    logged.add(r.getMessage() + " " + (r.getThrown() == null ? "" : r.getThrown().toString()));
+                    StringBuilder line = new StringBuilder(String.valueOf(r.getMessage()));
+                    for (Throwable t = r.getThrown(); t != null; t = t.getCause()) {
+                        line.append(" | ").append(t);
+                    }
+                    logged.add(line.toString());
                 }
             }
 
@@ -283,11 +287,25 @@ class ServeSecurityTest {
                                 + "\"varPool\":\"" + secretVarPool + "\"}")).build(),
                         HttpResponse.BodyHandlers.ofString());
             }
+            // The store fails with a message that holds the var pool (as a driver's message holds bound
+            // values): serve logs the failure, and must log neither it nor the request.
+            store.failWith = new dev.taskevents.api.spi.StoreException("insert failed: " + secretVarPool);
+            for (HttpRequest request : List.of(
+                    HttpRequest.newBuilder(uri("/v1/task-instances")).header("Authorization", "Bearer " + TOKEN_A)
+                            .POST(HttpRequest.BodyPublishers.ofString("{\"id\":5,\"workflowInstanceId\":1,"
+                                    + "\"name\":\"" + secretVarPool + "\"}")).build(),
+                    HttpRequest.newBuilder(uri("/v1/task-instances/5")).header("Authorization", "Bearer " + TOKEN_A)
+                            .GET().build())) {
+                HttpResponse<String> failed = http.send(request, HttpResponse.BodyHandlers.ofString());
+                assertEquals(503, failed.statusCode(), failed.body());
+                assertFalse(failed.body().contains("SECRET-VARPOOL"), failed.body());
+            }
         } finally {
             root.removeHandler(capture);
             root.setLevel(before);
         }
         synchronized (logged) {
+            assertTrue(logged.stream().anyMatch(line -> line.contains("the store failed, error ")), logged.toString());
             for (String line : logged) {
                 assertFalse(line.contains(TOKEN_A) || line.contains(TOKEN_B) || line.contains("SECRET-VARPOOL"), line);
             }
