@@ -58,9 +58,10 @@ import java.util.concurrent.TimeoutException;
  *   <li>The body is read before the request counts as in flight, so clients that send a head and
  *       then stall hold no permit. It is read on its own virtual thread, so that one that never
  *       arrives is answered 408 at {@code bodyReadTimeout} (a blocking read cannot time out).
- *       Its bytes are counted against {@code maxBufferedBytes} as they arrive, in chunks of at
- *       most 64 KiB: over the budget the answer is 503 with {@code Retry-After}, never an
- *       OutOfMemoryError. The budget is released when the answer has been written.
+ *       Its bytes are counted against {@code maxBufferedBytes} before they are read
+ *       ({@link RequestBody}); a body waits for budget up to its deadline, then gets 503 with
+ *       {@code Retry-After}: never an OutOfMemoryError. The budget is released when the answer
+ *       has been written.
  *   <li>Then a permit of {@code maxInFlight}, or 503.
  *   <li>One deadline, {@code ackTimeout} from the moment the body arrived, covers all the events
  *       of the request together.
@@ -217,7 +218,7 @@ public final class EventServer {
     }
 
     private void refuse(HttpExchange exchange, BadRequest e) throws IOException {
-        if (e.status == 408 || e.status == 413 || e.status == 503 && e.getMessage().startsWith("the server holds")) {
+        if (e.status == 408 || e.status == 413) {
             // The rest of the body is not wanted: close instead of draining it for keep-alive.
             exchange.getResponseHeaders().set("Connection", "close");
         }
@@ -358,7 +359,8 @@ public final class EventServer {
                         + settings.maxBodyBytes());
             }
         }
-        RequestBody body = new RequestBody(bufferedBytes, settings.maxBodyBytes());
+        long deadline = System.nanoTime() + settings.bodyReadTimeout().toNanos();
+        RequestBody body = new RequestBody(bufferedBytes, settings.maxBodyBytes(), deadline);
         // Not closed here: closing drains the rest of the body, which is exactly what a trickling or
         // oversized request must not be allowed to make us wait for.
         var in = exchange.getRequestBody();
@@ -376,14 +378,20 @@ public final class EventServer {
             }
         });
         try {
-            read.get(settings.bodyReadTimeout().toNanos(), TimeUnit.NANOSECONDS);
+            read.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             return body;
         } catch (TimeoutException e) {
             body.release();
+            // The rest of the body is not wanted: close instead of draining it for keep-alive.
+            exchange.getResponseHeaders().set("Connection", "close");
+            if (body.waitingForBudget()) {
+                throw new BadRequest(503, "the server holds too many request bodies at once; retry");
+            }
             throw new BadRequest(408, "the request body did not arrive within "
                     + settings.bodyReadTimeout().toSeconds() + " s");
         } catch (ExecutionException e) {
             body.release();
+            exchange.getResponseHeaders().set("Connection", "close");
             if (e.getCause() instanceof BadRequest refused) {
                 throw refused;
             }

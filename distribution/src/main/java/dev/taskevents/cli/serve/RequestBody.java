@@ -5,48 +5,58 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 
 /**
- * A request body held in chunks of at most 64 KiB, each counted against the server's byte budget
+ * A request body held in chunks of at most 64 KiB, counted against the server's byte budget
  * before it is read. Chunks rather than one growing array: a growing array is copied at every
  * doubling and holds up to three times the body while it does; chunks hold the body once.
+ *
+ * <p>Budget. A body with a Content-Length reserves all of it at once before reading any, waiting
+ * for the budget up to the body's deadline: all at once, because bodies that each held part of
+ * the budget while waiting for the rest could wait on each other until every deadline passed;
+ * waiting, because the client is then simply not read (TCP holds it back) rather than refused
+ * half-sent. A chunked body reserves each chunk as it comes, waiting likewise.
  *
  * <p>Threads: one reader thread calls {@link #readFrom}; the request's handler calls
  * {@link #release} (once the answer is written, or when it gives up waiting) and, after
  * {@code readFrom} returned, {@link #stream}. {@code release} may run while the reader is still
- * blocked in a read: it returns every byte reserved so far, and a reader that wakes up afterwards
- * finds it released, reserves nothing more and stops.
+ * blocked (in a read, or waiting for budget): it returns every byte reserved so far, and a reader
+ * that reserves afterwards gives the bytes straight back and stops.
  */
 final class RequestBody {
     private static final int CHUNK = 64 * 1024;
-    /** The first chunk: small, so that a client that stalls before its first byte holds little of the budget. */
-    private static final int FIRST_CHUNK = 4 * 1024;
 
     private final Semaphore budget;
     private final int maxBytes;
+    private final long deadline;
     private final List<byte[]> chunks = new ArrayList<>();
     private int size;
     private long reserved; // guarded by this
     private boolean released; // guarded by this
+    private volatile boolean waitingForBudget;
 
-    RequestBody(Semaphore budget, int maxBytes) {
+    /** @param deadline {@link System#nanoTime()} by which the body must have arrived */
+    RequestBody(Semaphore budget, int maxBytes, long deadline) {
         this.budget = budget;
         this.maxBytes = maxBytes;
+        this.deadline = deadline;
     }
 
     /**
-     * Reads to the end of {@code in}; a {@link BadRequest} over the limit (413) or the budget (503).
+     * Reads to the end of {@code in}; a {@link BadRequest} over the limit (413) or when no budget
+     * came free in time (503).
      *
      * @param declared the Content-Length, or -1 when the body is chunked
      */
-    void readFrom(InputStream in, long declared) throws IOException {
+    void readFrom(InputStream in, long declared) throws IOException, InterruptedException {
+        if (declared >= 0 && !reserve(declared)) {
+            throw busy();
+        }
         while (true) {
-            int want = chunks.isEmpty() ? FIRST_CHUNK : CHUNK;
-            if (declared >= 0) {
-                want = (int) Math.max(1, Math.min(want, declared - size)); // 1: to see the end
-            }
-            if (!reserve(want)) {
-                throw new BadRequest(503, "the server holds too many request bodies at once; retry");
+            int want = declared >= 0 ? (int) Math.max(1, Math.min(CHUNK, declared - size)) : CHUNK; // 1: to see the end
+            if (declared < 0 && !reserve(want)) {
+                throw busy();
             }
             byte[] chunk = new byte[want];
             int filled = 0;
@@ -54,7 +64,7 @@ final class RequestBody {
             while (filled < want && (n = in.read(chunk, filled, want - filled)) > 0) {
                 filled += n;
             }
-            if (filled < want) {
+            if (declared < 0 && filled < want) {
                 unreserve(want - filled);
             }
             if (filled > 0) {
@@ -71,12 +81,35 @@ final class RequestBody {
         }
     }
 
-    private synchronized boolean reserve(int bytes) {
-        if (released || !budget.tryAcquire(bytes)) {
+    private static BadRequest busy() {
+        return new BadRequest(503, "the server holds too many request bodies at once; retry");
+    }
+
+    /** Whether the reader is waiting for budget (rather than for the client). */
+    boolean waitingForBudget() {
+        return waitingForBudget;
+    }
+
+    private boolean reserve(long bytes) throws InterruptedException {
+        int permits = (int) Math.min(Integer.MAX_VALUE, bytes);
+        waitingForBudget = true;
+        boolean got;
+        try {
+            got = budget.tryAcquire(permits, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } finally {
+            waitingForBudget = false;
+        }
+        if (!got) {
             return false;
         }
-        reserved += bytes;
-        return true;
+        synchronized (this) {
+            if (!released) {
+                reserved += permits;
+                return true;
+            }
+        }
+        budget.release(permits);
+        return false;
     }
 
     private synchronized void unreserve(int bytes) {
@@ -94,7 +127,6 @@ final class RequestBody {
             reserved = 0;
         }
     }
-
     int size() {
         return size;
     }
