@@ -377,29 +377,65 @@ public final class EventServer {
                 readingBodies.decrementAndGet();
             }
         });
+        Throwable failure;
         try {
             read.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             return body;
         } catch (TimeoutException e) {
-            body.release();
-            // The rest of the body is not wanted: close instead of draining it for keep-alive.
-            exchange.getResponseHeaders().set("Connection", "close");
-            if (body.waitingForBudget()) {
-                throw new BadRequest(503, "the server holds too many request bodies at once; retry");
+            if (!body.waitingForBudget()) {
+                body.release();
+                // The rest of the body is not wanted: close instead of draining it for keep-alive.
+                exchange.getResponseHeaders().set("Connection", "close");
+                throw new BadRequest(408, "the request body did not arrive within "
+                        + settings.bodyReadTimeout().toSeconds() + " s");
             }
-            throw new BadRequest(408, "the request body did not arrive within "
-                    + settings.bodyReadTimeout().toSeconds() + " s");
+            failure = outcome(read); // it stops waiting for budget at the same deadline: a moment
         } catch (ExecutionException e) {
-            body.release();
-            exchange.getResponseHeaders().set("Connection", "close");
-            if (e.getCause() instanceof BadRequest refused) {
-                throw refused;
-            }
-            throw new BadRequest("the request body could not be read: " + e.getCause().getClass().getSimpleName());
+            failure = e.getCause();
         } catch (InterruptedException e) {
             body.release();
             Thread.currentThread().interrupt();
             throw new BadRequest(503, "the server is stopping");
+        }
+        body.release();
+        exchange.getResponseHeaders().set("Connection", "close");
+        if (failure instanceof BadRequest refused) {
+            if (refused.status == 503 && body.size() == 0 && contentLength > 0) {
+                // Refused for want of budget before a byte was read: read the body into nothing, so
+                // that the client, still sending, is not reset and does get the 503.
+                discard(in, contentLength);
+            }
+            throw refused;
+        }
+        throw new BadRequest("the request body could not be read: " + failure.getClass().getSimpleName());
+    }
+
+    private static Throwable outcome(CompletableFuture<Void> read) {
+        try {
+            read.get(5, TimeUnit.SECONDS);
+            return new BadRequest(503, "the server holds too many request bodies at once; retry");
+        } catch (ExecutionException e) {
+            return e.getCause();
+        } catch (TimeoutException | InterruptedException e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            return new BadRequest(503, "the server holds too many request bodies at once; retry");
+        }
+    }
+
+    private static void discard(java.io.InputStream in, long bytes) {
+        byte[] sink = new byte[8192];
+        try {
+            for (long left = bytes; left > 0; ) {
+                int n = in.read(sink, 0, (int) Math.min(sink.length, left));
+                if (n < 0) {
+                    return;
+                }
+                left -= n;
+            }
+        } catch (IOException closed) {
+            // the client went away, or the JDK closed a request past its maxReqTime: nothing to answer
         }
     }
 

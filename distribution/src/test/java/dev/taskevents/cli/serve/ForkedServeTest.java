@@ -1,0 +1,206 @@
+package dev.taskevents.cli.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code taskevents serve} in a JVM of its own (the command's own {@code Main}, from this build's
+ * module path), for what one JVM can only set once: the JDK server's connection cap, and a fixed
+ * heap under a flood of the largest bodies.
+ */
+class ForkedServeTest {
+    private static final String TOKEN = "token-forked-0123456789";
+    private static final Pattern LISTENING = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)");
+
+    private Process serve;
+    private Path log;
+
+    private int start(List<String> jvmOptions, String... serveArgs) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("--module-path", System.getProperty("jdk.module.path"),
+                "-m", "dev.taskevents.cli/dev.taskevents.cli.Main", "serve", "--store", "memory:", "--port", "0"));
+        command.addAll(List.of(serveArgs));
+        log = Files.createTempFile("serve", ".log");
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        builder.environment().put("TASKEVENTS_TOKENS", TOKEN);
+        serve = builder.start();
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < until && serve.isAlive()) {
+            Matcher m = LISTENING.matcher(Files.readString(log));
+            if (m.find()) {
+                return Integer.parseInt(m.group(1));
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("serve did not start: " + Files.readString(log));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (serve != null) {
+            serve.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            Files.deleteIfExists(log);
+        }
+    }
+
+    /**
+     * Item 5: the cap is jdk.httpserver.maxConnections on the JDK the image ships (the
+     * sun.net.httpserver.maxConnections set before is read by no JDK): connections beyond it are
+     * closed at once, those within it are served.
+     */
+    @Test
+    void connectionsBeyondTheCapAreClosed() throws Exception {
+        int cap = 10;
+        int port = start(List.of("-Djdk.httpserver.maxConnections=" + cap, "-Dsun.net.httpserver.maxReqTime=60",
+                "-Dsun.net.httpserver.idleInterval=60"));
+        List<Socket> within = new ArrayList<>();
+        List<Socket> beyond = new ArrayList<>();
+        try {
+            for (int i = 0; i < cap; i++) {
+                within.add(new Socket("127.0.0.1", port));
+            }
+            // Accepted in the order they connected: these five come after the cap is full.
+            for (int i = 0; i < 5; i++) {
+                beyond.add(new Socket("127.0.0.1", port));
+            }
+            int closed = 0;
+            for (Socket socket : beyond) {
+                socket.setSoTimeout(20_000);
+                try {
+                    if (socket.getInputStream().read() < 0) {
+                        closed++;
+                    }
+                } catch (SocketException reset) {
+                    closed++;
+                } catch (SocketTimeoutException stillOpen) {
+                    // counted as not closed
+                }
+            }
+            assertEquals(5, closed, "every connection beyond the cap of " + cap + " is closed by the server");
+            Socket first = within.get(0);
+            first.setSoTimeout(20_000);
+            first.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            String status = new BufferedReader(new InputStreamReader(first.getInputStream(), StandardCharsets.US_ASCII))
+                    .readLine();
+            assertEquals("HTTP/1.1 200 OK", status, "connections within the cap are served");
+            System.out.println("RELIABILITY serve-connection-cap: cap=" + cap + " opened=" + (cap + 5)
+                    + " closed-beyond-cap=" + closed + " served-within-cap=1");
+        } finally {
+            for (Socket socket : within) {
+                socket.close();
+            }
+            for (Socket socket : beyond) {
+                socket.close();
+            }
+        }
+    }
+
+    /**
+     * Items 3 and 9: a flood of the largest bodies (16 MiB each, of three hostile kinds) at a
+     * server with a fixed 256 MiB heap, with stalled bodies holding connections and /healthz probed
+     * throughout. Every request gets an answer (400, 413 or 503 with Retry-After); no
+     * OutOfMemoryError (the JVM would exit: -XX:+ExitOnOutOfMemoryError); health stays 200; no
+     * answer or log line holds a var pool or SQL.
+     */
+    @Test
+    void aFloodOfTheLargestBodiesUnderAFixedHeap() throws Exception {
+        int flood = Integer.getInteger("taskevents.hostile.flood", 24);
+        int port = start(List.of("-Xmx256m", "-XX:+ExitOnOutOfMemoryError"), "--max-in-flight", "8");
+        int max = 16 * 1024 * 1024;
+        String one = "{\"eventId\":\"e\",\"type\":\"DISPATCH\",\"workflowInstanceId\":1,\"taskInstanceId\":1,"
+                + "\"eventTime\":\"2026-01-01T00:00:00Z\",\"host\":\"w\"},";
+        String last = "{\"eventId\":\"e\",\"type\":\"NOPE\"}]";
+        StringBuilder events = new StringBuilder(max).append('[');
+        while (events.length() + one.length() + last.length() < max) {
+            events.append(one);
+        }
+        byte[] manyEvents = events.append(last).toString().getBytes(StandardCharsets.US_ASCII); // parsed whole, then 400
+        byte[] empties = ("[" + "{},".repeat(max / 3 - 1) + "{}]").getBytes(StandardCharsets.US_ASCII);
+        byte[] varPool = ("{\"eventId\":\"r\",\"type\":\"RESULT\",\"workflowInstanceId\":1,\"taskInstanceId\":1,"
+                + "\"state\":\"SUCCESS\",\"eventTime\":\"2026-01-01T00:00:00Z\",\"endTime\":\"2026-01-01T00:00:00Z\","
+                + "\"varPool\":\"SECRET-VARPOOL-" + "v".repeat(max - 300) + "\"}").getBytes(StandardCharsets.US_ASCII);
+        List<byte[]> kinds = List.of(manyEvents, empties, varPool);
+
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        URI events1 = URI.create("http://127.0.0.1:" + port + "/v1/events");
+        URI health = URI.create("http://127.0.0.1:" + port + "/healthz");
+        List<Socket> stalled = new ArrayList<>();
+        long started = System.nanoTime();
+        try {
+            for (int i = 0; i < 32; i++) {
+                Socket socket = new Socket("127.0.0.1", port);
+                socket.getOutputStream().write(("POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN
+                        + "\r\nContent-Length: 1000\r\n\r\n[").getBytes(StandardCharsets.US_ASCII));
+                stalled.add(socket);
+            }
+            List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
+            for (int i = 0; i < flood; i++) {
+                answers.add(http.sendAsync(HttpRequest.newBuilder(events1).header("Authorization", "Bearer " + TOKEN)
+                        .timeout(Duration.ofSeconds(90))
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(kinds.get(i % kinds.size()))).build(),
+                        HttpResponse.BodyHandlers.ofString()));
+            }
+            int probes = 0;
+            CompletableFuture<Void> all = CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new));
+            while (!all.isDone()) {
+                HttpResponse<String> probe = http.send(HttpRequest.newBuilder(health).timeout(Duration.ofSeconds(10))
+                        .GET().build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, probe.statusCode(), "health during the flood: " + probe.body());
+                probes++;
+                Thread.sleep(100);
+            }
+            Map<Integer, Integer> statuses = new TreeMap<>();
+            for (CompletableFuture<HttpResponse<String>> answer : answers) {
+                HttpResponse<String> response = answer.get(); // an IOException here: a request left without an answer
+                statuses.merge(response.statusCode(), 1, Integer::sum);
+                assertTrue(List.of(400, 413, 503).contains(response.statusCode()), response.statusCode() + " " + response.body());
+                assertFalse(response.body().contains("SECRET") || response.body().contains("jdbc:"), response.body());
+                assertTrue(response.body().length() < 1_000, "a short answer, not an echo: " + response.body().length());
+                if (response.statusCode() == 503) {
+                    assertEquals("1", response.headers().firstValue("Retry-After").orElse(""));
+                }
+            }
+            assertEquals(200, http.send(HttpRequest.newBuilder(health).GET().build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode(), "health after the flood");
+            assertTrue(serve.isAlive(), "serve is alive (an OutOfMemoryError would have ended it)");
+            String output = Files.readString(log);
+            assertFalse(output.contains("OutOfMemoryError") || output.contains("SECRET") || output.contains("Exception"),
+                    output);
+            System.out.printf("RELIABILITY serve-flood: heap=256m bodies=%d x 16 MiB (events parsed whole, [{},...],"
+                    + " 16 MiB varPool) stalled=32 statuses=%s health-probes=%d all-200 seconds=%.1f%n", flood, statuses,
+                    probes, (System.nanoTime() - started) / 1e9);
+        } finally {
+            for (Socket socket : stalled) {
+                socket.close();
+            }
+        }
+    }
+}
