@@ -71,6 +71,11 @@ import java.util.concurrent.TimeoutException;
  */
 public final class EventServer {
     private static final System.Logger LOG = System.getLogger(EventServer.class.getName());
+    /**
+     * Connections the kernel queues before they are accepted. The JDK's default, 50, drops the
+     * SYNs of a burst of a few hundred clients, whose connects then wait for their retransmits.
+     */
+    private static final int ACCEPT_BACKLOG = 1024;
 
     private final TaskEventEngine engine;
     private final TaskInstanceStore store;
@@ -94,11 +99,11 @@ public final class EventServer {
         this.bufferedBytes = new Semaphore((int) Math.min(Integer.MAX_VALUE, settings.maxBufferedBytes()));
         this.json = new JsonCodec(settings.maxVarPoolBytes());
         if (settings.tls() != null) {
-            HttpsServer https = HttpsServer.create(settings.address(), 0);
+            HttpsServer https = HttpsServer.create(settings.address(), ACCEPT_BACKLOG);
             https.setHttpsConfigurator(new HttpsConfigurator(settings.tls()));
             this.server = https;
         } else {
-            this.server = HttpServer.create(settings.address(), 0);
+            this.server = HttpServer.create(settings.address(), ACCEPT_BACKLOG);
         }
         server.setExecutor(handlers);
         server.createContext("/", this::handle);

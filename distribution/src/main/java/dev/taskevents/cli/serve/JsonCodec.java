@@ -120,6 +120,9 @@ final class JsonCodec {
         }
         ObjectNode fields = mapper.createObjectNode();
         for (JsonToken t = parser.nextToken(); t != JsonToken.END_OBJECT; t = parser.nextToken()) {
+            if (t == null) {
+                throw new BadRequest("malformed JSON: " + label + " is not closed");
+            }
             String name = parser.currentName();
             if (!known.contains(name)) {
                 throw new BadRequest(label + ": unknown field \"" + cut(name) + "\"; known fields: "
