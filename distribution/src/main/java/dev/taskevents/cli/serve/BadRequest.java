@@ -7,6 +7,8 @@ final class BadRequest extends RuntimeException {
     final int status;
     /** For a 405: the methods allowed, for the {@code Allow} header; otherwise null. */
     final String allow;
+    /** Bytes of the body to read into nothing after the answer is sent (so the client sees it), or 0. */
+    final long discardAfterAnswer;
 
     BadRequest(int status, String message) {
         this(status, message, null);
@@ -17,9 +19,19 @@ final class BadRequest extends RuntimeException {
     }
 
     private BadRequest(int status, String message, String allow) {
+        this(status, message, allow, 0);
+    }
+
+    private BadRequest(int status, String message, String allow, long discardAfterAnswer) {
         super(message, null, false, false);
         this.status = status;
         this.allow = allow;
+        this.discardAfterAnswer = discardAfterAnswer;
+    }
+
+    /** This refusal, and after it is answered, read {@code bytes} of the body into nothing. */
+    BadRequest thenDiscard(long bytes) {
+        return new BadRequest(status, getMessage(), allow, bytes);
     }
 
     static BadRequest methodNotAllowed(String method, String allowed) {

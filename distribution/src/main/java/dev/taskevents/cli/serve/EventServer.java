@@ -83,6 +83,12 @@ public final class EventServer {
     private final BearerTokens tokens;
     private final Semaphore inFlight;
     private final Semaphore bufferedBytes;
+    /**
+     * Parsing a body is the one long stretch of CPU a request makes (about a second for 16 MiB).
+     * Virtual threads are not time-sliced: as many parses as carrier threads would leave none for
+     * {@code /healthz} until they end. So at most one fewer than the processors parse at once.
+     */
+    private final Semaphore parsing = new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors() - 1), true);
     private final JsonCodec json;
     private final LatencyHistogram ackLatency = new LatencyHistogram();
     private final java.util.concurrent.atomic.AtomicInteger readingBodies = new java.util.concurrent.atomic.AtomicInteger();
@@ -96,7 +102,8 @@ public final class EventServer {
         this.settings = settings;
         this.tokens = new BearerTokens(settings.tokens());
         this.inFlight = new Semaphore(settings.maxInFlight());
-        this.bufferedBytes = new Semaphore((int) Math.min(Integer.MAX_VALUE, settings.maxBufferedBytes()));
+        // Fair: bodies get the budget in the order they asked, so a large one is not passed over forever.
+        this.bufferedBytes = new Semaphore((int) Math.min(Integer.MAX_VALUE, settings.maxBufferedBytes()), true);
         this.json = new JsonCodec(settings.maxVarPoolBytes());
         if (settings.tls() != null) {
             HttpsServer https = HttpsServer.create(settings.address(), ACCEPT_BACKLOG);
@@ -182,6 +189,9 @@ public final class EventServer {
                 }
             } catch (BadRequest e) {
                 refuse(exchange, e);
+                if (e.discardAfterAnswer > 0) {
+                    discard(exchange.getRequestBody(), e.discardAfterAnswer);
+                }
             } catch (RuntimeException e) {
                 String id = errorId();
                 LOG.log(Level.ERROR, "request " + method + " " + JsonCodec.cut(path) + " failed, error " + id + ": "
@@ -237,7 +247,7 @@ public final class EventServer {
     }
 
     private void postEvents(HttpExchange exchange, RequestBody body, long deadline) throws IOException {
-        List<TaskEvent> events = json.events(body.stream());
+        List<TaskEvent> events = parse(deadline, () -> json.events(body.stream()));
         List<CompletableFuture<Acknowledgement>> acks = new ArrayList<>();
         long submitted = System.nanoTime();
         String refused = null;
@@ -304,7 +314,8 @@ public final class EventServer {
     }
 
     private void postTaskInstances(HttpExchange exchange, RequestBody body) throws IOException {
-        List<TaskInstance> rows = json.submittedTasks(body.stream(), Instant.now());
+        List<TaskInstance> rows = parse(System.nanoTime() + settings.ackTimeout().toNanos(),
+                () -> json.submittedTasks(body.stream(), Instant.now()));
         try {
             store.insert(rows);
         } catch (DuplicateTaskInstanceException e) {
@@ -365,7 +376,10 @@ public final class EventServer {
             }
         }
         long deadline = System.nanoTime() + settings.bodyReadTimeout().toNanos();
-        RequestBody body = new RequestBody(bufferedBytes, settings.maxBodyBytes(), deadline);
+        // A body waits for budget half its time at most: the other half is for reading a refused
+        // body into nothing (after its 503) before the JDK's maxReqTime closes the connection.
+        RequestBody body = new RequestBody(bufferedBytes, settings.maxBodyBytes(),
+                System.nanoTime() + settings.bodyReadTimeout().toNanos() / 2);
         // Not closed here: closing drains the rest of the body, which is exactly what a trickling or
         // oversized request must not be allowed to make us wait for.
         var in = exchange.getRequestBody();
@@ -406,9 +420,9 @@ public final class EventServer {
         exchange.getResponseHeaders().set("Connection", "close");
         if (failure instanceof BadRequest refused) {
             if (refused.status == 503 && body.size() == 0 && contentLength > 0) {
-                // Refused for want of budget before a byte was read: read the body into nothing, so
-                // that the client, still sending, is not reset and does get the 503.
-                discard(in, contentLength);
+                // Refused for want of budget before a byte was read: once answered, read the body
+                // into nothing, so that the client, still sending, is not reset and sees the 503.
+                throw refused.thenDiscard(contentLength);
             }
             throw refused;
         }
@@ -441,6 +455,22 @@ public final class EventServer {
             }
         } catch (IOException closed) {
             // the client went away, or the JDK closed a request past its maxReqTime: nothing to answer
+        }
+    }
+
+    private <T> T parse(long deadline, java.util.function.Supplier<T> parse) {
+        try {
+            if (!parsing.tryAcquire(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                throw new BadRequest(503, "too many request bodies being parsed; retry");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BadRequest(503, "the server is stopping");
+        }
+        try {
+            return parse.get();
+        } finally {
+            parsing.release();
         }
     }
 

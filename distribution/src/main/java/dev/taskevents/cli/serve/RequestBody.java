@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
  * doubling and holds up to three times the body while it does; chunks hold the body once.
  *
  * <p>Budget. A body with a Content-Length reserves all of it at once before reading any, waiting
- * for the budget up to the body's deadline: all at once, because bodies that each held part of
+ * for the budget up to a deadline (half the body's time): all at once, because bodies that each held part of
  * the budget while waiting for the rest could wait on each other until every deadline passed;
  * waiting, because the client is then simply not read (TCP holds it back) rather than refused
  * half-sent. A chunked body reserves each chunk as it comes, waiting likewise.
@@ -36,7 +36,7 @@ final class RequestBody {
     private boolean released; // guarded by this
     private volatile boolean waitingForBudget;
 
-    /** @param deadline {@link System#nanoTime()} by which the body must have arrived */
+    /** @param deadline {@link System#nanoTime()} until which the body may wait for budget */
     RequestBody(Semaphore budget, int maxBytes, long deadline) {
         this.budget = budget;
         this.maxBytes = maxBytes;
