@@ -289,7 +289,7 @@ public final class EventServer {
                                     + describe(cause));
                             return newId;
                         });
-                        out.writeStringField("message", "the store could not write it (error " + id + "): resend it");
+                        out.writeStringField("message", "not applied (error " + id + "; the server log has the details): resend it");
                     } else {
                         out.writeStringField("message", "not acknowledged within " + settings.ackTimeout().toMillis()
                                 + " ms of the request: resend it");
