@@ -78,7 +78,8 @@ final class Fields {
         }
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
-            if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+            if (Character.isHighSurrogate(c) && i + 1 < value.length()
+                    && Character.isLowSurrogate(value.charAt(i + 1))) {
                 i++; // a pair: one supplementary character
             } else if (Character.isSurrogate(c)) {
                 throw new IllegalArgumentException(field + " contains an unpaired surrogate (U+"
@@ -115,7 +116,8 @@ final class Fields {
             char c = cut.charAt(i);
             if (c == '\0') {
                 shown.append("\\0");
-            } else if (Character.isHighSurrogate(c) && i + 1 < cut.length() && Character.isLowSurrogate(cut.charAt(i + 1))) {
+            } else if (Character.isHighSurrogate(c) && i + 1 < cut.length()
+                    && Character.isLowSurrogate(cut.charAt(i + 1))) {
                 shown.append(c).append(cut.charAt(++i));
             } else if (Character.isSurrogate(c)) {
                 shown.append("\\u").append(Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT));

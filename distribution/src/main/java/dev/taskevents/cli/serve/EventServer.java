@@ -289,7 +289,8 @@ public final class EventServer {
                                     + describe(cause));
                             return newId;
                         });
-                        out.writeStringField("message", "not applied (error " + id + "; the server log has the details): resend it");
+                        out.writeStringField("message", "not applied (error " + id
+                                + "; the server log has the details): resend it");
                     } else {
                         out.writeStringField("message", "not acknowledged within " + settings.ackTimeout().toMillis()
                                 + " ms of the request: resend it");
