@@ -10,8 +10,9 @@ import java.util.Map;
  *
  * <p>The names are the ones the JDK the image ships reads (checked against JDK 25's
  * {@code sun/net/httpserver/ServerConfig.java}): the connection cap is
- * {@code jdk.httpserver.maxConnections} (since JDK 18; the {@code sun.net.httpserver.maxConnections}
- * this class set before is read by no JDK), the others are {@code sun.net.httpserver.*}.
+ * {@code jdk.httpserver.maxConnections} (JDK 25 does not read the
+ * {@code sun.net.httpserver.maxConnections} serve set before), the others are
+ * {@code sun.net.httpserver.*}. {@code ForkedServeTest} tests the cap.
  */
 public final class JdkServerLimits {
     /**
