@@ -73,7 +73,7 @@ class ForkedServeTest {
 
     /**
      * Item 5: the cap is jdk.httpserver.maxConnections on the JDK the image ships (the
-     * sun.net.httpserver.maxConnections set before is read by no JDK): connections beyond it are
+     * sun.net.httpserver.maxConnections set before is not read by it): connections beyond it are
      * closed at once, those within it are served.
      */
     @Test
