@@ -9,6 +9,8 @@ module dev.taskevents.cli {
     requires com.fasterxml.jackson.databind;
     requires jdk.httpserver;
     requires java.logging;
+    // SQLException: the SQL state of a store failure goes to the log, its message never does.
+    requires java.sql;
     // sun.misc.Signal: SIGTERM drains the engine and exits 0 instead of the JVM's 143.
     requires jdk.unsupported;
 }

@@ -8,14 +8,20 @@ import java.util.Objects;
  * the constructor refuses bad input with an {@link IllegalArgumentException} whose message
  * names the field and the value, so an invalid event never reaches the engine or a store.
  *
- * <p>Rules, beyond "ids are positive" and "strings hold no NUL character":
+ * <p>Rules, beyond "ids are positive" and "strings are Unicode text without NUL" (no NUL
+ * character and no unpaired surrogate: PostgreSQL keeps neither as given):
  * <ul>
  *   <li>{@code state} fits {@code type} ({@link TaskEventType#allowsTarget}): DISPATCH carries
  *       DISPATCHED, RUNNING carries RUNNING, DELAY carries DELAYED, RESULT a finished state;
  *   <li>DISPATCH, RUNNING and DELAY name the worker {@code host};
  *   <li>RUNNING and DELAY carry a {@code startTime}, RESULT an {@code endTime}, and
  *       {@code endTime} is not before {@code startTime};
- *   <li>{@code processId} is 0 (not reported) or positive.
+ *   <li>{@code processId} is 0 (not reported) or positive;
+ *   <li>every time is between {@code 1000-01-01T00:00:00Z} and {@code 9999-12-31T23:59:59.999999Z}
+ *       (UTC), the range every store holds: MariaDB's and MySQL's DATETIME(6) hold years
+ *       1000-9999, PostgreSQL's timestamp 4713 BC-294276 AD, while {@link Instant#parse} accepts
+ *       years up to ±1,000,000,000. A time outside it would be accepted here and then fail the
+ *       whole batch it is written in.
  * </ul>
  *
  * @param eventId a worker-chosen id, unique per event and kept on resends (1-128 chars); a
@@ -65,7 +71,9 @@ public record TaskEvent(
                         case RESULT -> "RESULT carries a finished state (SUCCESS, FAILURE, KILLED, PAUSED)";
                     });
         }
-        Fields.required("eventTime", eventTime);
+        Fields.time("eventTime", Fields.required("eventTime", eventTime));
+        Fields.time("startTime", startTime);
+        Fields.time("endTime", endTime);
         if (type == TaskEventType.RESULT) {
             Fields.optionalText("host", host, Fields.MAX_HOST);
             if (endTime == null) {

@@ -1,9 +1,12 @@
 package dev.taskevents.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
@@ -85,5 +88,46 @@ class TaskEventTest {
                 () -> TaskInstance.submitted(1, 1, "", T)).getMessage());
         assertEquals("id must be positive, was 0", assertThrows(IllegalArgumentException.class,
                 () -> TaskInstance.submitted(0, 1, "n", T)).getMessage());
+    }
+
+    @Test
+    void timesOutsideTheRangeEveryStoreHoldsAreRefusedNamingTheField() {
+        Instant far = Instant.parse("+300000-01-01T00:00:00Z"); // Instant.parse takes it; PostgreSQL does not
+        assertEquals("startTime must be between 1000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z (the range"
+                + " every store holds), was +300000-01-01T00:00:00Z", error(b -> b.startTime(far)));
+        assertTrue(error(b -> b.eventTime(Instant.parse("-1000000000-01-01T00:00:00Z"))).startsWith("eventTime must be"));
+        assertTrue(error(b -> b.eventTime(Instant.parse("+1000000000-12-31T23:59:59.999999999Z")))
+                .startsWith("eventTime must be"));
+        assertTrue(error(b -> b.eventTime(Instant.parse("0999-12-31T23:59:59.999999999Z"))).startsWith("eventTime"));
+        assertTrue(error(b -> b.endTime(Instant.parse("9999-12-31T23:59:59.9999991Z"))).startsWith("endTime must be"));
+        Instant first = Instant.parse("1000-01-01T00:00:00Z");
+        Instant last = Instant.parse("9999-12-31T23:59:59.999999Z");
+        running().eventTime(first).startTime(first).build();
+        TaskEvent.builder("r", TaskEventType.RESULT, 1, 1).eventTime(last).state(TaskState.SUCCESS)
+                .startTime(first).endTime(last).build();
+    }
+
+    @Test
+    void unpairedSurrogatesAreRefusedInEveryTextFieldPairsAreKept() {
+        for (UnaryOperator<TaskEvent.Builder> lone : List.<UnaryOperator<TaskEvent.Builder>>of(
+                b -> b.host("w\udc00"), b -> b.logPath("\ud800"), b -> b.executePath("x\ud83d"),
+                b -> b.appIds("\udfffa"), b -> b.varPool("{\"k\":\"\udc00\"}"))) {
+            String message = error(lone);
+            assertTrue(message.contains(" contains an unpaired surrogate (U+D"), message);
+            assertFalse(message.chars().anyMatch(c -> Character.isSurrogate((char) c)), "the message is valid text: " + message);
+        }
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> TaskEvent.builder("e\udc00", TaskEventType.RUNNING,
+                1, 1).eventTime(T).host("w").startTime(T).build()).getMessage().startsWith("eventId contains an unpaired"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> TaskInstance.submitted(1, 1, "n\ud800", T))
+                .getMessage().startsWith("name contains an unpaired surrogate (U+D800) at index 1"));
+        assertEquals("v\ud83d\ude00", running().varPool("v\ud83d\ude00").build().varPool(), "a pair is one character");
+    }
+
+    @Test
+    void aHugeBlankValueIsNotEchoedWhole() {
+        String blank = " ".repeat(1_000_000);
+        String message = assertThrows(IllegalArgumentException.class,
+                () -> TaskEvent.builder(blank, TaskEventType.RUNNING, 1, 1).build()).getMessage();
+        assertTrue(message.length() < 120, message.length() + " characters");
     }
 }

@@ -1,8 +1,7 @@
 package dev.taskevents.cli.serve;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
@@ -11,27 +10,30 @@ import dev.taskevents.api.Acknowledgement;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.DuplicateTaskInstanceException;
-import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.engine.EngineStats;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.engine.executor.QueueFullException;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -43,42 +45,53 @@ import java.util.concurrent.TimeoutException;
  *   <li>{@code POST /v1/events}: one event or an array; every event is validated before any is
  *       submitted, then the answer waits for the commits: 200 with one ack per event, or 503 with
  *       {@code Retry-After} if the engine was full or the store failed (resending is safe);
- *   <li>{@code GET /v1/task-instances/{id}}, {@code GET /healthz}, {@code GET /metrics} (Prometheus text).
+ *   <li>{@code GET /v1/task-instances/{id}}, {@code GET|HEAD /healthz}, {@code GET /metrics} (Prometheus text).
  * </ul>
  * Client errors are 4xx with {@code {"error": "..."}} naming the field; a server fault is a 500
- * whose body says only that, with the details in the server's log, never a stack trace.
+ * or 503 whose body says only that, with an error id; the server's log has the same id, the
+ * exception classes and SQL states, never a message that could hold SQL, a bound value or a URL.
+ *
+ * <p>Under hostile input, in the order a request meets them:
+ * <ol>
+ *   <li>{@code /healthz} is answered first, without a token, a permit or a body: a full server
+ *       still says it is alive.
+ *   <li>The body is read before the request counts as in flight, so clients that send a head and
+ *       then stall hold no permit. It is read on its own virtual thread, so that one that never
+ *       arrives is answered 408 at {@code bodyReadTimeout} (a blocking read cannot time out).
+ *       Its bytes are counted against {@code maxBufferedBytes} before they are read
+ *       ({@link RequestBody}); a body waits for budget up to its deadline, then gets 503 with
+ *       {@code Retry-After}: never an OutOfMemoryError. The budget is released when the answer
+ *       has been written.
+ *   <li>Then a permit of {@code maxInFlight}, or 503.
+ *   <li>One deadline, {@code ackTimeout} from the moment the body arrived, covers all the events
+ *       of the request together.
+ * </ol>
+ * This class sets no system property: the JDK server's limits are set where the command starts
+ * ({@link JdkServerLimits}).
  */
 public final class EventServer {
     private static final System.Logger LOG = System.getLogger(EventServer.class.getName());
-
-    static {
-        // The JDK server reads its limits once, from system properties, when its first instance is
-        // made. Defaults here unless the operator set them: a slow or oversized request must not
-        // hold a connection forever.
-        defaultProperty("sun.net.httpserver.maxReqTime", "10");      // s to send the request head
-        defaultProperty("sun.net.httpserver.maxRspTime", "120");     // s from handler start to response end
-        defaultProperty("sun.net.httpserver.idleInterval", "30");    // s an idle keep-alive connection stays
-        defaultProperty("sun.net.httpserver.maxIdleConnections", "200");
-        defaultProperty("sun.net.httpserver.maxConnections", "1000");
-        defaultProperty("sun.net.httpserver.maxReqHeaders", "100");
-        defaultProperty("sun.net.httpserver.maxReqHeaderSize", "16384"); // bytes of request headers
-    }
-
-    private static void defaultProperty(String name, String value) {
-        if (System.getProperty(name) == null) {
-            System.setProperty(name, value);
-        }
-    }
+    /**
+     * Connections the kernel queues before they are accepted. The JDK's default, 50, drops the
+     * SYNs of a burst of a few hundred clients, whose connects then wait for their retransmits.
+     */
+    private static final int ACCEPT_BACKLOG = 1024;
 
     private final TaskEventEngine engine;
     private final TaskInstanceStore store;
     private final ServerSettings settings;
-    private final int maxBodyBytes;
-    private final Duration ackTimeout;
     private final BearerTokens tokens;
-    private final java.util.concurrent.Semaphore inFlight;
-    private final JsonCodec json = new JsonCodec();
+    private final Semaphore inFlight;
+    private final Semaphore bufferedBytes;
+    /**
+     * Parsing a body is the one long stretch of CPU a request makes (about a second for 16 MiB).
+     * Virtual threads are not time-sliced: as many parses as carrier threads would leave none for
+     * {@code /healthz} until they end. So at most one fewer than the processors parse at once.
+     */
+    private final Semaphore parsing = new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors() - 1), true);
+    private final JsonCodec json;
     private final LatencyHistogram ackLatency = new LatencyHistogram();
+    private final java.util.concurrent.atomic.AtomicInteger readingBodies = new java.util.concurrent.atomic.AtomicInteger();
     private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
     private final HttpServer server;
     private volatile boolean stopping;
@@ -87,16 +100,17 @@ public final class EventServer {
         this.engine = engine;
         this.store = store;
         this.settings = settings;
-        this.maxBodyBytes = settings.maxBodyBytes();
-        this.ackTimeout = settings.ackTimeout();
         this.tokens = new BearerTokens(settings.tokens());
-        this.inFlight = new java.util.concurrent.Semaphore(settings.maxInFlight());
+        this.inFlight = new Semaphore(settings.maxInFlight());
+        // Fair: bodies get the budget in the order they asked, so a large one is not passed over forever.
+        this.bufferedBytes = new Semaphore((int) Math.min(Integer.MAX_VALUE, settings.maxBufferedBytes()), true);
+        this.json = new JsonCodec(settings.maxVarPoolBytes());
         if (settings.tls() != null) {
-            HttpsServer https = HttpsServer.create(settings.address(), 0);
+            HttpsServer https = HttpsServer.create(settings.address(), ACCEPT_BACKLOG);
             https.setHttpsConfigurator(new HttpsConfigurator(settings.tls()));
             this.server = https;
         } else {
-            this.server = HttpServer.create(settings.address(), 0);
+            this.server = HttpServer.create(settings.address(), ACCEPT_BACKLOG);
         }
         server.setExecutor(handlers);
         server.createContext("/", this::handle);
@@ -126,77 +140,114 @@ public final class EventServer {
         handlers.shutdown();
     }
 
+    private enum Route {
+        EVENTS("POST", true), TASK_INSTANCES("POST", true), TASK_INSTANCE("GET", false), METRICS("GET", false);
+
+        final String method;
+        final boolean hasBody;
+
+        Route(String method, boolean hasBody) {
+            this.method = method;
+            this.hasBody = hasBody;
+        }
+    }
+
     private void handle(HttpExchange exchange) throws IOException {
         try (exchange) {
             String path = exchange.getRequestURI().getPath();
             String method = exchange.getRequestMethod();
-            boolean open = path.equals("/healthz") || (path.equals("/metrics") && settings.metricsPublic());
+            if (path.equals("/healthz")) {
+                health(exchange, method);
+                return;
+            }
+            boolean open = path.equals("/metrics") && settings.metricsPublic();
             if (!open && !tokens.permits(exchange.getRequestHeaders().getFirst("Authorization"))) {
                 // No hint whether the token was missing, malformed or wrong.
                 exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
                 send(exchange, 401, json.error("unauthorized"));
                 return;
             }
-            if (!inFlight.tryAcquire()) {
-                exchange.getResponseHeaders().set("Retry-After", "1");
-                send(exchange, 503, json.error("too many requests in progress; retry"));
-                return;
-            }
+            RequestBody body = null;
             try {
-                route(exchange, path, method);
+                Route route = route(path, method);
+                if (route.hasBody) {
+                    body = readBody(exchange);
+                }
+                long deadline = System.nanoTime() + settings.ackTimeout().toNanos();
+                if (!inFlight.tryAcquire()) {
+                    throw new BadRequest(503, "too many requests in progress; retry");
+                }
+                try {
+                    switch (route) {
+                        case EVENTS -> postEvents(exchange, body, deadline);
+                        case TASK_INSTANCES -> postTaskInstances(exchange, body);
+                        case TASK_INSTANCE -> getTaskInstance(exchange, path.substring("/v1/task-instances/".length()));
+                        case METRICS -> sendText(exchange, 200, metrics());
+                    }
+                } finally {
+                    inFlight.release();
+                }
+            } catch (BadRequest e) {
+                refuse(exchange, e);
+                if (e.discardAfterAnswer > 0) {
+                    discard(exchange.getRequestBody(), e.discardAfterAnswer);
+                }
+            } catch (RuntimeException e) {
+                String id = errorId();
+                LOG.log(Level.ERROR, "request " + method + " " + JsonCodec.cut(path) + " failed, error " + id + ": "
+                        + describe(e), withoutMessages(e));
+                send(exchange, 500, json.error("internal error " + id + "; the server log has the details"));
             } finally {
-                inFlight.release();
+                if (body != null) {
+                    body.release();
+                }
             }
         }
     }
 
-    private void route(HttpExchange exchange, String path, String method) throws IOException {
-        try {
-            if (path.equals("/v1/events")) {
-                requireMethod(method, "POST");
-                postEvents(exchange);
-            } else if (path.equals("/v1/task-instances")) {
-                requireMethod(method, "POST");
-                postTaskInstances(exchange);
-            } else if (path.startsWith("/v1/task-instances/")) {
-                requireMethod(method, "GET");
-                getTaskInstance(exchange, path.substring("/v1/task-instances/".length()));
-            } else if (path.equals("/healthz")) {
-                requireMethod(method, "GET");
-                send(exchange, stopping ? 503 : 200, json.mapper.createObjectNode()
-                        .put("status", stopping ? "stopping" : "ok"));
-            } else if (path.equals("/metrics")) {
-                requireMethod(method, "GET");
-                sendText(exchange, 200, metrics());
-            } else {
-                throw new BadRequest(404, "no such resource: " + cut(path));
-            }
-        } catch (BadRequest e) {
-            if (e.status == 408 || e.status == 413) {
-                // The rest of the body is not wanted: close instead of draining it for keep-alive.
-                exchange.getResponseHeaders().set("Connection", "close");
-            }
-            if (e.status == 405) {
-                exchange.getResponseHeaders().set("Allow", e.getMessage().substring(e.getMessage().lastIndexOf(' ') + 1));
-            }
-            send(exchange, e.status, json.error(e.getMessage()));
-        } catch (RuntimeException e) {
-            LOG.log(Level.ERROR, "request " + method + " " + cut(path) + " failed", e);
-            send(exchange, 500, json.error("internal error; the server log has the details"));
+    private void health(HttpExchange exchange, String method) throws IOException {
+        if (!method.equals("GET") && !method.equals("HEAD")) {
+            refuse(exchange, BadRequest.methodNotAllowed(method, "GET, HEAD"));
+            return;
         }
+        send(exchange, stopping ? 503 : 200, json.mapper.createObjectNode().put("status", stopping ? "stopping" : "ok"));
     }
 
-    private static void requireMethod(String method, String allowed) {
-        if (!method.equals(allowed)) {
-            throw new BadRequest(405, "method " + method + " is not allowed here; use " + allowed);
+    private static Route route(String path, String method) {
+        Route route;
+        if (path.equals("/v1/events")) {
+            route = Route.EVENTS;
+        } else if (path.equals("/v1/task-instances")) {
+            route = Route.TASK_INSTANCES;
+        } else if (path.startsWith("/v1/task-instances/")) {
+            route = Route.TASK_INSTANCE;
+        } else if (path.equals("/metrics")) {
+            route = Route.METRICS;
+        } else {
+            throw new BadRequest(404, "no such resource: " + JsonCodec.cut(path));
         }
+        if (!method.equals(route.method)) {
+            throw BadRequest.methodNotAllowed(method, route.method);
+        }
+        return route;
     }
 
-    private void postEvents(HttpExchange exchange) throws IOException {
-        List<TaskEvent> events = new ArrayList<>();
-        for (Map.Entry<String, JsonNode> element : JsonCodec.elements(json.parse(body(exchange)), "event")) {
-            events.add(JsonCodec.event(element.getKey(), element.getValue()));
+    private void refuse(HttpExchange exchange, BadRequest e) throws IOException {
+        if (e.status == 408 || e.status == 413) {
+            // The rest of the body is not wanted: close instead of draining it for keep-alive.
+            exchange.getResponseHeaders().set("Connection", "close");
         }
+        if (e.status == 503) {
+            exchange.getResponseHeaders().set("Retry-After", "1");
+        }
+        if (e.allow != null) {
+            exchange.getResponseHeaders().set("Allow", e.allow);
+        }
+        send(exchange, e.status, json.error(e.getMessage()));
+    }
+
+    private void postEvents(HttpExchange exchange, RequestBody body, long deadline) throws IOException {
+        List<TaskEvent> events = parse(deadline, () -> json.events(body.stream()));
         List<CompletableFuture<Acknowledgement>> acks = new ArrayList<>();
         long submitted = System.nanoTime();
         String refused = null;
@@ -213,98 +264,252 @@ public final class EventServer {
                 break;
             }
         }
-        ArrayNode answers = json.array();
+        // The answer is written as it is made: one ack is a few dozen bytes, not a tree of nodes.
+        ByteArrayOutputStream answer = new ByteArrayOutputStream(64 + 80 * acks.size());
+        Map<Throwable, String> errorIds = new IdentityHashMap<>();
         boolean failed = false;
-        for (int i = 0; i < acks.size(); i++) {
-            try {
-                Acknowledgement ack = acks.get(i).get(ackTimeout.toMillis(), TimeUnit.MILLISECONDS);
-                ackLatency.record(System.nanoTime() - submitted);
-                answers.add(json.ack(ack));
-            } catch (ExecutionException | TimeoutException e) {
-                failed = true;
-                Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-                answers.add(json.mapper.createObjectNode().put("eventId", events.get(i).eventId())
-                        .put("outcome", "NOT_APPLIED").put("message", cause instanceof StoreException
-                                ? "the store could not write it: " + cause.getMessage()
-                                : "not acknowledged within " + ackTimeout.toMillis() + " ms"));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for acknowledgements", e);
+        try (JsonGenerator out = json.mapper.createGenerator(answer)) {
+            out.writeStartObject();
+            out.writeArrayFieldStart("acks");
+            for (int i = 0; i < acks.size(); i++) {
+                try {
+                    long left = Math.max(0, deadline - System.nanoTime());
+                    Acknowledgement ack = acks.get(i).get(left, TimeUnit.NANOSECONDS);
+                    ackLatency.record(System.nanoTime() - submitted);
+                    json.writeAck(out, ack);
+                } catch (ExecutionException | TimeoutException e) {
+                    failed = true;
+                    out.writeStartObject();
+                    out.writeStringField("eventId", events.get(i).eventId());
+                    out.writeStringField("outcome", "NOT_APPLIED");
+                    if (e instanceof ExecutionException failure) {
+                        String id = errorIds.computeIfAbsent(failure.getCause(), cause -> {
+                            String newId = errorId();
+                            LOG.log(Level.WARNING, "POST /v1/events: events not applied, error " + newId + ": "
+                                    + describe(cause));
+                            return newId;
+                        });
+                        out.writeStringField("message", "not applied (error " + id
+                                + "; the server log has the details): resend it");
+                    } else {
+                        out.writeStringField("message", "not acknowledged within " + settings.ackTimeout().toMillis()
+                                + " ms of the request: resend it");
+                    }
+                    out.writeEndObject();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while waiting for acknowledgements", e);
+                }
             }
+            out.writeEndArray();
+            if (refused != null || failed) {
+                out.writeStringField("error", refused != null ? refused : "some events were not applied: resend them");
+            }
+            out.writeEndObject();
         }
-        ObjectNode response = json.mapper.createObjectNode();
-        response.set("acks", answers);
         if (refused != null || failed) {
-            response.put("error", refused != null ? refused : "some events were not applied: resend them");
             exchange.getResponseHeaders().set("Retry-After", "1");
-            send(exchange, 503, response);
-        } else {
-            send(exchange, 200, response);
         }
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        write(exchange, refused != null || failed ? 503 : 200, answer.toByteArray());
     }
 
-    private void postTaskInstances(HttpExchange exchange) throws IOException {
-        Instant now = Instant.now();
-        List<TaskInstance> rows = new ArrayList<>();
-        for (Map.Entry<String, JsonNode> element : JsonCodec.elements(json.parse(body(exchange)), "task instance")) {
-            rows.add(JsonCodec.submittedTask(element.getKey(), element.getValue(), now));
-        }
+    private void postTaskInstances(HttpExchange exchange, RequestBody body) throws IOException {
+        List<TaskInstance> rows = parse(System.nanoTime() + settings.ackTimeout().toNanos(),
+                () -> json.submittedTasks(body.stream(), Instant.now()));
         try {
             store.insert(rows);
         } catch (DuplicateTaskInstanceException e) {
             throw new BadRequest(409, e.getMessage());
-        } catch (StoreException e) {
-            exchange.getResponseHeaders().set("Retry-After", "1");
-            send(exchange, 503, json.error("the store is unavailable: " + e.getMessage()));
-            return;
+        } catch (RuntimeException e) {
+            String id = errorId();
+            LOG.log(Level.WARNING, "POST /v1/task-instances: the store failed, error " + id + ": " + describe(e));
+            throw new BadRequest(503, "the store is unavailable (error " + id + "); retry");
         }
         send(exchange, 201, json.mapper.createObjectNode().put("created", rows.size()));
     }
 
     private void getTaskInstance(HttpExchange exchange, String idText) throws IOException {
+        // ASCII digits only: Long.parseLong also takes a sign and any Unicode digit (U+0661, U+FF11).
+        if (idText.isEmpty() || idText.length() > 19 || !idText.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw new BadRequest("task instance id must be a positive whole number in ASCII digits, was \""
+                    + JsonCodec.cut(idText) + "\"");
+        }
         long id;
         try {
             id = Long.parseLong(idText);
         } catch (NumberFormatException e) {
-            throw new BadRequest("task instance id must be a whole number, was \"" + cut(idText) + "\"");
+            throw new BadRequest("task instance id is out of range, was \"" + idText + "\"");
         }
-        TaskInstance task = store.find(id)
-                .orElseThrow(() -> new BadRequest(404, "no task instance with id " + id));
+        if (id <= 0) {
+            throw new BadRequest("task instance id must be positive, was " + id);
+        }
+        TaskInstance task;
+        try {
+            task = store.find(id).orElseThrow(() -> new BadRequest(404, "no task instance with id " + id));
+        } catch (BadRequest e) {
+            throw e;
+        } catch (RuntimeException e) {
+            String errorId = errorId();
+            LOG.log(Level.WARNING, "GET /v1/task-instances/{id}: the store failed, error " + errorId + ": " + describe(e));
+            throw new BadRequest(503, "the store is unavailable (error " + errorId + "); retry");
+        }
         send(exchange, 200, json.task(task));
     }
 
-    /** Reads the body, refusing with 413 before reading more than the limit. */
-    private byte[] body(HttpExchange exchange) throws IOException {
+    /**
+     * Reads the body on its own virtual thread and waits for it up to {@code bodyReadTimeout}:
+     * 413 over the limit (before reading when Content-Length says so), 408 when it does not arrive
+     * in time, 503 over the byte budget.
+     */
+    private RequestBody readBody(HttpExchange exchange) {
         String declared = exchange.getRequestHeaders().getFirst("Content-Length");
+        long length = -1;
         if (declared != null) {
             try {
-                if (Long.parseLong(declared.trim()) > maxBodyBytes) {
-                    throw new BadRequest(413, "the request body is " + declared.trim() + " bytes; the limit is "
-                            + maxBodyBytes);
-                }
+                length = Long.parseLong(declared.trim());
             } catch (NumberFormatException e) {
-                throw new BadRequest("Content-Length is not a number: " + cut(declared));
+                throw new BadRequest("Content-Length is not a number: " + JsonCodec.cut(declared));
+            }
+            if (length > settings.maxBodyBytes()) {
+                throw new BadRequest(413, "the request body is " + length + " bytes; the limit is "
+                        + settings.maxBodyBytes());
             }
         }
         long deadline = System.nanoTime() + settings.bodyReadTimeout().toNanos();
-        // Not closed on the error paths: closing drains the rest of the body, which is exactly
-        // what a trickling or oversized request must not be allowed to make us wait for.
-        InputStream in = exchange.getRequestBody();
-        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
-        byte[] chunk = new byte[16 * 1024];
-        int n;
-        while ((n = in.read(chunk)) > 0) {
-            body.write(chunk, 0, n);
-            if (body.size() > maxBodyBytes) {
-                throw new BadRequest(413, "the request body is larger than the limit of " + maxBodyBytes + " bytes");
+        // A body waits for budget half its time at most: the other half is for reading a refused
+        // body into nothing (after its 503) before the JDK's maxReqTime closes the connection.
+        RequestBody body = new RequestBody(bufferedBytes, settings.maxBodyBytes(),
+                System.nanoTime() + settings.bodyReadTimeout().toNanos() / 2);
+        // Not closed here: closing drains the rest of the body, which is exactly what a trickling or
+        // oversized request must not be allowed to make us wait for.
+        var in = exchange.getRequestBody();
+        long contentLength = length;
+        CompletableFuture<Void> read = new CompletableFuture<>();
+        readingBodies.incrementAndGet();
+        Thread.ofVirtual().name("body-reader").start(() -> {
+            try {
+                body.readFrom(in, contentLength);
+                read.complete(null);
+            } catch (Throwable e) {
+                read.completeExceptionally(e);
+            } finally {
+                readingBodies.decrementAndGet();
             }
-            if (System.nanoTime() > deadline) {
-                throw new BadRequest(408, "the request body took longer than "
-                        + settings.bodyReadTimeout().toSeconds() + " s to arrive");
+        });
+        Throwable failure;
+        try {
+            read.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            return body;
+        } catch (TimeoutException e) {
+            if (!body.waitingForBudget()) {
+                body.release();
+                // The rest of the body is not wanted: close instead of draining it for keep-alive.
+                exchange.getResponseHeaders().set("Connection", "close");
+                throw new BadRequest(408, "the request body did not arrive within "
+                        + settings.bodyReadTimeout().toSeconds() + " s");
+            }
+            failure = outcome(read); // it stops waiting for budget at the same deadline: a moment
+        } catch (ExecutionException e) {
+            failure = e.getCause();
+        } catch (InterruptedException e) {
+            body.release();
+            Thread.currentThread().interrupt();
+            throw new BadRequest(503, "the server is stopping");
+        }
+        body.release();
+        exchange.getResponseHeaders().set("Connection", "close");
+        if (failure instanceof BadRequest refused) {
+            if (refused.status == 503 && body.size() == 0 && contentLength > 0) {
+                // Refused for want of budget before a byte was read: once answered, read the body
+                // into nothing, so that the client, still sending, is not reset and sees the 503.
+                throw refused.thenDiscard(contentLength);
+            }
+            throw refused;
+        }
+        throw new BadRequest("the request body could not be read: " + failure.getClass().getSimpleName());
+    }
+
+    private static Throwable outcome(CompletableFuture<Void> read) {
+        try {
+            read.get(5, TimeUnit.SECONDS);
+            return new BadRequest(503, "the server holds too many request bodies at once; retry");
+        } catch (ExecutionException e) {
+            return e.getCause();
+        } catch (TimeoutException | InterruptedException e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            return new BadRequest(503, "the server holds too many request bodies at once; retry");
+        }
+    }
+
+    private static void discard(java.io.InputStream in, long bytes) {
+        byte[] sink = new byte[8192];
+        try {
+            for (long left = bytes; left > 0; ) {
+                int n = in.read(sink, 0, (int) Math.min(sink.length, left));
+                if (n < 0) {
+                    return;
+                }
+                left -= n;
+            }
+        } catch (IOException closed) {
+            // the client went away, or the JDK closed a request past its maxReqTime: nothing to answer
+        }
+    }
+
+    private <T> T parse(long deadline, java.util.function.Supplier<T> parse) {
+        try {
+            if (!parsing.tryAcquire(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                throw new BadRequest(503, "too many request bodies being parsed; retry");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BadRequest(503, "the server is stopping");
+        }
+        try {
+            return parse.get();
+        } finally {
+            parsing.release();
+        }
+    }
+
+    /** Request bodies being read now (their requests hold no permit yet). */
+    int readingBodies() {
+        return readingBodies.get();
+    }
+
+    /** A new id that ties an answer to its log line. */
+    private static String errorId() {
+        return UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /**
+     * The exception classes of {@code e}'s cause chain and any SQL states: what the log may hold.
+     * Messages are left out: a driver's or store's message can hold SQL text, bound values (a var
+     * pool) or a database URL with its password.
+     */
+    static String describe(Throwable e) {
+        StringBuilder out = new StringBuilder();
+        int depth = 0;
+        for (Throwable t = e; t != null && depth < 10; t = t.getCause(), depth++) {
+            if (depth > 0) {
+                out.append(" <- ");
+            }
+            out.append(t.getClass().getName());
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                out.append(" (SQL state ").append(sql.getSQLState()).append(')');
             }
         }
-        in.close();
-        return body.toByteArray();
+        return out.toString();
+    }
+
+    /** A copy of {@code e}'s stack trace under its class name, with no message from anywhere in the chain. */
+    private static Throwable withoutMessages(Throwable e) {
+        RuntimeException copy = new RuntimeException(e.getClass().getName(), null, false, true) { };
+        copy.setStackTrace(e.getStackTrace());
+        return copy;
     }
 
     private String metrics() {
@@ -317,6 +522,10 @@ public final class EventServer {
         gauge(out, "taskevents_active_workflows", "Workflow instances with an event queued or in progress.",
                 s.activeKeys());
         gauge(out, "taskevents_pending_writes", "Changes waiting for the next batch write.", s.pendingWrites());
+        gauge(out, "taskevents_request_bodies_reading", "Request bodies being read (not yet in flight).",
+                readingBodies.get());
+        gauge(out, "taskevents_requests_in_flight", "Requests being handled, their bodies read.",
+                settings.maxInFlight() - inFlight.availablePermits());
         plainCounter(out, "taskevents_commit_batches_total", "Batch writes committed.", s.batches());
         plainCounter(out, "taskevents_rows_written_total", "Rows in committed batches.", s.rowsWritten());
         plainCounter(out, "taskevents_write_retries_total", "Failed batch writes that were retried.", s.writeRetries());
@@ -354,13 +563,15 @@ public final class EventServer {
     }
 
     private static void write(HttpExchange exchange, int status, byte[] bytes) throws IOException {
+        if (exchange.getRequestMethod().equals("HEAD")) {
+            // No body, and no length given to the server: either makes it log a warning per request.
+            exchange.getResponseHeaders().set("Content-Length", Integer.toString(bytes.length));
+            exchange.sendResponseHeaders(status, -1);
+            return;
+        }
         exchange.sendResponseHeaders(status, bytes.length);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(bytes);
         }
-    }
-
-    private static String cut(String text) {
-        return text.length() <= 60 ? text : text.substring(0, 60) + "…";
     }
 }

@@ -39,7 +39,13 @@ public final class ServeCommand {
               --metrics-public       serve /metrics without a token (/healthz always is)
               --tls-keystore PATH    a PKCS12 keystore: serve HTTPS with its key and certificate
               --tls-password-file PATH  the keystore's password (first line)
-              --max-in-flight N      requests handled at once before 503 (default 256)
+              --max-in-flight N      requests handled at once before 503 (default 256); a request
+                                     counts once its body has arrived
+              --max-var-pool-bytes N largest varPool of one event, UTF-8 bytes (default 1048576)
+              --max-buffered-bytes N request-body bytes held at once over all requests before 503
+                                     (default: an eighth of the heap)
+              --allow-insecure-http  take tokens over plain HTTP on a non-loopback address (only
+                                     behind a TLS proxy on the same host; refused otherwise)
 
             Endpoints: POST /v1/task-instances, POST /v1/events, GET /v1/task-instances/{id},
                        GET /healthz, GET /metrics
@@ -55,8 +61,8 @@ public final class ServeCommand {
 
     public int run(List<String> args) throws InterruptedException {
         Options options = Options.parse("serve", args, Set.of("store", "port", "bind", "max-queued", "max-body-bytes",
-                "drain-seconds", "token-file", "tls-keystore", "tls-password-file", "max-in-flight"),
-                Set.of("help", "metrics-public"));
+                "drain-seconds", "token-file", "tls-keystore", "tls-password-file", "max-in-flight",
+                "max-var-pool-bytes", "max-buffered-bytes"), Set.of("help", "metrics-public", "allow-insecure-http"));
         if (options.has("help")) {
             out.print(HELP);
             return 0;
@@ -69,9 +75,15 @@ public final class ServeCommand {
         String url = options.get("store", Defaults.STORE);
         List<String> tokens = Credentials.tokens(System.getenv("TASKEVENTS_TOKENS"), options.get("token-file", null));
         SSLContext tls = Credentials.tls(options.get("tls-keystore", null), options.get("tls-password-file", null));
-        ServerSettings settings = new ServerSettings(new InetSocketAddress(bind, port), maxBody, Duration.ofSeconds(10),
-                Duration.ofSeconds(60), tokens, options.has("metrics-public"), tls,
-                options.getInt("max-in-flight", 256, 1, 100_000));
+        int maxVarPool = options.getInt("max-var-pool-bytes", ServerSettings.DEFAULT_MAX_VAR_POOL_BYTES, 0, maxBody);
+        long maxBuffered = options.getInt("max-buffered-bytes",
+                (int) Math.min(Integer.MAX_VALUE, ServerSettings.defaultMaxBufferedBytes(maxBody)), maxBody,
+                Integer.MAX_VALUE);
+        ServerSettings settings = ServerSettings.builder(new InetSocketAddress(bind, port)).maxBodyBytes(maxBody)
+                .tokens(tokens).metricsPublic(options.has("metrics-public")).tls(tls)
+                .maxInFlight(options.getInt("max-in-flight", 256, 1, 100_000)).maxVarPoolBytes(maxVarPool)
+                .maxBufferedBytes(maxBuffered).allowInsecureHttp(options.has("allow-insecure-http")).build();
+        JdkServerLimits.applyDefaults(); // before the JVM's first HTTP server is made: it reads them once
         TaskInstanceStore store = Stores.open(url);
         TaskEventEngine engine = TaskEventEngine.builder().store(store).maxQueued(maxQueued)
                 .submitTimeout(Duration.ofMillis(100)).build();

@@ -7,29 +7,51 @@ import java.util.Objects;
 import javax.net.ssl.SSLContext;
 
 /**
- * How {@link EventServer} listens and whom it lets in.
+ * How {@link EventServer} listens, whom it lets in and how much it holds. Made with {@link #builder}.
  *
  * @param address where to listen
  * @param maxBodyBytes the largest request body; larger ones get 413 before they are read whole
- * @param bodyReadTimeout how long reading one request body may take (a client that trickles its
- *     body is cut off with 408)
- * @param ackTimeout how long a request waits for its events' commits
+ * @param bodyReadTimeout how long a request body may take to arrive, from the end of its head (a
+ *     client that trickles its body, or never sends it, gets 408)
+ * @param ackTimeout how long a request waits for all its events' commits, together (one deadline for
+ *     the whole request, not one per event)
  * @param tokens the bearer tokens accepted (several at once, for rotation); empty means no
  *     authentication, which is allowed only on a loopback address
  * @param metricsPublic whether {@code /metrics} is open without a token
  * @param tls the TLS context for HTTPS, or null for plain HTTP
- * @param maxInFlight the most requests handled at once; more get 503
+ * @param maxInFlight the most requests handled at once (counted once their body has arrived); more get 503
+ * @param maxVarPoolBytes the largest var pool of one event, in UTF-8 bytes; larger ones get 413 naming the field
+ * @param maxBufferedBytes the most request-body bytes held at once over all requests; a request
+ *     whose body would go over gets 503 with {@code Retry-After}
+ * @param allowInsecureHttp whether tokens may be taken over plain HTTP on a non-loopback address
  */
 public record ServerSettings(InetSocketAddress address, int maxBodyBytes, Duration bodyReadTimeout,
                              Duration ackTimeout, List<String> tokens, boolean metricsPublic, SSLContext tls,
-                             int maxInFlight) {
+                             int maxInFlight, int maxVarPoolBytes, long maxBufferedBytes,
+                             boolean allowInsecureHttp) {
+    /** The default {@code --max-var-pool-bytes}: 1 MiB. */
+    public static final int DEFAULT_MAX_VAR_POOL_BYTES = 1 << 20;
+
     public ServerSettings {
         Objects.requireNonNull(address, "address");
+        Objects.requireNonNull(bodyReadTimeout, "bodyReadTimeout");
+        Objects.requireNonNull(ackTimeout, "ackTimeout");
+        if (address.isUnresolved()) {
+            throw new IllegalArgumentException("cannot listen on " + address.getHostString()
+                    + ": the name does not resolve to an address; give an IP address or a resolvable name with --bind");
+        }
         tokens = List.copyOf(tokens);
-        if (tokens.isEmpty() && !address.getAddress().isLoopbackAddress()) {
+        boolean loopback = address.getAddress().isLoopbackAddress();
+        if (tokens.isEmpty() && !loopback) {
             throw new IllegalArgumentException("refusing to listen on " + address.getAddress().getHostAddress()
                     + " without authentication: anyone who can reach it could mark any task finished."
                     + " Give tokens (TASKEVENTS_TOKENS or --token-file), or listen on 127.0.0.1");
+        }
+        if (!tokens.isEmpty() && !loopback && tls == null && !allowInsecureHttp) {
+            throw new IllegalArgumentException("refusing to take bearer tokens over plain HTTP on "
+                    + address.getAddress().getHostAddress() + ": anyone on the network path could read them."
+                    + " Serve HTTPS (--tls-keystore), or give --allow-insecure-http if a TLS proxy on the same"
+                    + " host is the only way in");
         }
         for (String token : tokens) {
             if (token.length() < 16 || token.chars().anyMatch(c -> c <= ' ' || c > '~')) {
@@ -40,11 +62,69 @@ public record ServerSettings(InetSocketAddress address, int maxBodyBytes, Durati
         if (maxInFlight < 1) {
             throw new IllegalArgumentException("maxInFlight must be at least 1, was " + maxInFlight);
         }
+        if (maxVarPoolBytes < 0) {
+            throw new IllegalArgumentException("maxVarPoolBytes must not be negative, was " + maxVarPoolBytes);
+        }
+        if (maxBufferedBytes < maxBodyBytes) {
+            throw new IllegalArgumentException("maxBufferedBytes (" + maxBufferedBytes
+                    + ") must be at least maxBodyBytes (" + maxBodyBytes + "), or no largest body could be read");
+        }
     }
 
-    /** Loopback, no tokens, plain HTTP: for tests and local use. */
+    /** Loopback, no tokens, plain HTTP, public metrics: for tests and local use. */
     public static ServerSettings local(int port, int maxBodyBytes) {
-        return new ServerSettings(new InetSocketAddress("127.0.0.1", port), maxBodyBytes, Duration.ofSeconds(10),
-                Duration.ofSeconds(60), List.of(), true, null, 256);
+        return builder(new InetSocketAddress("127.0.0.1", port)).maxBodyBytes(maxBodyBytes).metricsPublic(true).build();
+    }
+
+    /** Settings for {@code address} with the defaults of {@code taskevents serve}. */
+    public static Builder builder(InetSocketAddress address) {
+        return new Builder(address);
+    }
+
+    /**
+     * The default byte budget for request bodies held at once: an eighth of the heap, at least
+     * one largest body. A request holds its body, its parsed events (measured: 1.7 times the body
+     * for the smallest valid events, the worst case; {@code HostileInputTest}) and its answer, in
+     * all under 4 times its body, so requests together stay under half the heap.
+     */
+    static long defaultMaxBufferedBytes(int maxBodyBytes) {
+        return Math.max(maxBodyBytes, Runtime.getRuntime().maxMemory() / 8);
+    }
+
+    /** Builds {@link ServerSettings}; not thread-safe. */
+    public static final class Builder {
+        private final InetSocketAddress address;
+        private int maxBodyBytes = 16 * 1024 * 1024;
+        private Duration bodyReadTimeout = Duration.ofSeconds(10);
+        private Duration ackTimeout = Duration.ofSeconds(60);
+        private List<String> tokens = List.of();
+        private boolean metricsPublic;
+        private SSLContext tls;
+        private int maxInFlight = 256;
+        private int maxVarPoolBytes = DEFAULT_MAX_VAR_POOL_BYTES;
+        private long maxBufferedBytes = -1;
+        private boolean allowInsecureHttp;
+
+        private Builder(InetSocketAddress address) {
+            this.address = address;
+        }
+
+        public Builder maxBodyBytes(int bytes) { this.maxBodyBytes = bytes; return this; }
+        public Builder bodyReadTimeout(Duration timeout) { this.bodyReadTimeout = timeout; return this; }
+        public Builder ackTimeout(Duration timeout) { this.ackTimeout = timeout; return this; }
+        public Builder tokens(List<String> tokens) { this.tokens = tokens; return this; }
+        public Builder metricsPublic(boolean open) { this.metricsPublic = open; return this; }
+        public Builder tls(SSLContext context) { this.tls = context; return this; }
+        public Builder maxInFlight(int requests) { this.maxInFlight = requests; return this; }
+        public Builder maxVarPoolBytes(int bytes) { this.maxVarPoolBytes = bytes; return this; }
+        public Builder maxBufferedBytes(long bytes) { this.maxBufferedBytes = bytes; return this; }
+        public Builder allowInsecureHttp(boolean allow) { this.allowInsecureHttp = allow; return this; }
+
+        public ServerSettings build() {
+            return new ServerSettings(address, maxBodyBytes, bodyReadTimeout, ackTimeout, tokens, metricsPublic, tls,
+                    maxInFlight, maxVarPoolBytes,
+                    maxBufferedBytes < 0 ? defaultMaxBufferedBytes(maxBodyBytes) : maxBufferedBytes,
+                    allowInsecureHttp);
+        }
     }
 }

@@ -1,16 +1,23 @@
 package dev.taskevents.cli.serve;
 
+import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
 import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
-/** A memory store whose writes can be held at their start, to make commits slow on purpose. */
+/**
+ * A memory store whose writes can be held at their start, to make commits slow on purpose, and
+ * whose reads and inserts can be made to fail with a given exception.
+ */
 final class HeldStore extends ForwardingTaskInstanceStore {
     final CountDownLatch writeEntered = new CountDownLatch(1);
     volatile CountDownLatch hold = new CountDownLatch(0);
+    /** When set, {@link #find} and {@link #insert} throw it. */
+    volatile RuntimeException failWith;
 
     @Override
     public List<WriteOutcome> write(WriteBatch batch) {
@@ -21,5 +28,23 @@ final class HeldStore extends ForwardingTaskInstanceStore {
             Thread.currentThread().interrupt();
         }
         return super.write(batch);
+    }
+
+    @Override
+    public Optional<TaskInstance> find(long taskInstanceId) {
+        RuntimeException failure = failWith;
+        if (failure != null) {
+            throw failure;
+        }
+        return super.find(taskInstanceId);
+    }
+
+    @Override
+    public void insert(List<TaskInstance> rows) {
+        RuntimeException failure = failWith;
+        if (failure != null) {
+            throw failure;
+        }
+        super.insert(rows);
     }
 }

@@ -44,8 +44,9 @@ class ServeSecurityTest {
     private EventServer start(List<String> tokens, boolean metricsPublic, SSLContext tls, int maxInFlight,
                               Duration bodyReadTimeout) throws Exception {
         engine = TaskEventEngine.builder().store(store).build();
-        server = new EventServer(engine, store, new ServerSettings(new InetSocketAddress("127.0.0.1", 0), 1 << 20,
-                bodyReadTimeout, Duration.ofSeconds(30), tokens, metricsPublic, tls, maxInFlight));
+        server = new EventServer(engine, store, ServerSettings.builder(new InetSocketAddress("127.0.0.1", 0))
+                .maxBodyBytes(1 << 20).bodyReadTimeout(bodyReadTimeout).ackTimeout(Duration.ofSeconds(30))
+                .tokens(tokens).metricsPublic(metricsPublic).tls(tls).maxInFlight(maxInFlight).build());
         server.start();
         return server;
     }
@@ -101,14 +102,12 @@ class ServeSecurityTest {
 
     @Test
     void withoutATokenOnlyLoopbackIsAllowedAndBadTokensAreRefusedUnshown() {
-        IllegalArgumentException open = assertThrows(IllegalArgumentException.class, () -> new ServerSettings(
-                new InetSocketAddress("0.0.0.0", 0), 1024, Duration.ofSeconds(1), Duration.ofSeconds(1), List.of(),
-                false, null, 1));
+        IllegalArgumentException open = assertThrows(IllegalArgumentException.class, () -> ServerSettings.builder(
+                new InetSocketAddress("0.0.0.0", 0)).build());
         assertTrue(open.getMessage().startsWith("refusing to listen on 0.0.0.0 without authentication"),
                 open.getMessage());
-        IllegalArgumentException shortToken = assertThrows(IllegalArgumentException.class, () -> new ServerSettings(
-                new InetSocketAddress("127.0.0.1", 0), 1024, Duration.ofSeconds(1), Duration.ofSeconds(1),
-                List.of("hunter2"), false, null, 1));
+        IllegalArgumentException shortToken = assertThrows(IllegalArgumentException.class, () -> ServerSettings.builder(
+                new InetSocketAddress("127.0.0.1", 0)).tokens(List.of("hunter2")).build());
         assertFalse(shortToken.getMessage().contains("hunter2"), shortToken.getMessage());
     }
 
@@ -258,7 +257,11 @@ class ServeSecurityTest {
             @Override
             public void publish(LogRecord r) {
                 synchronized (logged) {
-                    logged.add(r.getMessage() + " " + (r.getThrown() == null ? "" : r.getThrown().toString()));
+                    StringBuilder line = new StringBuilder(String.valueOf(r.getMessage()));
+                    for (Throwable t = r.getThrown(); t != null; t = t.getCause()) {
+                        line.append(" | ").append(t);
+                    }
+                    logged.add(line.toString());
                 }
             }
 
@@ -284,11 +287,25 @@ class ServeSecurityTest {
                                 + "\"varPool\":\"" + secretVarPool + "\"}")).build(),
                         HttpResponse.BodyHandlers.ofString());
             }
+            // The store fails with a message that holds the var pool (as a driver's message holds bound
+            // values): serve logs the failure, and must log neither it nor the request.
+            store.failWith = new dev.taskevents.api.spi.StoreException("insert failed: " + secretVarPool);
+            for (HttpRequest request : List.of(
+                    HttpRequest.newBuilder(uri("/v1/task-instances")).header("Authorization", "Bearer " + TOKEN_A)
+                            .POST(HttpRequest.BodyPublishers.ofString("{\"id\":5,\"workflowInstanceId\":1,"
+                                    + "\"name\":\"" + secretVarPool + "\"}")).build(),
+                    HttpRequest.newBuilder(uri("/v1/task-instances/5")).header("Authorization", "Bearer " + TOKEN_A)
+                            .GET().build())) {
+                HttpResponse<String> failed = http.send(request, HttpResponse.BodyHandlers.ofString());
+                assertEquals(503, failed.statusCode(), failed.body());
+                assertFalse(failed.body().contains("SECRET-VARPOOL"), failed.body());
+            }
         } finally {
             root.removeHandler(capture);
             root.setLevel(before);
         }
         synchronized (logged) {
+            assertTrue(logged.stream().anyMatch(line -> line.contains("the store failed, error ")), logged.toString());
             for (String line : logged) {
                 assertFalse(line.contains(TOKEN_A) || line.contains(TOKEN_B) || line.contains("SECRET-VARPOOL"), line);
             }

@@ -367,8 +367,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         } catch (AssertionError e) {
             // pgjdbc throws AssertionError ("getAutoCommit() should not throw") when the connection
             // dies in the middle of a batch: that is a lost connection, not a broken program.
-            throw new StoreException("could not " + what + " in " + redactedUrl + ": the connection failed ("
-                    + e.getMessage() + ")", e);
+            throw new StoreException("could not " + what + " in " + redactedUrl + ": the connection failed", e);
         } catch (DataAccessException e) {
             // jOOQ wraps what a transaction body throws: our own StoreException, or a refusal of
             // input (IllegalArgumentException, DuplicateTaskInstanceException among them).
@@ -378,8 +377,11 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
             if (e.getCause() instanceof IllegalArgumentException refused) {
                 throw refused;
             }
-            throw new StoreException("could not " + what + " in " + redactedUrl + ": " + e.getMessage()
-                    + (e.sqlState() != null ? " (SQL state " + e.sqlState() + ")" : ""), e);
+            // Not e.getMessage(): jOOQ's and the driver's messages hold the SQL and its bound values
+            // (a var pool, a host). The cause keeps them for a debugger; the message is safe to log.
+            String sqlState = e.sqlState();
+            throw new StoreException("could not " + what + " in " + redactedUrl + ": " + e.getClass().getSimpleName()
+                    + (sqlState != null && !sqlState.isEmpty() ? " (SQL state " + sqlState + ")" : ""), e);
         }
     }
 

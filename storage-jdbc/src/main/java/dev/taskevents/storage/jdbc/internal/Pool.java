@@ -49,10 +49,10 @@ final class Pool implements AutoCloseable {
         } catch (HikariPool.PoolInitializationException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             throw new StoreException("cannot connect to " + JdbcStores.redact(options.url()) + " within "
-                    + options.connectionTimeout().toMillis() + " ms: " + describe(cause), e);
+                    + options.connectionTimeout().toMillis() + " ms: " + describe(cause, options.url()), e);
         } catch (RuntimeException e) {
             throw new StoreException("cannot open a connection pool for " + JdbcStores.redact(options.url())
-                    + ": " + describe(e), e);
+                    + ": " + describe(e, options.url()), e);
         }
         if (dialect == SQLDialect.MYSQL) {
             refuseMariaDbBehindMySqlUrl(dataSource, options.url());
@@ -71,7 +71,7 @@ final class Pool implements AutoCloseable {
         } catch (SQLException e) {
             dataSource.close();
             throw new StoreException("cannot read the server version of " + JdbcStores.redact(url) + ": "
-                    + describe(e), e);
+                    + describe(e, url), e);
         }
         if (product != null && product.contains("MariaDB")) {
             dataSource.close();
@@ -81,12 +81,31 @@ final class Pool implements AutoCloseable {
         }
     }
 
-    private static String describe(Throwable cause) {
-        String message = cause.getMessage();
+    /**
+     * The driver's reason for a failed connection (it says what to fix: refused, unknown host,
+     * wrong password), with any password taken out: some drivers (H2) repeat the URL.
+     */
+    private static String describe(Throwable cause, String url) {
+        String message = String.valueOf(cause.getMessage());
+        message = JdbcStores.redact(message.replace(url, JdbcStores.redact(url)));
+        String password = password(url);
+        if (password != null && password.length() >= 3) {
+            message = message.replace(password, "***");
+        }
         if (cause instanceof SQLException sql && sql.getSQLState() != null) {
             message += " (SQL state " + sql.getSQLState() + ")";
         }
         return message;
+    }
+
+    /** The password in {@code url} (user info or a password= property), or null. */
+    private static String password(String url) {
+        java.util.regex.Matcher property = java.util.regex.Pattern.compile("(?i)password=([^&;]*)").matcher(url);
+        if (property.find()) {
+            return property.group(1);
+        }
+        java.util.regex.Matcher userInfo = java.util.regex.Pattern.compile("//[^/@:]*:([^/@]*)@").matcher(url);
+        return userInfo.find() ? userInfo.group(1) : null;
     }
 
     DataSource dataSource() {

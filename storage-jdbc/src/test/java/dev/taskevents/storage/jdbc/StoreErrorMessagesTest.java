@@ -1,0 +1,54 @@
+package dev.taskevents.storage.jdbc;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.taskevents.api.TaskInstance;
+import dev.taskevents.api.spi.StoreException;
+import dev.taskevents.api.spi.TaskInstanceStore;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A store's error messages reach logs (and, before, clients): they say what failed, with the URL
+ * redacted and the SQL state, never a password, the SQL text or a bound value.
+ */
+class StoreErrorMessagesTest {
+    private static final String PASSWORD = "SECRET-PW-31337";
+
+    @Test
+    void anUnreachableDatabaseIsNamedWithoutItsPassword() {
+        for (String url : List.of("jdbc:postgresql://127.0.0.1:1/test?user=postgres&password=" + PASSWORD,
+                "jdbc:mariadb://127.0.0.1:1/test?user=root&password=" + PASSWORD)) {
+            StoreException e = assertThrows(StoreException.class, () -> JdbcStores.open(JdbcStoreOptions.of(url)
+                    .withConnectionTimeout(Duration.ofMillis(500))));
+            assertTrue(e.getMessage().startsWith("cannot connect to "), e.getMessage());
+            assertTrue(e.getMessage().contains("password=***"), e.getMessage());
+            assertFalse(e.getMessage().contains(PASSWORD), e.getMessage());
+        }
+    }
+
+    @Test
+    void aFailedStatementSaysWhatFailedAndItsSqlStateButNotTheSqlOrItsValues() throws Exception {
+        String url = TestDatabases.freshUrl(TestDatabases.Server.POSTGRES);
+        try (TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url))) {
+            store.insert(List.of(TaskInstance.submitted(1, 1, "first", Instant.EPOCH)));
+            try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+                s.execute("alter table task_instance add constraint no_secrets check (name not like 'SECRET%')");
+            }
+            StoreException e = assertThrows(StoreException.class, () -> store.insert(List.of(
+                    TaskInstance.submitted(2, 1, "SECRET-VALUE-4242", Instant.EPOCH))));
+            assertTrue(e.getMessage().startsWith("could not insert 1 task instances in jdbc:postgresql:"), e.getMessage());
+            assertTrue(e.getMessage().contains("(SQL state 23514)"), e.getMessage());
+            assertFalse(e.getMessage().contains("SECRET-VALUE") || e.getMessage().toLowerCase().contains("insert into"),
+                    e.getMessage());
+            assertTrue(e.getCause() != null, "the driver's exception is kept as the cause");
+        }
+    }
+}
