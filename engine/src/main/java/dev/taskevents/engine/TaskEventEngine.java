@@ -109,7 +109,8 @@ public final class TaskEventEngine implements AutoCloseable {
         }
         this.executor = b.keyed.build();
         this.snapshots = Caffeine.newBuilder()
-                .maximumSize(b.cacheMaximumSize)
+                .maximumWeight(b.cacheMaximumBytes)
+                .weigher((Long workflowId, WorkflowSnapshot snapshot) -> snapshot.weight())
                 .expireAfterAccess(b.cacheExpireAfterAccess)
                 .executor(ioExecutor)
                 .buildAsync(new SnapshotLoader(store, ioExecutor, 500, 2));
@@ -261,6 +262,11 @@ public final class TaskEventEngine implements AutoCloseable {
             return switch (commit.outcome()) {
                 case APPLIED -> {
                     snapshot.put(next);
+                    if (next.varPool() != null && next.varPool() != current.varPool()) {
+                        // Caffeine weighs a value when it is put: put it again so that the new
+                        // var pool counts against the bound by bytes.
+                        snapshots.put(workflowId, CompletableFuture.completedFuture(snapshot));
+                    }
                     if (notification != null) {
                         relay.committed(notification);
                     }
@@ -392,7 +398,7 @@ public final class TaskEventEngine implements AutoCloseable {
         private WorkflowStateSink stateSink = WorkflowStateSink.NONE;
         // Microseconds: the finest precision every store keeps, so the acked row equals the stored one.
         private Clock clock = Clock.tick(Clock.systemUTC(), Duration.ofNanos(1_000));
-        private long cacheMaximumSize = 10_000;
+        private long cacheMaximumBytes = 256L << 20;
         private Duration cacheExpireAfterAccess = Duration.ofMinutes(10);
         private final KeyedExecutor.Builder<Long> keyed = KeyedExecutor.<Long>builder()
                 .threadNamePrefix("taskevents-engine-");
@@ -428,12 +434,16 @@ public final class TaskEventEngine implements AutoCloseable {
             return this;
         }
 
-        /** The most workflow snapshots cached; by default 10,000. */
-        public Builder cacheMaximumSize(long size) {
-            if (size < 0) {
-                throw new IllegalArgumentException("cacheMaximumSize must not be negative, was " + size);
+        /**
+         * About how many bytes of heap the cached workflow snapshots may hold (each weighs its
+         * rows' text, var pools included); by default 256 MiB. Bounded by bytes, not by count:
+         * ten thousand workflows with megabyte var pools would otherwise fill any heap.
+         */
+        public Builder cacheMaximumBytes(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("cacheMaximumBytes must not be negative, was " + bytes);
             }
-            this.cacheMaximumSize = size;
+            this.cacheMaximumBytes = bytes;
             return this;
         }
 

@@ -333,12 +333,14 @@ class TaskEventEngineTest {
         }
         store.insert(rows);
         store.holdLoads = new CountDownLatch(1);
-        store.loadsEntered = new CountDownLatch(2);
+        store.loadsEntered = new CountDownLatch(1);
         List<CompletableFuture<Acknowledgement>> acks = new ArrayList<>();
         for (long wf = 1; wf <= 4; wf++) {
             acks.add(engine.submit(TaskEvent.dispatch("d" + wf, wf, wf, T, "w")));
         }
-        assertTrue(store.loadsEntered.await(10, TimeUnit.SECONDS), "both loaders are held");
+        // All four events have started (async tasks hold no thread) and wait for their loads.
+        assertTrue(store.loadsEntered.await(10, TimeUnit.SECONDS), "a load is held");
+        awaitUntil(() -> engine.stats().queued() == 4);
         engine.close(Duration.ofMillis(100));
         store.holdLoads.countDown();
         for (CompletableFuture<Acknowledgement> ack : acks) {
@@ -434,6 +436,26 @@ class TaskEventEngineTest {
             }
         }
         assertEquals(0, engine.stats().writeRetries(), "a refusal is not an outage: nothing retried");
+    }
+
+    /**
+     * The snapshot cache is bounded by bytes: twenty workflows whose RESULTs carry 256 KiB var
+     * pools (512 KiB of heap each) do not stay cached under a 2 MiB bound, and every event still
+     * applies (an evicted workflow is loaded again).
+     */
+    @Test
+    void snapshotsAreBoundedByBytesNotByCount() throws Exception {
+        engine.close();
+        engine = newEngine(TaskEventEngine.builder().cacheMaximumBytes(2L << 20));
+        String varPool = "v".repeat(256 * 1024);
+        for (long wf = 1; wf <= 20; wf++) {
+            store.insert(List.of(TaskInstance.submitted(wf, wf, "t", T)));
+            TaskEvent result = TaskEvent.builder("x" + wf, TaskEventType.RESULT, wf, wf).eventTime(T)
+                    .state(TaskState.SUCCESS).endTime(T).varPool(varPool).build();
+            assertInstanceOf(Acknowledgement.Applied.class, send(result));
+        }
+        awaitUntil(() -> engine.stats().cachedWorkflows() <= 4);
+        assertEquals(varPool, stored(20).varPool());
     }
 
     @Test
