@@ -194,4 +194,24 @@ class StateEventsAcrossFaultsTest {
         assertEquals(List.of("d1", "r1", "x1"), told.stream().map(StateEvent::eventId).toList());
         assertEquals(1, engine.stats().writeRetries(), "one write had an unknown outcome");
     }
+
+    /** A store that never removes told entries makes the start fail with the reason, not loop for ever. */
+    @Test
+    void aStoreThatDoesNotRemoveToldEntriesFailsTheStartInsteadOfLooping() {
+        store.insert(List.of(TaskInstance.submitted(1, WF, "a", T)));
+        TaskInstance running = new TaskInstance(1, WF, "a", TaskState.RUNNING, "w1", null, null, 0, null, T, null,
+                null, null, "r1", 1, T);
+        store.delegate.write(new dev.taskevents.api.spi.WriteBatch(List.of(new dev.taskevents.api.spi.RowUpdate(
+                running, 0, told("r1", 1, TaskEventType.RUNNING, TaskState.RUNNING, 1)))));
+        dev.taskevents.storecontract.ForwardingTaskInstanceStore forgetful =
+                new dev.taskevents.storecontract.ForwardingTaskInstanceStore(store.delegate) {
+                    @Override
+                    public void removeStateEvents(java.util.Collection<StateEvent> toldEvents) {
+                        // removes nothing
+                    }
+                };
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> TaskEventEngine.builder()
+                .store(forgetful).stateSink(told::add).build());
+        assertTrue(e.getMessage().contains("did not remove told state events"), e.getMessage());
+    }
 }

@@ -172,11 +172,18 @@ public final class OutboxRelay {
         if (!enabled) {
             return;
         }
+        StateEvent previousFirst = null;
         for (;;) {
             List<StateEvent> page = store.pendingStateEvents(PAGE);
             if (page.isEmpty()) {
                 return;
             }
+            if (page.getFirst().equals(previousFirst)) {
+                // Told and removed, yet still there: looping would tell it for ever.
+                throw new IllegalStateException("the store " + store.getClass().getName() + " did not remove told"
+                        + " state events from its outbox (" + previousFirst + " is still pending)");
+            }
+            previousFirst = page.getFirst();
             for (int i = 0; i < page.size(); i++) {
                 retold.increment();
                 if (!tell(page.get(i))) {
