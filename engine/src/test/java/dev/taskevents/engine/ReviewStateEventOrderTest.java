@@ -2,6 +2,7 @@ package dev.taskevents.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.taskevents.api.Acknowledgement;
 import dev.taskevents.api.StateEvent;
@@ -9,7 +10,11 @@ import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
+import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.WorkflowStateSink;
+import dev.taskevents.api.spi.WriteBatch;
+import dev.taskevents.api.spi.WriteOutcome;
+import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -18,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -137,5 +143,69 @@ class ReviewStateEventOrderTest {
 
         assertEquals(List.of("5000@1:r1", "5000@2:x1"), firstTellings(told, late),
                 "r1 was committed first and is still in the outbox; the sink heard " + firstTellings(told, late));
+    }
+
+    /**
+     * A store whose first write fails on the client side while the server goes on to commit it
+     * later (connection lost during COMMIT; on PostgreSQL also a COMMIT waiting for a synchronous
+     * standby, committed locally, visible once the wait ends). Plain reads do not see the
+     * lingering transaction; the next write's locking read waits for it, as SELECT ... FOR UPDATE
+     * on a row it holds would, so that write runs after the late commit.
+     */
+    static final class LateCommitStore extends ForwardingTaskInstanceStore {
+        private volatile WriteBatch lingering;
+        volatile boolean failNextWrite;
+
+        @Override
+        public synchronized List<WriteOutcome> write(WriteBatch batch) {
+            WriteBatch late = lingering;
+            if (late != null) {
+                lingering = null;
+                delegate.write(late); // the earlier transaction's commit lands: its locks are released
+            }
+            if (failNextWrite) {
+                failNextWrite = false;
+                lingering = batch;
+                throw new StoreException("connection lost during COMMIT");
+            }
+            return delegate.write(batch);
+        }
+    }
+
+    /**
+     * r1's only attempt fails with an unknown outcome and its transaction commits after the
+     * engine gave up. The next event of the workflow (x1, same task) settles first (the outbox
+     * read does not see r1 yet), decides from the old row, and its write meets r1's late commit:
+     * VERSION_CONFLICT, without the ambiguous flag (its own batch had no failed attempt).
+     * retryAfterConflict re-decides without settling again, so x1 is told and r1, committed
+     * before it and sitting in the outbox, is never told in this run.
+     */
+    @Test
+    void aCommitThatLandsAfterTheFailedWriteIsToldBeforeTheWorkflowsNextChange() throws Exception {
+        long wf = 7;
+        LateCommitStore late = new LateCommitStore();
+        TaskEventEngine engine = TaskEventEngine.builder().store(late).stateSink(told::add)
+                .commitRetry(new RetryPolicy(1, Duration.ofMillis(1), Duration.ofMillis(1)))
+                .clock(Clock.fixed(T, ZoneOffset.UTC)).build();
+        engines.add(engine);
+        try {
+            late.insert(List.of(TaskInstance.submitted(1, wf, "a", T)));
+            late.failNextWrite = true;
+            ExecutionException failed = assertThrows(ExecutionException.class,
+                    () -> engine.submit(running("r1", wf, 1)).get(30, TimeUnit.SECONDS));
+            assertInstanceOf(StoreException.class, failed.getCause());
+
+            assertInstanceOf(Acknowledgement.Applied.class, engine.submit(result("x1", wf, 1)).get(30, TimeUnit.SECONDS));
+            assertEquals(2, late.find(1).orElseThrow().version(), "r1 and x1 both committed");
+            assertEquals(List.of("r1"), late.pendingStateEvents(wf).stream().map(StateEvent::eventId)
+                    .filter("r1"::equals).toList(), "r1's outbox entry was committed");
+
+            assertEquals(List.of("1@1:r1", "1@2:x1"), firstTellings(told, wf),
+                    "r1 committed before x1; the sink heard " + firstTellings(told, wf)
+                            + ", the outbox still holds " + late.pendingStateEvents(100));
+        } finally {
+            engine.close(Duration.ofSeconds(10));
+            late.close();
+        }
     }
 }
