@@ -30,9 +30,11 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 
@@ -77,6 +79,8 @@ public final class TaskEventEngine implements AutoCloseable {
     private final TaskInstanceStore store;
     private final boolean ownsStore;
     private final OutboxRelay relay;
+    private final Thread settler;
+    private final CountDownLatch closing = new CountDownLatch(1);
     private final Clock clock;
     private final ExecutorService ioExecutor;
     private final KeyedExecutor<Long> executor;
@@ -116,6 +120,8 @@ public final class TaskEventEngine implements AutoCloseable {
                 .buildAsync(new SnapshotLoader(store, ioExecutor, 500, 2));
         this.committer = new GroupCommitter(store, ioExecutor, ioExecutor, b.maxCommitBatch, b.commitConcurrency,
                 b.commitRetry);
+        this.settler = b.stateSink == WorkflowStateSink.NONE ? null
+                : Thread.ofVirtual().name("taskevents-outbox-settler").start(this::settleInBackground);
     }
 
     /** A builder; {@link Builder#store} or {@link Builder#storeUrl} is required. */
@@ -246,7 +252,9 @@ public final class TaskEventEngine implements AutoCloseable {
         return committer.write(new RowUpdate(next, current.version(), notification)).handle((commit, error) -> {
             if (unwrap(error) instanceof IllegalArgumentException refused) {
                 // The store refused this row alone (the committer wrote it by itself), and a
-                // refusal commits nothing: a final answer, not an outage to retry.
+                // refusal commits nothing: a final answer, not an outage to retry. An earlier
+                // attempt of its batch may have failed with an unknown outcome: settle to be sure.
+                relay.markUnsettled(workflowId);
                 return CompletableFuture.<Acknowledgement>completedFuture(new Acknowledgement.Rejected(
                         event.eventId(), Acknowledgement.Rejected.Reason.REFUSED_BY_STORE,
                         "the store refused the change event " + event.eventId() + " makes to task instance "
@@ -289,6 +297,10 @@ public final class TaskEventEngine implements AutoCloseable {
     }
 
     private CompletableFuture<Acknowledgement> retryAfterConflict(TaskEvent event, TaskInstance next, int attempt) {
+        // Someone wrote the row: another writer, or a commit of ours that landed after its
+        // attempt was given up for failed. Settle before deciding again, so that such a commit's
+        // state event is told before this one's.
+        relay.markUnsettled(event.workflowInstanceId());
         if (attempt >= MAX_CONFLICT_ATTEMPTS) {
             return CompletableFuture.failedFuture(new StoreException("task instance " + next.id()
                     + " was changed by another writer " + attempt + " times while applying event "
@@ -338,6 +350,34 @@ public final class TaskEventEngine implements AutoCloseable {
                         + event.workflowInstanceId() + "): the store holds no task instance with this id");
     }
 
+    /**
+     * Every second: retries an incomplete recovery, and settles each unsettled workflow through
+     * the keyed executor, under the workflow's key like its events, so that a workflow whose
+     * untold change was its last one (no next event will settle it) is still told.
+     */
+    private void settleInBackground() {
+        try {
+            while (!closing.await(1, TimeUnit.SECONDS)) {
+                if (relay.recoveryIncomplete()) {
+                    try {
+                        relay.recover();
+                    } catch (RuntimeException e) {
+                        LOG.log(Level.WARNING, "retrying the recovery of untold state events failed: " + e.getMessage());
+                    }
+                }
+                for (long workflowId : relay.unsettledWorkflows()) {
+                    try {
+                        executor.executeAsync(workflowId, () -> relay.settleIfNeeded(workflowId, ioExecutor));
+                    } catch (RejectedExecutionException e) {
+                        break; // full (QueueFullException) or closing: the next round tries again
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private void count(Acknowledgement answer) {
         switch (answer) {
             case Acknowledgement.Applied a -> applied.increment();
@@ -377,11 +417,14 @@ public final class TaskEventEngine implements AutoCloseable {
      *     with {@link EngineClosedException}. Nothing about them was written or acknowledged.
      */
     public List<TaskEvent> close(Duration deadline) {
+        closing.countDown();
         List<TaskEvent> notRun = new ArrayList<>();
         for (KeyedExecutor.PendingTask<Long> pending : executor.close(deadline)) {
-            EventTask task = (EventTask) pending.task();
-            notRun.add(task.event);
-            task.ack.completeExceptionally(new EngineClosedException(task.event));
+            if (pending.task() instanceof EventTask task) {
+                notRun.add(task.event);
+                task.ack.completeExceptionally(new EngineClosedException(task.event));
+            }
+            // Otherwise a background settle that did not run: the next start tells its entries.
         }
         relay.close();
         ioExecutor.shutdown();

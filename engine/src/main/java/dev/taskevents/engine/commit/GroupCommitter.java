@@ -141,7 +141,15 @@ public final class GroupCommitter {
                     LOG.log(Level.WARNING, "the store refused a batch of " + batch.size()
                             + " rows; writing them one by one to find the row it refuses: " + e);
                     for (PendingWrite single : batch) {
-                        commit(new ArrayList<>(List.of(single)), ambiguous);
+                        try {
+                            commit(new ArrayList<>(List.of(single)), ambiguous);
+                        } catch (Throwable t) {
+                            // This row alone: the rows before it may have committed, and their
+                            // answers are on their way; failing the whole batch would race them.
+                            LOG.log(Level.ERROR, "writing task instance " + single.update.row().id()
+                                    + " failed unexpectedly", t);
+                            completeOffFlusher(() -> failAll(List.of(single), t));
+                        }
                     }
                 } else {
                     completeOffFlusher(() -> failAll(batch, e));

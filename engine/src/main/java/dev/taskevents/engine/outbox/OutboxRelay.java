@@ -38,15 +38,24 @@ import java.util.concurrent.atomic.LongAdder;
  *   <li>Fast path: when a batch returns APPLIED, the engine tells the sink while it still holds the
  *       workflow's key (so the workflow's next change cannot be told first), then queues the entry
  *       for removal. Entries told and not yet removed are in {@link #told}; a re-tell skips them.
- *   <li>A write whose outcome is unknown (the batch failed for good, or a retry found a version
- *       conflict after an attempt failed) and a sink that threw mark the workflow
- *       {@link #unsettled}. {@link #settle} reads the workflow's entries from the store and tells,
- *       in commit order, those not in {@link #told}. The engine settles a workflow under its key:
- *       before answering the event whose outcome was unknown, and before deciding the workflow's
- *       next event. Nothing of the workflow is in flight then, so an entry committed by an attempt
- *       that reported failure is told before any later change of its workflow.
+ *   <li>A write whose outcome is unknown (the batch failed for good, a retry found a version
+ *       conflict after an attempt failed, or any version conflict: our own commit may have landed
+ *       late) and a sink that threw mark the workflow {@link #unsettled}. {@link #settle} reads the
+ *       workflow's entries from the store and tells, in commit order, those not in {@link #told};
+ *       it stops at the first the sink refuses, leaving the workflow unsettled. The engine settles
+ *       a workflow under its key: before answering the event whose outcome was unknown, before
+ *       deciding the workflow's next event, and from a background task every second (through the
+ *       keyed executor, so under the key too) for workflows that get no next event. Nothing of the
+ *       workflow is in flight then, so an entry committed by an attempt that reported failure is
+ *       told before any later change of its workflow.
+ *   <li>While a workflow is unsettled the fast path does not tell its changes: they stay in the
+ *       outbox, and a settle tells them after the older ones. So a sink that keeps failing delays
+ *       a workflow's state events but never reorders them, and acknowledgements still flow.
  *   <li>At start, {@link #recover} tells every entry left in the store (a crash between commit and
- *       telling, or removals that did not happen) before the engine takes events.
+ *       telling, or removals that did not happen) before the engine takes events. If the sink
+ *       fails there, every workflow counts as unsettled ({@link #recoveryIncomplete}) until a
+ *       retried recovery completes: an entry on a page recovery did not reach is then still told
+ *       before its workflow's next change.
  *   <li>Removal is best effort and idempotent: an entry whose removal fails for good is told again
  *       at the next start or settle, which the guarantee allows. Removals are gathered by one
  *       thread and written at most every {@link #REMOVAL_INTERVAL}, each batch in one transaction:
@@ -70,6 +79,10 @@ public final class OutboxRelay {
     private final Map<Key, StateEvent> told = new ConcurrentHashMap<>();
     /** Workflows whose store entries may hold a change the sink has not heard of. */
     private final Set<Long> unsettled = ConcurrentHashMap.newKeySet();
+    /** Set when recovery stopped early: every workflow may have untold entries in the store. */
+    private volatile boolean recoveryIncomplete;
+    /** Serialises removals (the remover thread, recovery): two never rewrite one outbox row at once. */
+    private final Object removalLock = new Object();
     private final LinkedBlockingQueue<StateEvent> removals = new LinkedBlockingQueue<>();
     private final Thread remover;
     private final CountDownLatch stop = new CountDownLatch(1);
@@ -99,13 +112,22 @@ public final class OutboxRelay {
                 next.version(), next.updatedAt());
     }
 
-    /** Tells a change whose batch just returned APPLIED (the fast path). */
+    /**
+     * Tells a change whose batch just returned APPLIED (the fast path), unless its workflow is
+     * unsettled: then older entries may be untold, and this one waits in the outbox for the settle
+     * that tells them all in order.
+     */
     public void committed(StateEvent event) {
+        long workflowId = event.workflowInstanceId();
+        if (isUnsettled(workflowId)) {
+            unsettled.add(workflowId);
+            return;
+        }
         if (tell(event)) {
             told.put(Key.of(event), event);
             removals.add(event);
         } else {
-            unsettled.add(event.workflowInstanceId());
+            unsettled.add(workflowId);
         }
     }
 
@@ -117,7 +139,17 @@ public final class OutboxRelay {
     }
 
     public boolean isUnsettled(long workflowInstanceId) {
-        return enabled && unsettled.contains(workflowInstanceId);
+        return enabled && (recoveryIncomplete || unsettled.contains(workflowInstanceId));
+    }
+
+    /** The workflows known to be unsettled now (a copy), for the background settle. */
+    public List<Long> unsettledWorkflows() {
+        return List.copyOf(unsettled);
+    }
+
+    /** Whether recovery at start stopped early and must be retried ({@link #recover}). */
+    public boolean recoveryIncomplete() {
+        return enabled && recoveryIncomplete;
     }
 
     /**
@@ -133,7 +165,8 @@ public final class OutboxRelay {
 
     /**
      * Tells the workflow's stored entries that were not told, in commit order. The caller holds
-     * the workflow's key. Blocks on the store.
+     * the workflow's key. Blocks on the store. If the sink refuses one, the rest wait (their order
+     * matters) and the workflow stays unsettled; the caller goes on either way.
      */
     public void settle(long workflowInstanceId) {
         if (!enabled) {
@@ -165,8 +198,9 @@ public final class OutboxRelay {
 
     /**
      * Tells every entry left in the store, oldest first, and removes it. Runs at start, before the
-     * engine takes events. Stops at the first sink failure, leaving the rest for the next start
-     * (their workflows are settled before their next events).
+     * engine takes events, and again from the background while {@link #recoveryIncomplete}. If the
+     * sink fails, recovery stops and every workflow counts as unsettled until a later recovery
+     * completes.
      */
     public void recover() {
         if (!enabled) {
@@ -176,6 +210,7 @@ public final class OutboxRelay {
         for (;;) {
             List<StateEvent> page = store.pendingStateEvents(PAGE);
             if (page.isEmpty()) {
+                recoveryIncomplete = false;
                 return;
             }
             if (page.getFirst().equals(previousFirst)) {
@@ -187,12 +222,18 @@ public final class OutboxRelay {
             for (int i = 0; i < page.size(); i++) {
                 retold.increment();
                 if (!tell(page.get(i))) {
-                    store.removeStateEvents(page.subList(0, i));
-                    page.subList(i, page.size()).forEach(e -> unsettled.add(e.workflowInstanceId()));
+                    recoveryIncomplete = true;
+                    removeNow(page.subList(0, i));
                     return;
                 }
             }
-            store.removeStateEvents(page);
+            removeNow(page);
+        }
+    }
+
+    private void removeNow(List<StateEvent> entries) {
+        synchronized (removalLock) {
+            store.removeStateEvents(entries);
         }
     }
 
@@ -238,7 +279,7 @@ public final class OutboxRelay {
         Duration backoff = Duration.ofMillis(50);
         for (int attempt = 1; ; attempt++) {
             try {
-                store.removeStateEvents(entries);
+                removeNow(entries);
                 break;
             } catch (RuntimeException e) {
                 if (attempt >= REMOVAL_ATTEMPTS || closed) {
@@ -285,7 +326,7 @@ public final class OutboxRelay {
             return;
         }
         try {
-            store.removeStateEvents(pending);
+            removeNow(pending);
             told.clear();
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, pending.size() + " told state events stay in the outbox and will be told again"
