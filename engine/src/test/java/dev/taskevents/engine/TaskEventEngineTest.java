@@ -614,12 +614,6 @@ class TaskEventEngineTest {
     }
 
     static void awaitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("condition not reached within 30 s");
-            }
-            Thread.sleep(1);
-        }
+        dev.taskevents.storecontract.Await.until(condition);
     }
 }

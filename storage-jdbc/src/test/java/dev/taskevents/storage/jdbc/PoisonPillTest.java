@@ -16,6 +16,7 @@ import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
 import dev.taskevents.engine.TaskEventEngine;
+import dev.taskevents.storecontract.Await;
 import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -98,13 +99,13 @@ class PoisonPillTest {
             try (TaskEventEngine engine = TaskEventEngine.builder().store(held).commitConcurrency(1).build()) {
                 List<CompletableFuture<Acknowledgement>> acks = new ArrayList<>();
                 acks.add(engine.submit(TaskEvent.dispatch("d0", 1, 1, T, "warm")));
-                TaskEventEngineAwait.until(() -> writes.get() == 1);
+                Await.until(() -> writes.get() == 1);
                 for (long id = 2; id <= 8; id++) {
                     String host = id == 3 || id == 6 ? "POISON-VALUE-" + id : "worker-" + id;
                     acks.add(engine.submit(TaskEvent.builder("r" + id, TaskEventType.RUNNING, id, id).eventTime(T)
                             .host(host).startTime(T).build()));
                 }
-                TaskEventEngineAwait.until(() -> engine.stats().pendingWrites() == 7);
+                Await.until(() -> engine.stats().pendingWrites() == 7);
                 hold.countDown();
                 for (int i = 0; i < acks.size(); i++) {
                     long id = i + 1;
@@ -123,19 +124,6 @@ class PoisonPillTest {
                 }
                 assertEquals(0, engine.stats().writeRetries(), "a refusal is not retried");
                 assertEquals(2, engine.stats().rejected());
-            }
-        }
-    }
-
-    /** Polls a condition the test cannot be told of (the engine's queue); bounded. */
-    private static final class TaskEventEngineAwait {
-        static void until(java.util.function.BooleanSupplier condition) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (!condition.getAsBoolean()) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("condition not reached within 30 s");
-                }
-                Thread.sleep(1);
             }
         }
     }

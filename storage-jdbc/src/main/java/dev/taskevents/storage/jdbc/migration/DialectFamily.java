@@ -2,6 +2,7 @@ package dev.taskevents.storage.jdbc.migration;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.Locale;
 
 /**
@@ -26,5 +27,14 @@ enum DialectFamily {
         }
         throw new SQLException("no migration is written for database \"" + product
                 + "\"; supported: PostgreSQL, MySQL, MariaDB, H2");
+    }
+
+    /** Runs the statements of a migration in order, on its connection. */
+    static void execute(Connection connection, String... ddl) throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            for (String sql : ddl) {
+                statement.execute(sql);
+            }
+        }
     }
 }

@@ -1,6 +1,5 @@
 package dev.taskevents.storage.jdbc.migration;
 
-import java.sql.Statement;
 import org.flywaydb.core.api.migration.BaseJavaMigration;
 import org.flywaydb.core.api.migration.Context;
 
@@ -41,11 +40,7 @@ public final class V1__CreateTaskInstance extends BaseJavaMigration {
                         + "\"updated_at\" timestamp(6) not null, primary key (\"id\"))",
                 "create index \"task_instance_workflow_idx\" on \"task_instance\"(\"workflow_instance_id\", \"id\")"};
         };
-        try (Statement statement = context.getConnection().createStatement()) {
-            for (String sql : ddl) {
-                statement.execute(sql);
-            }
-        }
+        DialectFamily.execute(context.getConnection(), ddl);
     }
 
     @Override

@@ -1,6 +1,5 @@
 package dev.taskevents.storage.jdbc.migration;
 
-import java.sql.Statement;
 import org.flywaydb.core.api.migration.BaseJavaMigration;
 import org.flywaydb.core.api.migration.Context;
 
@@ -35,11 +34,7 @@ public final class V2__AddOutbox extends BaseJavaMigration {
                 "create table \"task_state_outbox\" (\"seq\" bigint generated always as identity not null, "
                         + "\"entries\" clob not null, primary key (\"seq\"))"};
         };
-        try (Statement statement = context.getConnection().createStatement()) {
-            for (String sql : ddl) {
-                statement.execute(sql);
-            }
-        }
+        DialectFamily.execute(context.getConnection(), ddl);
     }
 
     @Override
