@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -43,8 +44,8 @@ import java.util.function.Supplier;
  *       {@link QueueFullException}: nothing is dropped silently.
  *   <li>A key's state is released as soon as the key has nothing queued or running:
  *       {@link Stats#activeKeys()} counts only busy keys.
- *   <li>A task's exception (or its stage's failure) goes to the exception handler and counts as
- *       failed; the key goes on with its next task.
+ *   <li>A task's exception (or its stage's failure, cancellation included) goes to the exception
+ *       handler and counts as failed; the key goes on with its next task.
  *   <li>{@link #close(Duration)} stops intake, lets accepted tasks finish until the deadline, and
  *       returns those that did not start.
  * </ul>
@@ -251,7 +252,7 @@ public final class KeyedExecutor<K> implements AutoCloseable {
                     if (stage != null) {
                         if (!(stage instanceof CompletableFuture<?> done) || !done.isDone()) {
                             stage.whenComplete((result, error) -> {
-                                record(error);
+                                record(failureOf(error));
                                 boolean more = finish();
                                 releaseCapacity(1);
                                 if (more) {
@@ -260,7 +261,7 @@ public final class KeyedExecutor<K> implements AutoCloseable {
                             });
                             return;
                         }
-                        record(done.state() == java.util.concurrent.Future.State.SUCCESS ? null : done.exceptionNow());
+                        record(failureOf(done));
                     }
                     finished++;
                     if (!finish()) {
@@ -346,6 +347,23 @@ public final class KeyedExecutor<K> implements AutoCloseable {
             }
             return false;
         }
+    }
+
+    /**
+     * The failure of a completed future, or null if it succeeded. Every kind of exceptional
+     * completion counts, cancellation included ({@code exceptionNow} would throw for that one).
+     */
+    private static Throwable failureOf(CompletableFuture<?> done) {
+        if (!done.isCompletedExceptionally()) {
+            return null;
+        }
+        // Already complete: handle runs its function at once, with the stored exception.
+        return failureOf(done.handle((result, error) -> error).join());
+    }
+
+    /** A stage's exception as the handler gets it: without the CompletionException wrapper a dependent stage adds. */
+    private static Throwable failureOf(Throwable error) {
+        return error instanceof CompletionException wrapper && wrapper.getCause() != null ? wrapper.getCause() : error;
     }
 
     /**

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -173,6 +174,41 @@ class KeyedExecutorTest {
                 List.copyOf(handled));
         assertEquals(3, executor.stats().failed());
         assertEquals(2, executor.stats().completed());
+    }
+
+    /**
+     * Issue #10, bug 2: a stage that is already cancelled (or failed with a CancellationException)
+     * is a failed task like any other. It used to throw out of the drain, so the key's next task
+     * never ran, the pool thread died and the task's capacity permit leaked.
+     */
+    @Test
+    void aCancelledStageIsAFailedTaskAndTheKeyGoesOn() throws Exception {
+        ConcurrentLinkedQueue<Throwable> handled = new ConcurrentLinkedQueue<>();
+        KeyedExecutor<String> executor = KeyedExecutor.<String>builder().threads(1).maxQueued(10)
+                .exceptionHandler((key, error) -> handled.add(error)).build();
+        CompletableFuture<Void> cancelled = new CompletableFuture<>();
+        cancelled.cancel(false);
+        CancellationException cancellation = new CancellationException("failed as cancelled");
+        CountDownLatch after = new CountDownLatch(1);
+        executor.executeAsync("k", () -> cancelled);
+        executor.executeAsync("k", () -> CompletableFuture.failedFuture(cancellation));
+        // Cancelled later, while the key is held: the completion path must count it too.
+        CompletableFuture<Void> cancelledLater = new CompletableFuture<>();
+        CountDownLatch started = new CountDownLatch(1);
+        executor.executeAsync("k", () -> {
+            started.countDown();
+            return cancelledLater;
+        });
+        executor.execute("k", after::countDown);
+        assertTrue(started.await(10, TimeUnit.SECONDS), "the key must go on after an already-cancelled stage");
+        cancelledLater.cancel(false);
+        assertTrue(after.await(10, TimeUnit.SECONDS), "the key must go on after a cancelled stage");
+        assertEquals(List.of(), executor.close(Duration.ofSeconds(10)));
+        List<Throwable> errors = List.copyOf(handled);
+        assertEquals(3, errors.size(), errors.toString());
+        assertTrue(errors.stream().allMatch(CancellationException.class::isInstance), errors.toString());
+        assertEquals(cancellation, errors.get(1));
+        assertEquals(new KeyedExecutor.Stats(0, 0, 1, 3), executor.stats());
     }
 
     @Test
