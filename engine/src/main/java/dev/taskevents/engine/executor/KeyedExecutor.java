@@ -8,14 +8,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -43,67 +46,97 @@ import java.util.function.Supplier;
  *       {@link QueueFullException}: nothing is dropped silently.
  *   <li>A key's state is released as soon as the key has nothing queued or running:
  *       {@link Stats#activeKeys()} counts only busy keys.
- *   <li>A task's exception (or its stage's failure) goes to the exception handler and counts as
- *       failed; the key goes on with its next task.
+ *   <li>A task's exception (or its stage's failure, cancellation included) goes to the exception
+ *       handler and counts as failed; the key goes on with its next task.
  *   <li>{@link #close(Duration)} stops intake, lets accepted tasks finish until the deadline, and
- *       returns those that did not start.
+ *       returns those that did not start: for each key a suffix of its queue, so no task it
+ *       returns has a later task of the same key that ran.
+ *   <li>Nothing is lost: every accepted task is run exactly once, or returned by {@code close},
+ *       or reported to its submitter as not accepted (the submit throws).
  * </ul>
  *
  * <h2>Implementation notes</h2>
- * Each busy key has a {@link Slot} in {@link #slots}: a lock-free FIFO queue of tasks and an
- * atomic counter {@code pending}, the number of tasks reserved for the key and not finished.
+ * Each busy key has a {@link Slot} in {@link #slots}: a linked queue of {@link Node}s with one
+ * consumer, the key's drain. Submitters add first and never reserve, so the drain never waits
+ * for a submitter (an earlier design reserved a place with a counter, then added: a submitter
+ * preempted in between made the drain spin, and one that died there wedged the key).
  * <ol>
- *   <li>A submitter first reserves by incrementing {@code pending} (CAS), then adds its task to
- *       the queue. Reserving before adding means {@code pending} never undercounts the queue, so
- *       a slot is never retired with a task in it. (The other order was tried and is wrong: a
- *       drain can run an added-but-unreserved task in place of a reserved one, then retire the
- *       slot with the reserved one still queued.)
- *   <li>Only the submitter whose CAS moves {@code pending} from 0 to 1 schedules the slot's drain.
- *       While {@code pending > 0} no submitter sees 0, so at most one drain of a slot is scheduled
- *       or running: that is the "scheduled flag", and the 0&rarr;1 CAS is the only way to set it.
- *   <li>The drain takes tasks in order and runs them; after each it decrements {@code pending}.
- *       A result above 0 means more tasks are reserved; one may not be in the queue yet (its
- *       submitter is between reserving and adding), so the drain waits for it to appear, briefly.
- *       A result of 0 is the drain's last act on the slot: any later submitter will see 0 and
- *       schedule a new drain. That is the re-check after clearing the flag: the decrement itself,
- *       so a submit racing with the end of a drain cannot be lost.
- *   <li>At 0 the drain tries to retire the slot: CAS {@code pending} 0&rarr;{@link #RETIRED}, then
- *       remove it from the map. A retired slot takes no reservations (submitters see the negative
- *       value, help remove it and retry with a new slot), so no task is ever added to a slot no
- *       drain will visit. If the CAS fails, a submitter reserved first and scheduled a new drain.
- *   <li>After {@code batchSize} tasks a drain re-submits itself to the pool instead of looping, so
- *       it goes behind the other ready keys; {@code pending} stays above 0, so no one else schedules.
- *   <li>An async task's drain returns without decrementing; the stage's completion does the
- *       decrement and, if more tasks are reserved, schedules the drain again.
+ *   <li>A submitter links its node by CAS on the last node's {@code next}, from null to the node
+ *       (Michael and Scott's queue), so a node is in the queue entirely or not at all. The node is
+ *       allocated before the submitter takes a permit or touches the slot: a failure to allocate
+ *       leaves nothing to undo.
+ *   <li>A queue ends either in null (the slot is <em>open</em>) or in the {@link #CLOSED} marker
+ *       (the slot is <em>retired</em>). Open means: exactly one drain of the slot is scheduled,
+ *       running, or waiting for its current task's stage, and that drain will see every node
+ *       linked to it. So a submitter that linked its node into an open slot has nothing to signal.
+ *   <li>Only the submitter that creates a slot (with its node already linked, then
+ *       {@code putIfAbsent}) schedules a drain for it. Afterwards only the drain itself schedules it
+ *       again (after {@code batchSize} tasks, or when an async task's stage completes), and only
+ *       with a node ahead of it. Hence at most one drain per slot, and a drain never finds its
+ *       queue empty on entry.
+ *   <li>After each task the drain looks at the next node. If there is none it retires the slot:
+ *       CAS of the last node's {@code next} from null to {@code CLOSED}, then removes the slot from
+ *       the map. That CAS and the submitters' link CAS are on the same word, so exactly one wins:
+ *       either the node is linked and the drain goes on to it, or the slot is retired and the
+ *       submitter's CAS fails. A submitter that meets {@code CLOSED} helps remove the slot and
+ *       retries with a new one. No node is ever linked behind {@code CLOSED}, so no task is left
+ *       in a slot no drain will visit, and at most one open slot per key is in the map: a new slot
+ *       for the key can only be created once the old one left the map, after it retired.
+ *   <li>Per-key order: tasks are linked in the order of their link CAS, which every
+ *       {@code execute} does before it returns; a drain takes them in list order; a new slot of a
+ *       key starts only after the old slot retired, after its last task finished. Happens-before
+ *       passes from task to task through the drain's own thread, {@code pool.execute}, the stage's
+ *       completion, or the retiring CAS and the map.
+ *   <li>Taking a task is claiming it: an atomic swap of the node's {@code task} to null. The drain
+ *       and {@code close} are the only claimers (and a submitter claiming its own node back, note
+ *       7); the one whose swap returns the task owns it. The drain claims nodes in order and stops
+ *       at its first failed claim; {@code close} walks the queue from the drain's
+ *       {@code head} and claims every node it can. So the drain runs a prefix and {@code close}
+ *       returns the rest: a per-key suffix, never a task whose successor ran.
+ *   <li>{@code close} sets {@code abandoned}, then walks the queues. A submitter links its node,
+ *       then reads {@code abandoned}: either {@code close} sees the node in its walk, or the
+ *       submitter sees {@code abandoned} and claims its own node back (then the submit throws, the
+ *       task was not accepted). If its claim fails, the drain or {@code close} owns the task: it
+ *       was accepted and is run or returned.
+ *   <li>An async task's drain returns while the stage is pending; the stage's completion (once,
+ *       whatever the stage does) records the outcome and continues as after any other task. A
+ *       stage that is already complete is handled inline.
  * </ol>
- * Capacity is a {@link Semaphore} of {@code maxQueued} permits: taken before reserving, given back
- * when a drain returns (once for all the tasks it finished), after the slot was retired if its
- * last task finished, so that "all permits back" means "no task queued or running, no key held".
- * {@code close} waits (without polling: finishing drains notify it) until all permits are back or
- * the deadline passes; then it sets {@code abandoned}, which drains check before taking each
- * task, and takes the queued tasks itself. A submitter whose add raced with that takes its own
- * task back out (by identity) and fails, so every accepted task is run, returned by
- * {@code close}, or reported to its submitter as not accepted: never lost.
+ * Capacity is a {@link Semaphore} of {@code maxQueued} permits: taken before linking, given back
+ * when the task finishes (by the drain, after retiring the slot if the task was the last), or when
+ * {@code close} or the submitter claims it back unrun. So "all permits back" means "no task queued
+ * or running, no key held". {@code close} waits (without polling: finishing drains notify it)
+ * until all permits are back or the deadline passes; only then does it abandon and walk the queues.
  *
  * @param <K> the key type; keys are compared with {@code equals} and {@code hashCode}
  */
 public final class KeyedExecutor<K> implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(KeyedExecutor.class.getName());
 
-    /** The value of {@code Slot.pending} once the slot is removed from the map. */
-    private static final int RETIRED = Integer.MIN_VALUE;
-    private static final VarHandle PENDING;
+    /** Ends the queue of a retired slot: no node is ever linked behind it. */
+    private static final Node CLOSED = new Node(null);
+    private static final VarHandle NEXT;
+    private static final VarHandle TASK;
+    private static final VarHandle HEAD;
+    private static final VarHandle TAIL;
 
     static {
         try {
-            PENDING = MethodHandles.lookup().findVarHandle(KeyedExecutor.Slot.class, "pending", int.class);
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            NEXT = lookup.findVarHandle(Node.class, "next", Node.class);
+            TASK = lookup.findVarHandle(Node.class, "task", Object.class);
+            HEAD = lookup.findVarHandle(KeyedExecutor.Slot.class, "head", Node.class);
+            TAIL = lookup.findVarHandle(KeyedExecutor.Slot.class, "tail", Node.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
     private final ConcurrentHashMap<K, Slot> slots = new ConcurrentHashMap<>();
-    private final ExecutorService pool;
+    /** Runs the drains: {@link #ownedPool}, or an executor a test drives (then close does not shut it down). */
+    private final Executor pool;
+    private final ExecutorService ownedPool;
+    private final RaceProbe probe;
     private final Semaphore capacity;
     private final int maxQueued;
     private final long submitTimeoutNanos;
@@ -118,7 +151,9 @@ public final class KeyedExecutor<K> implements AutoCloseable {
 
     private KeyedExecutor(Builder<K> b) {
         this.threadMode = b.threadMode;
-        this.pool = b.threadMode.newPool(b.threads, b.threadNamePrefix);
+        this.ownedPool = b.drainExecutor == null ? b.threadMode.newPool(b.threads, b.threadNamePrefix) : null;
+        this.pool = b.drainExecutor == null ? ownedPool : b.drainExecutor;
+        this.probe = b.probe;
         this.maxQueued = b.maxQueued;
         this.capacity = new Semaphore(b.maxQueued);
         this.submitTimeoutNanos = b.submitTimeout.toNanos();
@@ -147,7 +182,8 @@ public final class KeyedExecutor<K> implements AutoCloseable {
     /**
      * Queues an asynchronous task: {@code task} is called in turn like a {@link #execute} task, and
      * the key stays held, without holding a thread, until the stage it returns completes. A
-     * stage that fails, a null stage, or an exception from {@code task} count as a failure.
+     * stage that fails or is cancelled, a null stage, or an exception from {@code task} count as a
+     * failure.
      *
      * @throws QueueFullException as {@link #execute}
      * @throws RejectedExecutionException as {@link #execute}
@@ -157,40 +193,51 @@ public final class KeyedExecutor<K> implements AutoCloseable {
         enqueue(key, new AsyncTask(task));
     }
 
-    /** Queues a task: a {@link Runnable}, or an {@link AsyncTask} (identity matters: see enqueue). */
+    /** Queues a task: a {@link Runnable}, or an {@link AsyncTask}. See notes 1, 3, 4 and 7. */
     private void enqueue(K key, Object task) {
         Objects.requireNonNull(key, "key");
+        Node node = new Node(task);
         if (closed) {
             throw closedError(key);
         }
         acquireCapacity(key);
-        if (closed) {
-            capacity.release();
+        Slot created = null;
+        boolean linked = false;
+        try {
+            // Taking the permit, then reading closed, pairs with close(): it sets closed, then
+            // counts permits, so a submit that gets past here is seen by close's wait or walk.
+            if (closed) {
+                throw closedError(key);
+            }
+            probe.submitterLinks(key);
+            for (;;) {
+                Slot slot = slots.get(key);
+                if (slot == null) {
+                    Slot fresh = new Slot(key, node);
+                    slot = slots.putIfAbsent(key, fresh);
+                    if (slot == null) {
+                        created = fresh;
+                        linked = true;
+                        break;
+                    }
+                }
+                if (slot.offer(node)) {
+                    linked = true;
+                    break;
+                }
+                slots.remove(key, slot); // retired: help its drain, then retry with a new slot
+            }
+        } finally {
+            if (!linked) {
+                releaseCapacity(1);
+            }
+        }
+        if (abandoned && TASK.compareAndSet(node, task, null)) {
+            releaseCapacity(1);
             throw closedError(key);
         }
-        Slot slot;
-        int before;
-        for (;;) {
-            slot = slots.get(key);
-            if (slot == null) {
-                slot = slots.computeIfAbsent(key, Slot::new);
-            }
-            before = slot.pending;
-            if (before == RETIRED) {
-                slots.remove(key, slot);
-            } else if (PENDING.compareAndSet(slot, before, before + 1)) {
-                break;
-            }
-        }
-        slot.tasks.add(task);
-        // close() may have abandoned the queues after our closed-check: take the task back if
-        // close did not take it, so that it is neither lost nor reported twice.
-        if (abandoned && slot.tasks.removeIf(t -> t == task)) {
-            capacity.release();
-            throw closedError(key);
-        }
-        if (before == 0) {
-            schedule(slot);
+        if (created != null) {
+            schedule(created);
         }
     }
 
@@ -226,75 +273,84 @@ public final class KeyedExecutor<K> implements AutoCloseable {
         }
     }
 
-    /** The pending work of one busy key. Runnable: its run() is the key's drain. */
+    /**
+     * A queued task. {@code task} and {@code next} are written plainly only in the constructor,
+     * before the link CAS publishes the node; afterwards only through {@link #TASK} and
+     * {@link #NEXT}.
+     */
+    private static final class Node {
+        /** The Runnable or AsyncTask; null once claimed (note 6). */
+        Object task;
+        /** The next node, {@link #CLOSED} after the last node of a retired slot, or null. */
+        Node next;
+
+        Node(Object task) {
+            this.task = task;
+        }
+    }
+
+    /** The queue of one busy key. Runnable: its run() is the key's drain, the queue's one consumer. */
     private final class Slot implements Runnable {
         final K key;
-        /** Runnables and AsyncTasks, in submission order. */
-        final ConcurrentLinkedQueue<Object> tasks = new ConcurrentLinkedQueue<>();
-        /** Tasks reserved and not finished, or RETIRED. See the class comment. Accessed through PENDING. */
-        volatile int pending;
+        /**
+         * The last node the drain claimed, or the initial empty node; written only by the drain
+         * (release), read by close (acquire) as the start of its walk. Any value close reads is at
+         * or before the drain's position, and every node before it was claimed by the drain.
+         */
+        Node head;
+        /** A node at or before the last one; submitters start their walk to the end here. Moves only forward (CAS). */
+        volatile Node tail;
 
-        Slot(K key) {
+        Slot(K key, Node first) {
             this.key = key;
+            Node empty = new Node(null);
+            empty.next = first;
+            this.head = empty;
+            this.tail = first;
+        }
+
+        /** Links {@code node} at the end (note 1); false if the slot is retired (note 4). */
+        boolean offer(Node node) {
+            Node t = tail;
+            for (Node p = t; ; ) {
+                Node q = (Node) NEXT.getAcquire(p);
+                if (q == null) {
+                    if (NEXT.compareAndSet(p, null, node)) {
+                        TAIL.compareAndSet(this, t, node);
+                        return true;
+                    }
+                } else if (q == CLOSED) {
+                    return false;
+                } else {
+                    p = q;
+                }
+            }
         }
 
         @Override
         public void run() {
-            int finished = 0;
-            try {
-                for (int ran = 0; ; ) {
-                    Object task = takeReserved();
-                    if (task == null) {
-                        return; // abandoned by close()
-                    }
-                    CompletionStage<?> stage = start(task);
-                    if (stage != null) {
-                        if (!(stage instanceof CompletableFuture<?> done) || !done.isDone()) {
-                            stage.whenComplete((result, error) -> {
-                                record(error);
-                                boolean more = finish();
-                                releaseCapacity(1);
-                                if (more) {
-                                    schedule(this);
-                                }
-                            });
-                            return;
-                        }
-                        record(done.state() == java.util.concurrent.Future.State.SUCCESS ? null : done.exceptionNow());
-                    }
-                    finished++;
-                    if (!finish()) {
+            for (int ran = 0; ; ) {
+                Node node = (Node) NEXT.getAcquire(head); // a node, never null or CLOSED: note 3
+                probe.drainClaims(key);
+                Object task = TASK.getAndSet(node, null);
+                if (task == null) {
+                    return; // close() claimed it, and claims all after it (note 6)
+                }
+                HEAD.setRelease(this, node);
+                CompletionStage<?> stage = start(task);
+                if (stage != null) {
+                    if (!(stage instanceof CompletableFuture<?> done) || !done.isDone()) {
+                        awaitStage(stage);
                         return;
                     }
-                    if (++ran >= batchSize) {
-                        schedule(this);
-                        return;
-                    }
+                    record(failureOf(done));
                 }
-            } finally {
-                // Once per run rather than per task: the semaphore is the one word every thread touches.
-                releaseCapacity(finished);
-            }
-        }
-
-        /**
-         * The next reserved task; it may be a moment from being added (see the class comment).
-         * Null once abandoned. A task polled just as close() abandons still runs: close() reports
-         * only what no drain took.
-         */
-        private Object takeReserved() {
-            for (int spins = 0; ; spins++) {
-                if (abandoned) {
-                    return null;
+                if (!finishTask()) {
+                    return;
                 }
-                Object task = tasks.poll();
-                if (task != null) {
-                    return task;
-                }
-                if (spins < 100) {
-                    Thread.onSpinWait();
-                } else {
-                    Thread.yield();
+                if (++ran >= batchSize) {
+                    schedule(this);
+                    return;
                 }
             }
         }
@@ -318,6 +374,27 @@ public final class KeyedExecutor<K> implements AutoCloseable {
             }
         }
 
+        /**
+         * Holds the key until {@code stage} completes (note 8). The continuation acts once even if
+         * a stage calls it twice; a stage whose {@code whenComplete} throws fails the task.
+         */
+        private void awaitStage(CompletionStage<?> stage) {
+            AtomicBoolean once = new AtomicBoolean();
+            BiConsumer<Object, Throwable> continuation = (result, error) -> {
+                if (once.compareAndSet(false, true)) {
+                    record(failureOf(error));
+                    if (finishTask()) {
+                        schedule(this);
+                    }
+                }
+            };
+            try {
+                stage.whenComplete(continuation);
+            } catch (Throwable e) {
+                continuation.accept(null, e);
+            }
+        }
+
         private void record(Throwable error) {
             if (error == null) {
                 completed.increment();
@@ -333,29 +410,43 @@ public final class KeyedExecutor<K> implements AutoCloseable {
         }
 
         /**
-         * Ends one task. Returns true if this drain must go on with the next reserved task, false
-         * if the decrement reached 0 and the drain must not touch the slot again.
+         * Ends the task just claimed: retires the slot if no node follows (note 4), then gives the
+         * task's permit back. Returns true if the drain must go on with the next node, false if the
+         * slot retired and the drain must not touch it again.
          */
-        private boolean finish() {
-            int left = (int) PENDING.getAndAdd(this, -1) - 1;
-            if (left > 0) {
-                return true;
-            }
-            if (PENDING.compareAndSet(this, 0, RETIRED)) {
+        private boolean finishTask() {
+            Node last = head;
+            boolean more = NEXT.getAcquire(last) != null || !NEXT.compareAndSet(last, null, CLOSED);
+            if (!more) {
                 slots.remove(key, this);
             }
-            return false;
+            releaseCapacity(1);
+            return more;
         }
     }
 
     /**
-     * Gives back capacity, after the tasks' slots were retired if they were the last (finish()
-     * runs first), so that "all permits back" means "no task queued or running, no key held".
+     * The failure of a completed future, or null if it succeeded. Every kind of exceptional
+     * completion counts, cancellation included ({@code exceptionNow} would throw for that one).
+     */
+    private static Throwable failureOf(CompletableFuture<?> done) {
+        if (!done.isCompletedExceptionally()) {
+            return null;
+        }
+        // Already complete: handle runs its function at once, with the stored exception.
+        return failureOf(done.handle((result, error) -> error).join());
+    }
+
+    /** A stage's exception as the handler gets it: without the CompletionException wrapper a dependent stage adds. */
+    private static Throwable failureOf(Throwable error) {
+        return error instanceof CompletionException wrapper && wrapper.getCause() != null ? wrapper.getCause() : error;
+    }
+
+    /**
+     * Gives back capacity, after the task's slot was retired if it was the last (finishTask
+     * retires first), so that "all permits back" means "no task queued or running, no key held".
      */
     private void releaseCapacity(int permits) {
-        if (permits == 0) {
-            return;
-        }
         capacity.release(permits);
         if (closed) {
             synchronized (closeMonitor) {
@@ -364,7 +455,7 @@ public final class KeyedExecutor<K> implements AutoCloseable {
         }
     }
 
-    /** An {@link #executeAsync} task in the queue; identity equality on purpose (see enqueue). */
+    /** An {@link #executeAsync} task in the queue. */
     private static final class AsyncTask {
         final Supplier<? extends CompletionStage<?>> supplier;
 
@@ -432,15 +523,22 @@ public final class KeyedExecutor<K> implements AutoCloseable {
         List<PendingTask<K>> notRun = new ArrayList<>();
         if (capacity.availablePermits() < maxQueued) {
             abandoned = true;
+            // Notes 6 and 7: claim every node no drain claimed; what is left runs, a prefix per key.
             for (Slot slot : slots.values()) {
-                Object task;
-                while ((task = slot.tasks.poll()) != null) {
-                    notRun.add(new PendingTask<>(slot.key, task instanceof AsyncTask async ? async.supplier : task));
-                    capacity.release();
+                Node p = (Node) HEAD.getAcquire(slot);
+                for (Node q; (q = (Node) NEXT.getAcquire(p)) != null && q != CLOSED; p = q) {
+                    Object task = TASK.getAndSet(q, null);
+                    if (task != null) {
+                        notRun.add(new PendingTask<>(slot.key, task instanceof AsyncTask async ? async.supplier : task));
+                        capacity.release();
+                        probe.closeClaimed(slot.key);
+                    }
                 }
             }
         }
-        pool.shutdown();
+        if (ownedPool != null) {
+            ownedPool.shutdown();
+        }
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
@@ -455,6 +553,23 @@ public final class KeyedExecutor<K> implements AutoCloseable {
      *     {@link #executeAsync}
      */
     public record PendingTask<K>(K key, Object task) {}
+
+    /**
+     * Test seam: called where a drain and {@link #close(Duration)} race for the same task, so that
+     * a test can stop either thread there and force an interleaving. Production uses {@link #NONE}.
+     */
+    interface RaceProbe {
+        RaceProbe NONE = new RaceProbe() {};
+
+        /** A submitter has its permit and is about to put its task in the key's queue. */
+        default void submitterLinks(Object key) {}
+
+        /** A drain is about to claim its key's next task. */
+        default void drainClaims(Object key) {}
+
+        /** close() just claimed a task of {@code key} (it is in the list close will return). */
+        default void closeClaimed(Object key) {}
+    }
 
     /** Receives the exception of a task that failed; called on the thread that ran the task. */
     @FunctionalInterface
@@ -472,6 +587,8 @@ public final class KeyedExecutor<K> implements AutoCloseable {
         private String threadNamePrefix = "taskevents-keyed-";
         private TaskExceptionHandler<? super K> exceptionHandler = (key, error) ->
                 LOG.log(Level.WARNING, "task for key " + key + " failed", error);
+        private Executor drainExecutor;
+        private RaceProbe probe = RaceProbe.NONE;
 
         private Builder() {}
 
@@ -526,6 +643,21 @@ public final class KeyedExecutor<K> implements AutoCloseable {
         /** Receives failed tasks' exceptions; by default they are logged at WARNING. */
         public Builder<K> exceptionHandler(TaskExceptionHandler<? super K> handler) {
             this.exceptionHandler = Objects.requireNonNull(handler, "handler");
+            return this;
+        }
+
+        /**
+         * Test seam: drains run on {@code executor} instead of a pool the executor makes and
+         * shuts down, so that a test can run them one at a time, when it chooses.
+         */
+        Builder<K> drainExecutor(Executor executor) {
+            this.drainExecutor = Objects.requireNonNull(executor, "executor");
+            return this;
+        }
+
+        /** Test seam: see {@link RaceProbe}. */
+        Builder<K> raceProbe(RaceProbe probe) {
+            this.probe = Objects.requireNonNull(probe, "probe");
             return this;
         }
 

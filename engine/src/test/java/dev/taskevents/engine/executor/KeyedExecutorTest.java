@@ -9,12 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -175,6 +177,41 @@ class KeyedExecutorTest {
         assertEquals(2, executor.stats().completed());
     }
 
+    /**
+     * Issue #10, bug 2: a stage that is already cancelled (or failed with a CancellationException)
+     * is a failed task like any other. It used to throw out of the drain, so the key's next task
+     * never ran, the pool thread died and the task's capacity permit leaked.
+     */
+    @Test
+    void aCancelledStageIsAFailedTaskAndTheKeyGoesOn() throws Exception {
+        ConcurrentLinkedQueue<Throwable> handled = new ConcurrentLinkedQueue<>();
+        KeyedExecutor<String> executor = KeyedExecutor.<String>builder().threads(1).maxQueued(10)
+                .exceptionHandler((key, error) -> handled.add(error)).build();
+        CompletableFuture<Void> cancelled = new CompletableFuture<>();
+        cancelled.cancel(false);
+        CancellationException cancellation = new CancellationException("failed as cancelled");
+        CountDownLatch after = new CountDownLatch(1);
+        executor.executeAsync("k", () -> cancelled);
+        executor.executeAsync("k", () -> CompletableFuture.failedFuture(cancellation));
+        // Cancelled later, while the key is held: the completion path must count it too.
+        CompletableFuture<Void> cancelledLater = new CompletableFuture<>();
+        CountDownLatch started = new CountDownLatch(1);
+        executor.executeAsync("k", () -> {
+            started.countDown();
+            return cancelledLater;
+        });
+        executor.execute("k", after::countDown);
+        assertTrue(started.await(10, TimeUnit.SECONDS), "the key must go on after an already-cancelled stage");
+        cancelledLater.cancel(false);
+        assertTrue(after.await(10, TimeUnit.SECONDS), "the key must go on after a cancelled stage");
+        assertEquals(List.of(), executor.close(Duration.ofSeconds(10)));
+        List<Throwable> errors = List.copyOf(handled);
+        assertEquals(3, errors.size(), errors.toString());
+        assertTrue(errors.stream().allMatch(CancellationException.class::isInstance), errors.toString());
+        assertEquals(cancellation, errors.get(1));
+        assertEquals(new KeyedExecutor.Stats(0, 0, 1, 3), executor.stats());
+    }
+
     @Test
     void aThrowingHandlerDoesNotStallTheKey() throws Exception {
         KeyedExecutor<String> executor = KeyedExecutor.<String>builder().exceptionHandler((key, error) -> {
@@ -279,6 +316,35 @@ class KeyedExecutorTest {
         assertEquals(10, ran.get());
     }
 
+    /**
+     * Issue #10, bug 6: a finished task's permit comes back when the task finishes, not when its
+     * drain's run ends. Task 1 finished and task 2 is blocked in the same run: one task is waiting
+     * or running, so with maxQueued 2 another key's submit must get in at once.
+     */
+    @Test
+    void aFinishedTaskGivesItsPermitBackBeforeItsDrainEnds() throws Exception {
+        KeyedExecutor<String> executor = KeyedExecutor.<String>builder().threads(2).maxQueued(2)
+                .submitTimeout(Duration.ZERO).build();
+        CountDownLatch firstGo = new CountDownLatch(1);
+        CountDownLatch secondStarted = new CountDownLatch(1);
+        CountDownLatch secondGo = new CountDownLatch(1);
+        CountDownLatch otherRan = new CountDownLatch(1);
+        executor.execute("a", () -> await(firstGo));
+        // Queued while the first task runs, so the same drain run takes it.
+        executor.execute("a", () -> {
+            secondStarted.countDown();
+            await(secondGo);
+        });
+        firstGo.countDown();
+        assertTrue(secondStarted.await(10, TimeUnit.SECONDS));
+        assertEquals(1, executor.stats().queued(), "the first task finished: only the second is running");
+        executor.execute("b", otherRan::countDown);
+        assertTrue(otherRan.await(10, TimeUnit.SECONDS));
+        secondGo.countDown();
+        assertEquals(List.of(), executor.close(Duration.ofSeconds(10)));
+        assertEquals(new KeyedExecutor.Stats(0, 0, 3, 0), executor.stats());
+    }
+
     @Test
     void closeReturnsWhatDidNotRunInOrderAndRefusesNewWork() throws Exception {
         KeyedExecutor<String> executor = KeyedExecutor.<String>builder().threads(1).build();
@@ -303,6 +369,109 @@ class KeyedExecutorTest {
         assertTrue(refused.getMessage().contains("closed"), refused.getMessage());
         assertTrue(executor.isClosed());
         gate.countDown();
+    }
+
+    /**
+     * Issue #10, bug 3, forced step by step: key k has X1, X2, X3 queued behind a running X0.
+     * (1) The drain finished X0 and is about to take X1; (2) close(ZERO) takes X1; (3) the drain
+     * goes on; (4) close goes on. close must return a suffix of the key's queue, [X1, X2, X3], and
+     * X2 and X3 must not run: it used to return [X1, X3] while X2 ran, against per-key order.
+     */
+    @Test
+    void closeReturnsASuffixOfEachKeysQueueWhenItRacesWithADrain() throws Exception {
+        CountDownLatch drainAtClaim = new CountDownLatch(1);
+        CountDownLatch drainGo = new CountDownLatch(1);
+        CountDownLatch closeClaimedOne = new CountDownLatch(1);
+        CountDownLatch closeGo = new CountDownLatch(1);
+        AtomicBoolean drainArmed = new AtomicBoolean();
+        AtomicBoolean closeArmed = new AtomicBoolean(true);
+        KeyedExecutor.RaceProbe probe = new KeyedExecutor.RaceProbe() {
+            @Override
+            public void drainClaims(Object key) {
+                if (drainArmed.compareAndSet(true, false)) {
+                    drainAtClaim.countDown();
+                    await(drainGo);
+                }
+            }
+
+            @Override
+            public void closeClaimed(Object key) {
+                if (closeArmed.compareAndSet(true, false)) {
+                    closeClaimedOne.countDown();
+                    await(closeGo);
+                }
+            }
+        };
+        List<Thread> drains = new java.util.concurrent.CopyOnWriteArrayList<>();
+        KeyedExecutor<String> executor = KeyedExecutor.<String>builder().raceProbe(probe)
+                .drainExecutor(drain -> drains.add(Thread.ofPlatform().name("drain-" + drains.size()).start(drain)))
+                .build();
+        CountDownLatch x0Started = new CountDownLatch(1);
+        CountDownLatch x0Go = new CountDownLatch(1);
+        executor.execute("k", () -> {
+            x0Started.countDown();
+            await(x0Go);
+        });
+        ConcurrentLinkedQueue<Integer> ran = new ConcurrentLinkedQueue<>();
+        List<Runnable> queued = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            int n = i;
+            Runnable x = () -> ran.add(n);
+            queued.add(x);
+            executor.execute("k", x);
+        }
+        assertTrue(x0Started.await(10, TimeUnit.SECONDS));
+        drainArmed.set(true);
+        x0Go.countDown();
+        assertTrue(drainAtClaim.await(10, TimeUnit.SECONDS), "(1) the drain must reach its next claim");
+        CompletableFuture<List<KeyedExecutor.PendingTask<String>>> closing = new CompletableFuture<>();
+        Thread closer = Thread.ofPlatform().name("closer").start(() -> closing.complete(executor.close(Duration.ZERO)));
+        assertTrue(closeClaimedOne.await(10, TimeUnit.SECONDS), "(2) close must take a task");
+        drainGo.countDown(); // (3)
+        join(drains);
+        closeGo.countDown(); // (4)
+        closer.join(TimeUnit.SECONDS.toMillis(10));
+        assertEquals(queued, closing.get(10, TimeUnit.SECONDS).stream().map(KeyedExecutor.PendingTask::task).toList());
+        assertEquals(List.of(), List.copyOf(ran));
+    }
+
+    /**
+     * The drain never waits for a submitter: a submitter stopped just before it queues its task
+     * (where it used to hold a reservation the drain spun on, and where an OutOfMemoryError
+     * wedged the key) does not keep the key's drain from ending, and its task runs once it goes on.
+     */
+    @Test
+    void aStoppedSubmitterDoesNotHoldTheDrain() throws Exception {
+        CountDownLatch submitterStopped = new CountDownLatch(1);
+        CountDownLatch submitterGo = new CountDownLatch(1);
+        AtomicBoolean armed = new AtomicBoolean();
+        KeyedExecutor.RaceProbe probe = new KeyedExecutor.RaceProbe() {
+            @Override
+            public void submitterLinks(Object key) {
+                if (armed.compareAndSet(true, false)) {
+                    submitterStopped.countDown();
+                    await(submitterGo);
+                }
+            }
+        };
+        List<Thread> drains = new java.util.concurrent.CopyOnWriteArrayList<>();
+        KeyedExecutor<String> executor = KeyedExecutor.<String>builder().raceProbe(probe)
+                .drainExecutor(drain -> drains.add(Thread.ofPlatform().start(drain))).build();
+        CountDownLatch x0Go = new CountDownLatch(1);
+        executor.execute("k", () -> await(x0Go));
+        armed.set(true);
+        CountDownLatch x1Ran = new CountDownLatch(1);
+        Thread submitter = Thread.ofPlatform().start(() -> executor.execute("k", x1Ran::countDown));
+        assertTrue(submitterStopped.await(10, TimeUnit.SECONDS));
+        x0Go.countDown();
+        Thread firstDrain = drains.getFirst();
+        firstDrain.join(TimeUnit.SECONDS.toMillis(10));
+        assertFalse(firstDrain.isAlive(), "the drain must end while the submitter is stopped");
+        assertEquals(0, executor.stats().activeKeys(), "the idle key must be released");
+        submitterGo.countDown();
+        submitter.join(TimeUnit.SECONDS.toMillis(10));
+        assertTrue(x1Ran.await(10, TimeUnit.SECONDS));
+        assertEquals(List.of(), executor.close(Duration.ofSeconds(10)));
     }
 
     @Test
