@@ -233,6 +233,9 @@ public final class KeyedExecutor<K> implements AutoCloseable {
             }
         }
         if (abandoned && TASK.compareAndSet(node, task, null)) {
+            if (created != null) {
+                slots.remove(key, created); // never scheduled: no drain would ever release it
+            }
             releaseCapacity(1);
             throw closedError(key);
         }
@@ -334,16 +337,23 @@ public final class KeyedExecutor<K> implements AutoCloseable {
                 probe.drainClaims(key);
                 Object task = TASK.getAndSet(node, null);
                 if (task == null) {
-                    return; // close() claimed it, and claims all after it (note 6)
+                    // close() claimed it, and claims all after it (note 6): this slot is done, and
+                    // no drain will come back to it; release the key.
+                    slots.remove(key, this);
+                    return;
                 }
                 HEAD.setRelease(this, node);
+                // A task that ended interrupted must not hand its interrupt to the key's next one.
+                Thread.interrupted();
                 CompletionStage<?> stage = start(task);
                 if (stage != null) {
-                    if (!(stage instanceof CompletableFuture<?> done) || !done.isDone()) {
+                    // Inline only for a plain CompletableFuture: a subclass may refuse isDone
+                    // (minimalCompletionStage does), which must not escape the drain.
+                    if (stage.getClass() != CompletableFuture.class || !((CompletableFuture<?>) stage).isDone()) {
                         awaitStage(stage);
                         return;
                     }
-                    record(failureOf(done));
+                    record(failureOf((CompletableFuture<?>) stage));
                 }
                 if (!finishTask()) {
                     return;
@@ -404,8 +414,16 @@ public final class KeyedExecutor<K> implements AutoCloseable {
             try {
                 exceptionHandler.handle(key, error);
             } catch (Throwable handlerError) {
-                handlerError.addSuppressed(error);
-                LOG.log(Level.ERROR, "exception handler failed for key " + key, handlerError);
+                // Nothing may escape: the drain must go on to finishTask, or the key wedges. A
+                // handler that rethrows the task's own error cannot have it added as suppressed.
+                try {
+                    if (handlerError != error) {
+                        handlerError.addSuppressed(error);
+                    }
+                    LOG.log(Level.ERROR, "exception handler failed for key " + key, handlerError);
+                } catch (Throwable ignored) {
+                    // Out of memory while logging: the failure is counted; the key goes on.
+                }
             }
         }
 
@@ -506,12 +524,13 @@ public final class KeyedExecutor<K> implements AutoCloseable {
      *     Tasks running at the deadline are not in the list: they run to the end on their own.
      */
     public List<PendingTask<K>> close(Duration deadline) {
+        long wait = TimeUnit.NANOSECONDS.convert(deadline); // saturates: a huge deadline waits, never overflows
         closed = true;
-        long end = System.nanoTime() + deadline.toNanos();
+        long start = System.nanoTime();
         boolean interrupted = false;
         synchronized (closeMonitor) {
             long left;
-            while (capacity.availablePermits() < maxQueued && (left = end - System.nanoTime()) > 0) {
+            while (capacity.availablePermits() < maxQueued && (left = wait - (System.nanoTime() - start)) > 0) {
                 try {
                     TimeUnit.NANOSECONDS.timedWait(closeMonitor, left);
                 } catch (InterruptedException e) {
@@ -523,6 +542,10 @@ public final class KeyedExecutor<K> implements AutoCloseable {
         List<PendingTask<K>> notRun = new ArrayList<>();
         if (capacity.availablePermits() < maxQueued) {
             abandoned = true;
+            // Note 7 needs the write of abandoned ordered before the walk's reads, as the
+            // submitter's link CAS is before its read of abandoned; a volatile write followed by
+            // acquire loads does not promise that on every platform.
+            VarHandle.fullFence();
             // Notes 6 and 7: claim every node no drain claimed; what is left runs, a prefix per key.
             for (Slot slot : slots.values()) {
                 Node p = (Node) HEAD.getAcquire(slot);
