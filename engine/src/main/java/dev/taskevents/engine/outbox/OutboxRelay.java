@@ -16,7 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -69,7 +69,7 @@ public final class OutboxRelay {
     private static final System.Logger LOG = System.getLogger(OutboxRelay.class.getName());
     private static final int PAGE = 1_000;
     private static final int REMOVAL_ATTEMPTS = 5;
-    private static final Duration REMOVAL_INTERVAL = Duration.ofMillis(200);
+    private static final Duration REMOVAL_INTERVAL = Duration.ofMillis(500);
     private static final int MAX_REMOVAL = 10_000;
 
     private final TaskInstanceStore store;
@@ -83,7 +83,7 @@ public final class OutboxRelay {
     private volatile boolean recoveryIncomplete;
     /** Serialises removals (the remover thread, recovery): two never rewrite one outbox row at once. */
     private final Object removalLock = new Object();
-    private final LinkedBlockingQueue<StateEvent> removals = new LinkedBlockingQueue<>();
+    private final ConcurrentLinkedQueue<StateEvent> removals = new ConcurrentLinkedQueue<>();
     private final Thread remover;
     private final CountDownLatch stop = new CountDownLatch(1);
     private volatile boolean closed;
@@ -259,16 +259,19 @@ public final class OutboxRelay {
     private void removeTold() {
         List<StateEvent> batch = new ArrayList<>();
         try {
-            while (!closed) {
-                StateEvent first = removals.poll(REMOVAL_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    continue;
-                }
-                batch.add(first);
-                removals.drainTo(batch, MAX_REMOVAL - 1);
-                remove(batch);
-                batch.clear();
-                stop.await(REMOVAL_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+            // Wakes every interval and takes what gathered: no blocking hand-off per told event.
+            while (!stop.await(REMOVAL_INTERVAL.toMillis(), TimeUnit.MILLISECONDS)) {
+                boolean full;
+                do {
+                    for (StateEvent next; batch.size() < MAX_REMOVAL && (next = removals.poll()) != null; ) {
+                        batch.add(next);
+                    }
+                    full = batch.size() == MAX_REMOVAL;
+                    if (!batch.isEmpty()) {
+                        remove(batch);
+                        batch.clear();
+                    }
+                } while (full);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
