@@ -70,7 +70,15 @@ import java.util.function.Supplier;
  * If it still fails, the events' futures fail with {@link StoreException} (no ack: the worker
  * resends) and the workflows' snapshots are dropped, since the outcome may be unknown; a resend is
  * then decided against what the store really holds. A version conflict (someone else wrote the
- * row) reloads the snapshot and decides again, up to three times.
+ * row) reloads the snapshot and decides again, up to three times; a conflict that is the batch's
+ * own earlier attempt, committed after all, is recognised by the row's {@code lastEventId} and
+ * answered {@code Applied}. A row the store refuses as input is answered {@code Rejected}
+ * ({@code REFUSED_BY_STORE}) without holding up the rest of its batch.
+ *
+ * <h2>State events</h2>
+ * With a sink, each batch records its state events in the store's outbox in its own transaction,
+ * and the {@link OutboxRelay} tells the sink every committed change at least once, in commit order
+ * per workflow, across unknown commit outcomes, crashes and sink failures (see its comment).
  */
 public final class TaskEventEngine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(TaskEventEngine.class.getName());
@@ -79,7 +87,6 @@ public final class TaskEventEngine implements AutoCloseable {
     private final TaskInstanceStore store;
     private final boolean ownsStore;
     private final OutboxRelay relay;
-    private final Thread settler;
     private final CountDownLatch closing = new CountDownLatch(1);
     private final Clock clock;
     private final ExecutorService ioExecutor;
@@ -120,8 +127,9 @@ public final class TaskEventEngine implements AutoCloseable {
                 .buildAsync(new SnapshotLoader(store, ioExecutor, 500, 2));
         this.committer = new GroupCommitter(store, ioExecutor, ioExecutor, b.maxCommitBatch, b.commitConcurrency,
                 b.commitRetry);
-        this.settler = b.stateSink == WorkflowStateSink.NONE ? null
-                : Thread.ofVirtual().name("taskevents-outbox-settler").start(this::settleInBackground);
+        if (b.stateSink != WorkflowStateSink.NONE) {
+            Thread.ofVirtual().name("taskevents-outbox-settler").start(this::settleInBackground); // ends at close
+        }
     }
 
     /** A builder; {@link Builder#store} or {@link Builder#storeUrl} is required. */
