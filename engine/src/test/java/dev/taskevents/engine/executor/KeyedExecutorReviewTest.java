@@ -170,12 +170,6 @@ class KeyedExecutorReviewTest {
     }
 
     private static void await(CountDownLatch latch) {
-        try {
-            if (!latch.await(60, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("latch not released within 60 s");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        KeyedExecutorTest.await(latch);
     }
 }

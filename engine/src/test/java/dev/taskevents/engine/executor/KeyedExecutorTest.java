@@ -553,7 +553,8 @@ class KeyedExecutorTest {
         executor.close();
     }
 
-    private static void await(CountDownLatch latch) {
+    /** Waits for a latch the test releases; bounded, so a broken executor fails instead of hanging. */
+    static void await(CountDownLatch latch) {
         try {
             if (!latch.await(60, TimeUnit.SECONDS)) {
                 throw new IllegalStateException("latch not released within 60 s");
