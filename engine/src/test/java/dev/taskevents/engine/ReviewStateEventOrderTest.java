@@ -14,6 +14,7 @@ import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.WorkflowStateSink;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
+import dev.taskevents.storecontract.Await;
 import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
 import java.time.Clock;
 import java.time.Duration;
@@ -143,7 +144,7 @@ class ReviewStateEventOrderTest {
 
         // While recovery is incomplete every change waits in the outbox for a settle (the next
         // event's, or the background's within a second), so x1 is told after its ack.
-        TaskEventEngineTest.awaitUntil(() -> firstTellings(told, late).size() == 2);
+        Await.until(() -> firstTellings(told, late).size() == 2);
         assertEquals(List.of("5000@1:r1", "5000@2:x1"), firstTellings(told, late),
                 "r1 was committed first and is still in the outbox; the sink heard " + firstTellings(told, late));
     }
@@ -200,7 +201,7 @@ class ReviewStateEventOrderTest {
 
             assertInstanceOf(Acknowledgement.Applied.class, engine.submit(result("x1", wf, 1)).get(30, TimeUnit.SECONDS));
             assertEquals(2, late.find(1).orElseThrow().version(), "r1 and x1 both committed");
-            TaskEventEngineTest.awaitUntil(() -> firstTellings(told, wf).size() == 2);
+            Await.until(() -> firstTellings(told, wf).size() == 2);
             assertEquals(List.of("1@1:r1", "1@2:x1"), firstTellings(told, wf),
                     "r1 committed before x1; the sink heard " + firstTellings(told, wf)
                             + ", the outbox still holds " + late.pendingStateEvents(100));

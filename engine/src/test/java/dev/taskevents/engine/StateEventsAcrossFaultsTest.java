@@ -13,6 +13,7 @@ import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.WorkflowStateSink;
+import dev.taskevents.storecontract.Await;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -88,7 +89,7 @@ class StateEventsAcrossFaultsTest {
         assertEquals(applied.task(), store.find(1).orElseThrow());
         assertEquals(List.of(told("x1", 1, TaskEventType.RESULT, TaskState.SUCCESS, 1)), List.copyOf(told));
         // Removal of told entries is asynchronous: they leave the outbox soon after.
-        TaskEventEngineTest.awaitUntil(() -> store.pendingStateEvents(100).isEmpty());
+        Await.until(() -> store.pendingStateEvents(100).isEmpty());
     }
 
     /**
@@ -164,7 +165,7 @@ class StateEventsAcrossFaultsTest {
         assertInstanceOf(Acknowledgement.Applied.class, send(running("r2", 2)));
         assertEquals(List.of(told("r1", 1, TaskEventType.RUNNING, TaskState.RUNNING, 1),
                 told("r2", 2, TaskEventType.RUNNING, TaskState.RUNNING, 1)), List.copyOf(told));
-        TaskEventEngineTest.awaitUntil(() -> store.pendingStateEvents(100).isEmpty());
+        Await.until(() -> store.pendingStateEvents(100).isEmpty());
     }
 
     /** Without a sink nothing is recorded: no outbox rows pile up for no one. */

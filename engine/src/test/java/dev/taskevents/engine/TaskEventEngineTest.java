@@ -16,6 +16,7 @@ import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.engine.executor.QueueFullException;
+import dev.taskevents.storecontract.Await;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -253,7 +254,7 @@ class TaskEventEngineTest {
         for (int wf = 2; wf <= 101; wf++) {
             acks.add(engine.submit(TaskEvent.dispatch("e" + wf, wf, wf, T, "w")));
         }
-        awaitUntil(() -> engine.stats().pendingWrites() == 100);
+        Await.until(() -> engine.stats().pendingWrites() == 100);
         store.holdWrites.countDown();
         for (CompletableFuture<Acknowledgement> ack : acks) {
             assertInstanceOf(Acknowledgement.Applied.class, ack.get(10, TimeUnit.SECONDS));
@@ -340,7 +341,7 @@ class TaskEventEngineTest {
         }
         // All four events have started (async tasks hold no thread) and wait for their loads.
         assertTrue(store.loadsEntered.await(10, TimeUnit.SECONDS), "a load is held");
-        awaitUntil(() -> engine.stats().queued() == 4);
+        Await.until(() -> engine.stats().queued() == 4);
         engine.close(Duration.ofMillis(100));
         store.holdLoads.countDown();
         for (CompletableFuture<Acknowledgement> ack : acks) {
@@ -421,7 +422,7 @@ class TaskEventEngineTest {
         for (long wf = 2; wf <= 6; wf++) {
             acks.add(engine.submit(TaskEvent.dispatch("e" + wf, wf, wf, T, "w")));
         }
-        awaitUntil(() -> engine.stats().pendingWrites() == 5);
+        Await.until(() -> engine.stats().pendingWrites() == 5);
         store.holdWrites.countDown();
         for (int i = 0; i < acks.size(); i++) {
             Acknowledgement ack = acks.get(i).get(10, TimeUnit.SECONDS);
@@ -454,7 +455,7 @@ class TaskEventEngineTest {
                     .state(TaskState.SUCCESS).endTime(T).varPool(varPool).build();
             assertInstanceOf(Acknowledgement.Applied.class, send(result));
         }
-        awaitUntil(() -> engine.stats().cachedWorkflows() <= 4);
+        Await.until(() -> engine.stats().cachedWorkflows() <= 4);
         assertEquals(varPool, stored(20).varPool());
     }
 
@@ -611,9 +612,5 @@ class TaskEventEngineTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> TaskEventEngine.builder().storeUrl("cassandra://x").build());
         assertTrue(e.getMessage().contains("memory [memory:]"), e.getMessage());
-    }
-
-    static void awaitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        dev.taskevents.storecontract.Await.until(condition);
     }
 }

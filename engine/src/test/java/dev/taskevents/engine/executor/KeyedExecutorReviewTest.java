@@ -120,7 +120,7 @@ class KeyedExecutorReviewTest {
         Runnable x1 = () -> { };
         executor.execute("k", () -> {
             started.countDown();
-            await(go);
+            KeyedExecutorTest.await(go);
         });
         executor.execute("k", x1);
         assertTrue(started.await(10, TimeUnit.SECONDS));
@@ -156,7 +156,7 @@ class KeyedExecutorReviewTest {
         AtomicBoolean secondSawInterrupt = new AtomicBoolean();
         CountDownLatch secondRan = new CountDownLatch(1);
         executor.execute("k", () -> {
-            await(firstGo);
+            KeyedExecutorTest.await(firstGo);
             Thread.currentThread().interrupt();
         });
         executor.execute("k", () -> {
@@ -167,9 +167,5 @@ class KeyedExecutorReviewTest {
         assertTrue(secondRan.await(10, TimeUnit.SECONDS));
         executor.close(Duration.ofSeconds(10));
         assertFalse(secondSawInterrupt.get(), "the next task started with its predecessor's interrupt");
-    }
-
-    private static void await(CountDownLatch latch) {
-        KeyedExecutorTest.await(latch);
     }
 }

@@ -14,8 +14,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jooq.DSLContext;
 import org.jooq.Record2;
-import org.jooq.SelectConditionStep;
-import org.jooq.impl.DSL;
 
 /**
  * The JDBC store's outbox: one row per batch write, holding its state events ({@link OutboxTable}).
@@ -91,24 +89,26 @@ final class JdbcOutbox {
                 rows.add(seq);
             }
         }
-        List<Long> emptied = new ArrayList<>();
-        List<Long> sortedRows = rows.stream().sorted().toList();
-        for (int from = 0; from == 0 || from < sortedRows.size(); from += CHUNK) {
-            var select = t.select(SEQ, ENTRIES).from(OUTBOX);
-            SelectConditionStep<Record2<Long, String>> where = unknown
-                    ? select.where(DSL.trueCondition())
-                    : select.where(SEQ.in(sortedRows.subList(from, Math.min(sortedRows.size(), from + CHUNK))));
-            for (Record2<Long, String> row : where.orderBy(SEQ).forUpdate().fetch()) {
-                List<StateEvent> events = OutboxTable.decode(row.value2());
-                List<StateEvent> rest = events.stream().filter(e -> !keys.contains(Key.of(e))).toList();
-                if (rest.isEmpty()) {
-                    emptied.add(row.value1());
-                } else if (rest.size() < events.size()) {
-                    t.update(OUTBOX).set(ENTRIES, OutboxTable.encode(rest)).where(SEQ.eq(row.value1())).execute();
-                }
+        // The rows that may hold told events: the ones this store wrote them to, or all of them.
+        List<Record2<Long, String>> candidates = new ArrayList<>();
+        if (unknown) {
+            candidates.addAll(t.select(SEQ, ENTRIES).from(OUTBOX).orderBy(SEQ).forUpdate().fetch());
+        } else {
+            List<Long> sortedRows = rows.stream().sorted().toList();
+            for (int from = 0; from < sortedRows.size(); from += CHUNK) {
+                candidates.addAll(t.select(SEQ, ENTRIES).from(OUTBOX)
+                        .where(SEQ.in(sortedRows.subList(from, Math.min(sortedRows.size(), from + CHUNK))))
+                        .orderBy(SEQ).forUpdate().fetch());
             }
-            if (unknown) {
-                break;
+        }
+        List<Long> emptied = new ArrayList<>();
+        for (Record2<Long, String> row : candidates) {
+            List<StateEvent> events = OutboxTable.decode(row.value2());
+            List<StateEvent> rest = events.stream().filter(e -> !keys.contains(Key.of(e))).toList();
+            if (rest.isEmpty()) {
+                emptied.add(row.value1());
+            } else if (rest.size() < events.size()) {
+                t.update(OUTBOX).set(ENTRIES, OutboxTable.encode(rest)).where(SEQ.eq(row.value1())).execute();
             }
         }
         for (int from = 0; from < emptied.size(); from += CHUNK) {
