@@ -53,4 +53,50 @@ class StoreErrorMessagesTest {
             assertTrue(e.getCause() != null, "the driver's exception is kept as the cause");
         }
     }
+
+    /**
+     * Every way opening can fail with a password in the URL: unreachable, refused credentials, a
+     * port out of range that no driver accepts (HikariCP's own error repeats the raw URL), a
+     * non-numeric port, an unknown H2 setting. The password must be in no message anywhere in the
+     * exception's cause chain (suppressed ones included), whatever the exception's type.
+     */
+    @Test
+    void aFailedOpenPutsThePasswordInNoMessageOfTheCauseChain() {
+        List<String> urls = List.of(
+                "jdbc:postgresql://127.0.0.1:1/test?user=postgres&password=" + PASSWORD,
+                "jdbc:postgresql://127.0.0.1:99999/test?user=postgres&password=" + PASSWORD,
+                "jdbc:postgresql://127.0.0.1:port/test?user=postgres&password=" + PASSWORD,
+                "jdbc:mariadb://root:" + PASSWORD + "@127.0.0.1:1/test",
+                TestDatabases.baseUrl(TestDatabases.Server.MARIADB) + "&password=" + PASSWORD,
+                "jdbc:h2:file:/tmp/taskevents-no-such-db;IFEXISTS=TRUE;PASSWORD=" + PASSWORD,
+                "jdbc:h2:file:/tmp/taskevents-bad-setting;PASSWORD=" + PASSWORD + ";NO_SUCH_SETTING=1");
+        for (String url : urls) {
+            RuntimeException e = assertThrows(RuntimeException.class, () -> JdbcStores.open(JdbcStoreOptions.of(url)
+                    .withConnectionTimeout(Duration.ofMillis(500))).close(), url);
+            assertNoPassword(e, url);
+            if (!(e instanceof StoreException || e instanceof IllegalArgumentException)) {
+                throw new AssertionError(url + ": the SPI's exceptions only", e);
+            }
+        }
+    }
+
+    private static void assertNoPassword(Throwable t, String url) {
+        for (Throwable link = t; link != null; link = link.getCause() == link ? null : link.getCause()) {
+            assertFalse(String.valueOf(link.getMessage()).contains(PASSWORD), url + " -> " + link);
+            assertFalse(link.toString().contains(PASSWORD), url + " -> " + link);
+            for (Throwable suppressed : link.getSuppressed()) {
+                assertNoPassword(suppressed, url);
+            }
+        }
+    }
+
+    @Test
+    void aUrlNoDriverAcceptsOrWithANonNumericPortIsMalformed() {
+        for (String url : List.of("jdbc:postgresql://127.0.0.1:99999/test", "jdbc:postgresql://127.0.0.1:port/test",
+                "jdbc:mariadb://127.0.0.1:port/test", "jdbc:mysql://[::1]:x/test")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> JdbcStores.open(JdbcStoreOptions.of(url)).close(), url);
+            assertTrue(e.getMessage().startsWith("malformed JDBC URL"), e.getMessage());
+        }
+    }
 }

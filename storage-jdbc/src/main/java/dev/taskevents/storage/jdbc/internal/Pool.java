@@ -20,6 +20,7 @@ final class Pool implements AutoCloseable {
 
     static Pool start(JdbcStoreOptions options) {
         SQLDialect dialect = Dialects.of(options.url());
+        refuseMalformed(options.url());
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(options.url());
         config.setUsername(options.user());
@@ -48,11 +49,17 @@ final class Pool implements AutoCloseable {
             dataSource = new HikariDataSource(config);
         } catch (HikariPool.PoolInitializationException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof SQLException sql && sql.getSQLState() != null
+                    && H2_MALFORMED_URL_STATES.contains(sql.getSQLState())) {
+                throw new IllegalArgumentException("malformed JDBC URL " + JdbcStores.redact(options.url()) + ": "
+                        + describe(cause, options.url()), redacted(e, options.url()));
+            }
             throw new StoreException("cannot connect to " + JdbcStores.redact(options.url()) + " within "
-                    + options.connectionTimeout().toMillis() + " ms: " + describe(cause, options.url()), e);
+                    + options.connectionTimeout().toMillis() + " ms: " + describe(cause, options.url()),
+                    redacted(e, options.url()));
         } catch (RuntimeException e) {
             throw new StoreException("cannot open a connection pool for " + JdbcStores.redact(options.url())
-                    + ": " + describe(e, options.url()), e);
+                    + ": " + describe(e, options.url()), redacted(e, options.url()));
         }
         if (dialect == SQLDialect.MYSQL) {
             refuseMariaDbBehindMySqlUrl(dataSource, options.url());
@@ -71,13 +78,77 @@ final class Pool implements AutoCloseable {
         } catch (SQLException e) {
             dataSource.close();
             throw new StoreException("cannot read the server version of " + JdbcStores.redact(url) + ": "
-                    + describe(e, url), e);
+                    + describe(e, url), redacted(e, url));
         }
         if (product != null && product.contains("MariaDB")) {
             dataSource.close();
             throw new StoreException("the jdbc:mysql: URL " + JdbcStores.redact(url) + " points at a MariaDB server ("
                     + product + "); MySQL Connector/J would drop the fractional seconds of every time it writes."
                     + " Use a jdbc:mariadb: URL for MariaDB.");
+        }
+    }
+
+    /**
+     * H2's SQL states for a URL it cannot parse: 90046 (URL format error), 90113 (unsupported
+     * connection setting). Other drivers fail such URLs in {@link #refuseMalformed}.
+     */
+    private static final java.util.Set<String> H2_MALFORMED_URL_STATES = java.util.Set.of("90046", "90113");
+
+    /** host, host:port or [ipv6]:port; the port, if any, in group 1. */
+    private static final java.util.regex.Pattern HOST_PORT =
+            java.util.regex.Pattern.compile("^(?:\\[[^\\]]*\\]|[^:\\[\\]]*)(?::(.*))?$");
+
+    /**
+     * Refuses, as {@link IllegalArgumentException} (the provider's promise for a malformed URL),
+     * a URL no driver accepts or whose port is not a number: drivers and the pool would report
+     * both as a failed connection after the whole connection timeout, and the pool's message for
+     * the first holds the raw URL, password included.
+     */
+    private static void refuseMalformed(String url) {
+        java.util.regex.Matcher server = java.util.regex.Pattern.compile("^jdbc:[a-z]+://([^/?]*)").matcher(url);
+        if (server.find()) {
+            for (String address : server.group(1).split(",")) {
+                java.util.regex.Matcher hostPort = HOST_PORT.matcher(address.substring(address.indexOf('@') + 1));
+                String port = hostPort.matches() ? hostPort.group(1) : null;
+                if (port != null && !port.matches("\\d{1,5}")) {
+                    throw new IllegalArgumentException("malformed JDBC URL " + JdbcStores.redact(url) + ": the port \""
+                            + port + "\" is not a number");
+                }
+            }
+        }
+        try {
+            java.sql.DriverManager.getDriver(url);
+        } catch (SQLException e) {
+            throw new IllegalArgumentException("malformed JDBC URL " + JdbcStores.redact(url)
+                    + ": no JDBC driver accepts it (check its syntax, and that the driver is on the module path)");
+        }
+    }
+
+    /**
+     * A copy of {@code error}'s cause chain that can be logged and kept: each link's message
+     * redacted as in {@link #describe}, its class named in the message, its stack trace kept.
+     * Drivers and the pool put the raw URL in their messages (HikariCP: "Failed to get driver
+     * instance for jdbcUrl=..."), so the original exceptions must not travel with ours.
+     */
+    private static Throwable redacted(Throwable error, String url) {
+        if (error == null) {
+            return null;
+        }
+        RedactedCause copy = new RedactedCause(error.getClass().getName() + ": " + describe(error, url),
+                redacted(error.getCause() == error ? null : error.getCause(), url));
+        copy.setStackTrace(error.getStackTrace());
+        for (Throwable suppressed : error.getSuppressed()) {
+            copy.addSuppressed(redacted(suppressed, url));
+        }
+        return copy;
+    }
+
+    /** A link of a redacted cause chain: the original's class name and redacted message. */
+    static final class RedactedCause extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        RedactedCause(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 
