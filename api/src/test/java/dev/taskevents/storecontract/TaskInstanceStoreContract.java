@@ -2,30 +2,43 @@ package dev.taskevents.storecontract;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.taskevents.api.StateEvent;
+import dev.taskevents.api.Stores;
 import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
 import dev.taskevents.api.spi.DuplicateTaskInstanceException;
 import dev.taskevents.api.spi.RowUpdate;
+import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -363,5 +376,484 @@ public abstract class TaskInstanceStoreContract {
         assertEquals(b, store.find(b.id()).orElseThrow());
         assertEquals(List.of(), store.pendingStateEvents(wf));
         assertEquals(List.of(), store.pendingStateEvents(moved.workflowInstanceId()));
+    }
+
+    // --- the SPI's promises, each forced (issue #12) ---
+
+    /**
+     * A URL this store's provider must refuse as malformed, or null if it has none; opened through
+     * {@link Stores#open(String)}, as a host would.
+     */
+    protected String malformedUrl() {
+        return null;
+    }
+
+    /**
+     * A URL of this store's kind that cannot be reached (a closed port, a missing database), or
+     * null if the store cannot be unreachable. Opening it must fail within 30 s.
+     */
+    protected String unreachableUrl() {
+        return null;
+    }
+
+    /**
+     * Makes every later UPDATE of row {@code id} match no row while still succeeding as a statement
+     * (a trigger that skips it: what a row deleted or changed underneath looks like), so that the
+     * store's update-count check is what must notice. Aborts the test where the store has no such
+     * path.
+     */
+    protected void makeUpdatesOfRowMatchNothing(long id) throws Exception {
+        Assumptions.abort("this store has no update count to get wrong");
+    }
+
+    /**
+     * Makes every later UPDATE of row {@code id} to a version above 0 fail inside the store (a
+     * constraint the database checks), after the batch's earlier rows were written in the same
+     * transaction. Aborts the test where the store has no such path.
+     */
+    protected void makeUpdatesOfRowFail(long id) throws Exception {
+        Assumptions.abort("this store has no way to fail a statement in the middle of a batch");
+    }
+
+    /** The marker of batch {@code n}: every row of it carries version n and this event id. */
+    private static TaskInstance atBatch(TaskInstance row, long n) {
+        return new TaskInstance(row.id(), row.workflowInstanceId(), row.name(), TaskState.RUNNING, "host-" + n,
+                row.logPath(), row.executePath(), row.processId(), row.appIds(), T0, row.endTime(), row.varPool(),
+                row.finishEventId(), "batch-" + n, n, T0.plusSeconds(n));
+    }
+
+    /**
+     * A reader looping {@code findByWorkflows} over several workflows while a writer commits
+     * batches that change every row of them: every read must show all rows at one batch (the same
+     * version and that batch's marker), never a mix. After each batch the writer waits for a read
+     * that began after it, so reads and writes keep overlapping without either outrunning the
+     * other; everything is bounded by {@link Await}'s 30 s and the join's 60 s.
+     */
+    @Test
+    void aConcurrentReaderSeesEachBatchWholeOrNotAtAll() throws Exception {
+        List<Long> workflows = new ArrayList<>();
+        List<TaskInstance> rows = new ArrayList<>();
+        for (int w = 0; w < 8; w++) {
+            long wf = newId();
+            workflows.add(wf);
+            for (int t = 0; t < 3; t++) {
+                rows.add(submitted(newId(), wf));
+            }
+        }
+        store.insert(rows);
+        int batches = 150;
+        AtomicBoolean writing = new AtomicBoolean(true);
+        AtomicLong readsStarted = new AtomicLong();
+        AtomicLong readsDone = new AtomicLong();
+        List<String> torn = Collections.synchronizedList(new ArrayList<>());
+        Set<Long> versionsSeen = ConcurrentHashMap.newKeySet();
+        AtomicReference<Throwable> readerFailed = new AtomicReference<>();
+        Thread reader = Thread.ofPlatform().name("contract-reader").start(() -> {
+            try {
+                while (writing.get()) {
+                    readsStarted.incrementAndGet();
+                    Map<Long, List<TaskInstance>> read = store.findByWorkflows(workflows);
+                    Set<String> markers = new TreeSet<>();
+                    int count = 0;
+                    for (long wf : workflows) {
+                        for (TaskInstance r : read.get(wf)) {
+                            markers.add(r.version() + ":" + r.lastEventId());
+                            count++;
+                        }
+                    }
+                    if (count != rows.size() || markers.size() != 1) {
+                        torn.add(count + " rows at " + markers);
+                    } else {
+                        TaskInstance any = read.get(workflows.getFirst()).getFirst();
+                        if (any.version() > 0 && !("batch-" + any.version()).equals(any.lastEventId())) {
+                            torn.add("version " + any.version() + " with marker " + any.lastEventId());
+                        }
+                        versionsSeen.add(any.version());
+                    }
+                    readsDone.incrementAndGet();
+                }
+            } catch (Throwable e) {
+                readerFailed.set(e);
+            }
+        });
+        try {
+            for (long n = 1; n <= batches; n++) {
+                List<RowUpdate> updates = new ArrayList<>();
+                for (TaskInstance r : rows) {
+                    updates.add(new RowUpdate(atBatch(r, n), n - 1));
+                }
+                List<WriteOutcome> outcomes = store.write(new WriteBatch(updates));
+                assertEquals(Collections.nCopies(rows.size(), WriteOutcome.APPLIED), outcomes, "batch " + n);
+                long startedBefore = readsStarted.get();
+                Await.until(() -> readerFailed.get() != null || readsDone.get() > startedBefore);
+            }
+        } finally {
+            writing.set(false);
+            reader.join(TimeUnit.SECONDS.toMillis(60));
+        }
+        assertFalse(reader.isAlive(), "the reader must stop");
+        assertEquals(null, readerFailed.get(), "the reader must not fail");
+        assertEquals(List.of(), torn, "reads that saw part of a batch");
+        assertTrue(versionsSeen.size() >= batches / 2, "reads must have interleaved with the batches: saw "
+                + versionsSeen.size() + " of " + batches + " versions");
+    }
+
+    /**
+     * An UPDATE that matches no row although its row was locked at the expected version (a trigger
+     * skips it here) must fail the batch, and the rows written before it in the same transaction
+     * must be rolled back with their outbox entries.
+     */
+    @Test
+    void aWrongUpdateCountFailsTheBatchAndCommitsNothingOfIt() throws Exception {
+        long wf = newId();
+        List<TaskInstance> rows = List.of(submitted(newId(), wf), submitted(newId(), wf), submitted(newId(), wf));
+        store.insert(rows);
+        makeUpdatesOfRowMatchNothing(rows.get(2).id());
+        assertFailingBatchCommitsNothing(wf, rows, StoreException.class);
+    }
+
+    /** A statement of the batch fails in the database: nothing of the batch is committed. */
+    @Test
+    void aBatchThatFailsInTheDatabaseCommitsNothingOfIt() throws Exception {
+        long wf = newId();
+        List<TaskInstance> rows = List.of(submitted(newId(), wf), submitted(newId(), wf), submitted(newId(), wf));
+        store.insert(rows);
+        makeUpdatesOfRowFail(rows.get(1).id());
+        assertFailingBatchCommitsNothing(wf, rows, RuntimeException.class);
+    }
+
+    private void assertFailingBatchCommitsNothing(long wf, List<TaskInstance> rows, Class<? extends RuntimeException> thrown) {
+        List<RowUpdate> updates = new ArrayList<>();
+        for (TaskInstance r : rows) {
+            TaskInstance next = bumped(r);
+            updates.add(new RowUpdate(next, 0, changeOf(next, "e" + r.id())));
+        }
+        RuntimeException e = assertThrows(thrown, () -> store.write(new WriteBatch(updates)));
+        assertTrue(e instanceof StoreException || e instanceof IllegalArgumentException,
+                "the SPI's exceptions only: " + e);
+        assertEquals(rows, store.findByWorkflow(wf), "no row of a failed batch is committed");
+        assertEquals(List.of(), store.pendingStateEvents(wf), "no outbox entry of a failed batch is committed");
+    }
+
+    /** After close every method throws StoreException; close itself may be called again. */
+    @Test
+    void aClosedStoreThrowsStoreExceptionAndCloseIsIdempotent() {
+        long wf = newId();
+        TaskInstance row = submitted(newId(), wf);
+        store.insert(List.of(row));
+        TaskInstance next = bumped(row);
+        StateEvent event = changeOf(next, "e");
+        store.close();
+        store.close();
+        List<org.junit.jupiter.api.function.Executable> calls = List.of(
+                () -> store.find(row.id()),
+                () -> store.findByWorkflow(wf),
+                () -> store.findByWorkflows(List.of(wf)),
+                () -> store.insert(List.of(submitted(newId(), wf))),
+                () -> store.write(new WriteBatch(List.of(new RowUpdate(next, 0, event)))),
+                () -> store.pendingStateEvents(10),
+                () -> store.pendingStateEvents(wf),
+                () -> store.removeStateEvents(List.of(event)));
+        for (int i = 0; i < calls.size(); i++) {
+            assertThrows(StoreException.class, calls.get(i), "call " + i + " after close");
+        }
+        store.close();
+    }
+
+    /** Moving a row to another workflow is refused input, whether or not its version matches. */
+    @Test
+    void anUpdateThatMovesARowToAnotherWorkflowIsRefusedWhateverItsVersion() {
+        long wf = newId();
+        TaskInstance row = submitted(newId(), wf);
+        store.insert(List.of(row));
+        long other = newId();
+        TaskInstance moved = new TaskInstance(row.id(), other, row.name(), TaskState.RUNNING, "h", null, null, 0, null,
+                T0, null, null, null, "m", 1, T0);
+        assertThrows(IllegalArgumentException.class,
+                () -> store.write(new WriteBatch(List.of(new RowUpdate(moved, 0, changeOf(moved, "m"))))));
+        TaskInstance movedFromWrongVersion = new TaskInstance(row.id(), other, row.name(), TaskState.RUNNING, "h",
+                null, null, 0, null, T0, null, null, null, "m", 6, T0);
+        assertThrows(IllegalArgumentException.class,
+                () -> store.write(new WriteBatch(List.of(new RowUpdate(movedFromWrongVersion, 5)))));
+        assertEquals(row, store.find(row.id()).orElseThrow());
+        assertEquals(List.of(), store.findByWorkflow(other));
+        assertEquals(List.of(), store.pendingStateEvents(other));
+    }
+
+    @Test
+    void aNonPositiveOutboxLimitIsRefused() {
+        assertThrows(IllegalArgumentException.class, () -> store.pendingStateEvents(0));
+        assertThrows(IllegalArgumentException.class, () -> store.pendingStateEvents(-1));
+    }
+
+    /**
+     * The engine retries a batch whose outcome is unknown: the replay must conflict on every row it
+     * committed the first time, change nothing and record no outbox entry twice.
+     */
+    @Test
+    void aBatchReplayedAfterAnUnknownOutcomeConflictsAndRecordsNothingTwice() {
+        long wf = newId();
+        TaskInstance a = submitted(newId(), wf);
+        TaskInstance b = submitted(newId(), wf);
+        store.insert(List.of(a, b));
+        TaskInstance nextA = bumped(a);
+        TaskInstance nextB = bumped(b);
+        WriteBatch batch = new WriteBatch(List.of(new RowUpdate(nextB, 0, changeOf(nextB, "b1")),
+                new RowUpdate(nextA, 0, changeOf(nextA, "a1"))));
+        CommitThenFailStore ambiguous = new CommitThenFailStore(store, 1);
+        assertThrows(StoreException.class, () -> ambiguous.write(batch), "the injected unknown outcome");
+        assertEquals(List.of(WriteOutcome.VERSION_CONFLICT, WriteOutcome.VERSION_CONFLICT), ambiguous.write(batch));
+        assertEquals(List.of(WriteOutcome.VERSION_CONFLICT, WriteOutcome.VERSION_CONFLICT), store.write(batch));
+        assertEquals(List.of(nextA, nextB), store.findByWorkflow(wf));
+        assertEquals(Set.of(changeOf(nextA, "a1"), changeOf(nextB, "b1")), Set.copyOf(store.pendingStateEvents(wf)));
+        assertEquals(2, store.pendingStateEvents(wf).size(), "each change recorded once");
+    }
+
+    /**
+     * {@code insert} keeps every one of the 16 components as given, not only a fresh SUBMITTED row:
+     * a finished state, a version above 0, a var pool, all times, the event ids; and the stored
+     * version is the one later updates are checked against.
+     */
+    @Test
+    void insertStoresEveryComponentAsGiven() {
+        long wf = newId();
+        TaskInstance base = submitted(newId(), wf);
+        TaskInstance done = finished(base, 7, "[{\"prop\":\"inserted\",\"value\":\"var pool kept\"}]");
+        TaskInstance failed = new TaskInstance(newId(), wf, "other ✓", TaskState.FAILURE, "h2:99", "/l", "/x", 7,
+                "app_9", T0.plusSeconds(5), T0.plus(6_000_001, ChronoUnit.MICROS), "{\"k\":1}", "f-1", "l-2", 3,
+                T0.plus(9_999_999, ChronoUnit.MICROS));
+        store.insert(List.of(failed, done));
+        assertEquals(done, store.find(done.id()).orElseThrow());
+        assertEquals(failed, store.find(failed.id()).orElseThrow());
+        List<TaskInstance> expected = done.id() < failed.id() ? List.of(done, failed) : List.of(failed, done);
+        assertEquals(expected, store.findByWorkflow(wf));
+        assertEquals(Map.of(wf, expected), store.findByWorkflows(List.of(wf)));
+        assertEquals(List.of(WriteOutcome.VERSION_CONFLICT),
+                store.write(new WriteBatch(List.of(new RowUpdate(bumped(base), 0)))), "the stored version is 7, not 0");
+        assertEquals(List.of(WriteOutcome.APPLIED), store.write(new WriteBatch(List.of(new RowUpdate(bumped(done), 7)))));
+        assertEquals(bumped(done), store.find(done.id()).orElseThrow());
+    }
+
+    /**
+     * More ids than one IN list holds (1,000), each workflow once in the answer however often it
+     * was asked for, and workflows without tasks mapped to empty lists. The rows go in by one
+     * insert of more than 1,000 rows.
+     */
+    @Test
+    void findByWorkflowsAnswersMoreThanAThousandIdsWithRepeats() {
+        List<Long> asked = new ArrayList<>();
+        Map<Long, List<TaskInstance>> expected = new HashMap<>();
+        List<TaskInstance> rows = new ArrayList<>();
+        for (int w = 0; w < 2_345; w++) {
+            long wf = newId();
+            asked.add(wf);
+            List<TaskInstance> tasks = new ArrayList<>();
+            if (w % 3 != 0) {
+                tasks.add(submitted(newId(), wf));
+                tasks.add(submitted(newId(), wf));
+            }
+            expected.put(wf, tasks);
+            rows.addAll(tasks);
+        }
+        asked.addAll(asked.subList(1_000, 1_100)); // repeats, and across the first chunk boundary
+        Collections.shuffle(asked, new Random(11));
+        Collections.shuffle(rows, new Random(12));
+        store.insert(rows);
+        assertEquals(expected, store.findByWorkflows(asked));
+    }
+
+    /** A repeated id in one insert, far apart (across the 1,000-row chunk): nothing is inserted. */
+    @Test
+    void anInsertOfMoreThanAThousandRowsWithARepeatedIdWritesNothing() {
+        long wf = newId();
+        List<TaskInstance> rows = new ArrayList<>();
+        for (int i = 0; i < 1_500; i++) {
+            rows.add(submitted(newId(), wf));
+        }
+        rows.add(submitted(rows.get(3).id(), wf));
+        DuplicateTaskInstanceException e = assertThrows(DuplicateTaskInstanceException.class, () -> store.insert(rows));
+        assertEquals(List.of(rows.get(3).id()), e.ids());
+        assertEquals(List.of(), store.findByWorkflow(wf));
+    }
+
+    @Test
+    void aWriteBatchRefusesARepeatedId() {
+        TaskInstance row = bumped(submitted(newId(), newId()));
+        assertThrows(IllegalArgumentException.class,
+                () -> new WriteBatch(List.of(new RowUpdate(row, 0), new RowUpdate(row, 0))));
+    }
+
+    @Test
+    void aBatchOfMoreThanAHundredRowsIsWrittenWhole() {
+        writeLargeBatchAndReadEveryRowBack(150);
+    }
+
+    @Test
+    void aBatchOfMoreThanAThousandRowsIsWrittenWhole() {
+        writeLargeBatchAndReadEveryRowBack(2_345);
+    }
+
+    /**
+     * A batch of {@code size} updates in shuffled order, spread over many workflows, every 13th
+     * from a wrong version and every 17th of a missing row: each outcome at its index, every row
+     * read back as written (or untouched), and exactly the applied rows' notifications recorded.
+     */
+    private void writeLargeBatchAndReadEveryRowBack(int size) {
+        List<TaskInstance> rows = new ArrayList<>();
+        List<Long> workflows = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            if (i % 10 == 0) {
+                workflows.add(newId());
+            }
+            rows.add(submitted(newId(), workflows.getLast()));
+        }
+        store.insert(rows);
+        List<TaskInstance> order = new ArrayList<>(rows);
+        Collections.shuffle(order, new Random(size));
+        List<RowUpdate> updates = new ArrayList<>();
+        List<WriteOutcome> expectedOutcomes = new ArrayList<>();
+        Map<Long, TaskInstance> expectedRows = new HashMap<>();
+        Set<StateEvent> expectedEvents = new HashSet<>();
+        rows.forEach(r -> expectedRows.put(r.id(), r));
+        for (int i = 0; i < order.size(); i++) {
+            TaskInstance r = order.get(i);
+            if (i % 17 == 5) {
+                TaskInstance ghost = bumped(submitted(newId(), r.workflowInstanceId()));
+                updates.add(new RowUpdate(ghost, 0, changeOf(ghost, "ghost")));
+                expectedOutcomes.add(WriteOutcome.NOT_FOUND);
+            }
+            if (i % 13 == 4) {
+                TaskInstance stale = bumped(bumped(r));
+                updates.add(new RowUpdate(stale, 1, changeOf(stale, "stale")));
+                expectedOutcomes.add(WriteOutcome.VERSION_CONFLICT);
+            } else {
+                TaskInstance next = finished(r, 1, "pool-" + r.id());
+                StateEvent event = changeOf(next, "e" + r.id());
+                updates.add(new RowUpdate(next, 0, event));
+                expectedOutcomes.add(WriteOutcome.APPLIED);
+                expectedRows.put(r.id(), next);
+                expectedEvents.add(event);
+            }
+        }
+        assertEquals(expectedOutcomes, store.write(new WriteBatch(updates)));
+        Map<Long, List<TaskInstance>> read = store.findByWorkflows(workflows);
+        int readBack = 0;
+        for (long wf : workflows) {
+            for (TaskInstance r : read.get(wf)) {
+                assertEquals(expectedRows.get(r.id()), r, "row " + r.id());
+                readBack++;
+            }
+        }
+        assertEquals(size, readBack, "every row read back");
+        Set<StateEvent> recorded = new HashSet<>();
+        for (long wf : workflows) {
+            recorded.addAll(store.pendingStateEvents(wf));
+        }
+        assertEquals(expectedEvents, recorded);
+    }
+
+    /** {@link dev.taskevents.api.spi.StorageProvider#open}: a malformed URL is refused input. */
+    @Test
+    void aMalformedUrlIsRefusedAsIllegalArgument() {
+        String url = malformedUrl();
+        Assumptions.assumeTrue(url != null, "this store has no malformed URL");
+        assertThrows(IllegalArgumentException.class, () -> {
+            try (TaskInstanceStore opened = Stores.open(url)) {
+                // reached only if the URL was accepted: the assertion fails
+            }
+        });
+    }
+
+    /** {@link dev.taskevents.api.spi.StorageProvider#open}: an unreachable store is a StoreException, in bounded time. */
+    @Test
+    void anUnreachableStoreIsAStoreException() {
+        String url = unreachableUrl();
+        Assumptions.assumeTrue(url != null, "this store cannot be unreachable");
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            assertThrows(StoreException.class, () -> {
+                try (TaskInstanceStore opened = Stores.open(url)) {
+                    // reached only if the store opened: the assertion fails
+                }
+            });
+        });
+    }
+
+    /**
+     * Several writers, each owning some workflows, commit batches with at most one task per workflow,
+     * picking tasks at random so that commit order is neither id order nor task order. Per
+     * workflow, the outbox must hold the changes in the order their writes returned (the client's
+     * ledger), both through {@code pendingStateEvents(workflow)} and in the global order.
+     */
+    @Test
+    void outboxIsInCommitOrderPerWorkflowAcrossTasksAndWriters() throws Exception {
+        int writers = 4;
+        int workflowsPerWriter = 3;
+        int tasksPerWorkflow = 3;
+        int batchesPerWriter = 25;
+        Map<Long, List<StateEvent>> ledger = new ConcurrentHashMap<>();
+        List<List<List<TaskInstance>>> owned = new ArrayList<>();
+        List<TaskInstance> all = new ArrayList<>();
+        for (int w = 0; w < writers; w++) {
+            List<List<TaskInstance>> mine = new ArrayList<>();
+            for (int f = 0; f < workflowsPerWriter; f++) {
+                long wf = newId();
+                List<TaskInstance> tasks = new ArrayList<>();
+                for (int t = 0; t < tasksPerWorkflow; t++) {
+                    tasks.add(submitted(newId(), wf));
+                }
+                mine.add(tasks);
+                all.addAll(tasks);
+                ledger.put(wf, Collections.synchronizedList(new ArrayList<>()));
+            }
+            owned.add(mine);
+        }
+        store.insert(all);
+        ExecutorService pool = Executors.newFixedThreadPool(writers);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<?>> done = new ArrayList<>();
+            for (int w = 0; w < writers; w++) {
+                List<List<TaskInstance>> mine = owned.get(w);
+                Random random = new Random(100 + w);
+                done.add(pool.submit(() -> {
+                    start.await();
+                    Map<Long, TaskInstance> current = new HashMap<>();
+                    mine.forEach(tasks -> tasks.forEach(t -> current.put(t.id(), t)));
+                    for (int n = 0; n < batchesPerWriter; n++) {
+                        List<RowUpdate> updates = new ArrayList<>();
+                        for (List<TaskInstance> tasks : mine) {
+                            if (random.nextInt(4) == 0) {
+                                continue; // this workflow sits this batch out
+                            }
+                            TaskInstance before = current.get(tasks.get(random.nextInt(tasks.size())).id());
+                            TaskInstance next = bumped(before);
+                            updates.add(new RowUpdate(next, before.version(),
+                                    changeOf(next, "w" + next.id() + "v" + next.version())));
+                        }
+                        Collections.shuffle(updates, random);
+                        List<WriteOutcome> outcomes = store.write(new WriteBatch(updates));
+                        assertEquals(Collections.nCopies(updates.size(), WriteOutcome.APPLIED), outcomes);
+                        for (RowUpdate u : updates) {
+                            current.put(u.row().id(), u.row());
+                            ledger.get(u.row().workflowInstanceId()).add(u.notification());
+                        }
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> f : done) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        List<StateEvent> global = store.pendingStateEvents(Integer.MAX_VALUE);
+        for (Map.Entry<Long, List<StateEvent>> e : ledger.entrySet()) {
+            assertTrue(e.getValue().size() > batchesPerWriter / 2, "workflow " + e.getKey() + " changed often");
+            assertEquals(e.getValue(), store.pendingStateEvents(e.getKey()), "workflow " + e.getKey());
+            assertEquals(e.getValue(), global.stream().filter(ev -> ev.workflowInstanceId() == e.getKey()).toList(),
+                    "workflow " + e.getKey() + " in the global order");
+        }
     }
 }

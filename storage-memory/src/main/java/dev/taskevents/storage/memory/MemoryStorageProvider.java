@@ -8,10 +8,11 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Serves {@code memory:} URLs. {@code memory:} alone opens a new, empty store each time;
  * {@code memory:NAME} opens the store of that name, shared by every open of the same name in this
- * JVM, so that a host and a tool can see the same data. Nothing survives the JVM.
+ * JVM, so that a host and a tool can see the same data. Each open returns its own handle onto
+ * that data: closing one handle does not close the others. Nothing survives the JVM.
  */
 public final class MemoryStorageProvider implements StorageProvider {
-    private static final ConcurrentHashMap<String, MemoryTaskInstanceStore> NAMED = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<String, MemoryTaskInstanceStore.Data> NAMED = new ConcurrentHashMap<>();
 
     @Override
     public String name() {
@@ -30,12 +31,12 @@ public final class MemoryStorageProvider implements StorageProvider {
         }
         String name = url.substring("memory:".length());
         if (name.isEmpty()) {
-            return new MemoryTaskInstanceStore();
+            return new MemoryTaskInstanceStore(new MemoryTaskInstanceStore.Data(), url);
         }
         if (!name.matches("[A-Za-z0-9_.-]{1,64}")) {
             throw new IllegalArgumentException("memory store name \"" + name
                     + "\" must be 1-64 letters, digits, '_', '.' or '-'");
         }
-        return NAMED.computeIfAbsent(name, n -> new MemoryTaskInstanceStore());
+        return new MemoryTaskInstanceStore(NAMED.computeIfAbsent(name, n -> new MemoryTaskInstanceStore.Data()), url);
     }
 }

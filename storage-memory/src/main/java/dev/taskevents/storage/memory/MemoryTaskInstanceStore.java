@@ -4,6 +4,7 @@ import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.DuplicateTaskInstanceException;
 import dev.taskevents.api.spi.RowUpdate;
+import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
@@ -24,15 +25,39 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 /**
  * Task instances in memory, with the JDBC store's semantics: version-checked updates, all-or-none
  * inserts, batches applied atomically. A read-write lock makes every batch visible whole or not at
- * all; readers do not block each other. The outbox is a map in insertion order, written under
- * the same write lock as the rows, so an entry exists exactly when its change does and the map's
- * order is commit order.
+ * all; readers do not block each other. Every read that spans several workflows
+ * ({@link #findByWorkflows}) takes the lock once, so it too sees a batch whole or not at all. The
+ * outbox is a map in insertion order, written under the same write lock as the rows, so an entry
+ * exists exactly when its change does and the map's order is commit order.
+ *
+ * <p>The data ({@link Data}) and the handle are separate: {@code memory:NAME} gives every open its
+ * own handle onto one shared {@code Data}, so that closing one handle (after which it throws
+ * {@link StoreException}, as the SPI promises) does not close the others.
  */
 final class MemoryTaskInstanceStore implements TaskInstanceStore {
-    private final ReadWriteLock lock = new ReentrantReadWriteLock();
-    private final Map<Long, TaskInstance> rows = new HashMap<>();
-    private final Map<Long, TreeMap<Long, TaskInstance>> byWorkflow = new HashMap<>();
-    private final LinkedHashMap<OutboxKey, StateEvent> outbox = new LinkedHashMap<>();
+    /** The rows and the outbox, shared by every handle of one named store. */
+    static final class Data {
+        private final ReadWriteLock lock = new ReentrantReadWriteLock();
+        private final Map<Long, TaskInstance> rows = new HashMap<>();
+        private final Map<Long, TreeMap<Long, TaskInstance>> byWorkflow = new HashMap<>();
+        private final LinkedHashMap<OutboxKey, StateEvent> outbox = new LinkedHashMap<>();
+    }
+
+    private final ReadWriteLock lock;
+    private final Map<Long, TaskInstance> rows;
+    private final Map<Long, TreeMap<Long, TaskInstance>> byWorkflow;
+    private final LinkedHashMap<OutboxKey, StateEvent> outbox;
+    private final String name;
+    private volatile boolean closed;
+
+    /** A handle onto {@code data}; {@code name} is for messages ("memory:" or "memory:NAME"). */
+    MemoryTaskInstanceStore(Data data, String name) {
+        this.lock = data.lock;
+        this.rows = data.rows;
+        this.byWorkflow = data.byWorkflow;
+        this.outbox = data.outbox;
+        this.name = name;
+    }
 
     private record OutboxKey(long taskInstanceId, long version) {
         static OutboxKey of(StateEvent event) {
@@ -42,6 +67,7 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
 
     @Override
     public Optional<TaskInstance> find(long taskInstanceId) {
+        ensureOpen("find task instance " + taskInstanceId);
         lock.readLock().lock();
         try {
             return Optional.ofNullable(rows.get(taskInstanceId));
@@ -52,17 +78,40 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
 
     @Override
     public List<TaskInstance> findByWorkflow(long workflowInstanceId) {
+        ensureOpen("find the task instances of workflow instance " + workflowInstanceId);
         lock.readLock().lock();
         try {
-            TreeMap<Long, TaskInstance> tasks = byWorkflow.get(workflowInstanceId);
-            return tasks == null ? List.of() : List.copyOf(tasks.values());
+            return tasksOf(workflowInstanceId);
         } finally {
             lock.readLock().unlock();
         }
     }
 
+    /** Under one read lock: a batch that spans several of these workflows is seen whole or not at all. */
+    @Override
+    public Map<Long, List<TaskInstance>> findByWorkflows(Collection<Long> workflowInstanceIds) {
+        ensureOpen("find the task instances of " + workflowInstanceIds.size() + " workflow instances");
+        lock.readLock().lock();
+        try {
+            Map<Long, List<TaskInstance>> result = new HashMap<>();
+            for (Long id : workflowInstanceIds) {
+                result.put(id, tasksOf(id));
+            }
+            return result;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Call under the lock. */
+    private List<TaskInstance> tasksOf(long workflowInstanceId) {
+        TreeMap<Long, TaskInstance> tasks = byWorkflow.get(workflowInstanceId);
+        return tasks == null ? List.of() : List.copyOf(tasks.values());
+    }
+
     @Override
     public void insert(List<TaskInstance> newRows) {
+        ensureOpen("insert " + newRows.size() + " task instances");
         lock.writeLock().lock();
         try {
             Set<Long> seen = new HashSet<>();
@@ -83,6 +132,7 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
 
     @Override
     public List<WriteOutcome> write(WriteBatch batch) {
+        ensureOpen("write a batch of " + batch.updates().size() + " task instance updates");
         lock.writeLock().lock();
         try {
             List<WriteOutcome> outcomes = new ArrayList<>(batch.updates().size());
@@ -90,12 +140,13 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
                 TaskInstance stored = rows.get(update.row().id());
                 if (stored == null) {
                     outcomes.add(WriteOutcome.NOT_FOUND);
-                } else if (stored.version() != update.expectedVersion()) {
-                    outcomes.add(WriteOutcome.VERSION_CONFLICT);
                 } else if (stored.workflowInstanceId() != update.row().workflowInstanceId()) {
+                    // Refused whatever the version, as the JDBC store does: the input is wrong, not stale.
                     throw new IllegalArgumentException("task instance " + stored.id() + " belongs to workflow instance "
                             + stored.workflowInstanceId() + "; an update cannot move it to "
                             + update.row().workflowInstanceId());
+                } else if (stored.version() != update.expectedVersion()) {
+                    outcomes.add(WriteOutcome.VERSION_CONFLICT);
                 } else {
                     outcomes.add(WriteOutcome.APPLIED);
                 }
@@ -117,6 +168,10 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
 
     @Override
     public List<StateEvent> pendingStateEvents(int limit) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be at least 1, was " + limit);
+        }
+        ensureOpen("read the outbox");
         lock.readLock().lock();
         try {
             return outbox.values().stream().limit(limit).toList();
@@ -127,6 +182,7 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
 
     @Override
     public List<StateEvent> pendingStateEvents(long workflowInstanceId) {
+        ensureOpen("read the outbox of workflow instance " + workflowInstanceId);
         lock.readLock().lock();
         try {
             return outbox.values().stream().filter(e -> e.workflowInstanceId() == workflowInstanceId).toList();
@@ -137,6 +193,7 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
 
     @Override
     public void removeStateEvents(Collection<StateEvent> told) {
+        ensureOpen("remove " + told.size() + " told entries from the outbox");
         lock.writeLock().lock();
         try {
             told.forEach(e -> outbox.remove(OutboxKey.of(e)));
@@ -151,8 +208,15 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
                 .put(row.id(), row);
     }
 
+    private void ensureOpen(String what) {
+        if (closed) {
+            throw new StoreException("the store " + name + " is closed; cannot " + what);
+        }
+    }
+
+    /** Closes this handle only: the data of a named store stays for its other handles and later opens. */
     @Override
     public void close() {
-        // Nothing to release: the rows live as long as the store object.
+        closed = true;
     }
 }

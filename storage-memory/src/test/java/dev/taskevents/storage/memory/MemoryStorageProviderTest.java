@@ -44,7 +44,7 @@ class MemoryStorageProviderTest {
     void namedStoresAreSharedAndAnonymousOnesAreFresh() {
         TaskInstanceStore a = Stores.open("memory:shared-test");
         TaskInstanceStore b = Stores.open("memory:shared-test");
-        assertSame(a, b);
+        assertNotSame(a, b, "each open is its own handle, closed on its own");
         a.insert(List.of(TaskInstance.submitted(1, 1, "t", Instant.EPOCH)));
         assertTrue(b.find(1).isPresent());
         assertNotSame(Stores.open("memory:"), Stores.open("memory:"));

@@ -9,4 +9,10 @@ class MemoryStoreContractTest extends TaskInstanceStoreContract {
     protected TaskInstanceStore openStore() {
         return Stores.open("memory:");
     }
+
+    /** A name with a space: not one a memory store may have. */
+    @Override
+    protected String malformedUrl() {
+        return "memory:not a name";
+    }
 }
