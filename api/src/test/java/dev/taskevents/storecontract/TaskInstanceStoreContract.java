@@ -431,17 +431,29 @@ public abstract class TaskInstanceStoreContract {
      */
     @Test
     void aConcurrentReaderSeesEachBatchWholeOrNotAtAll() throws Exception {
+        readWhileWritingWholeBatches(8, 3, 150);
+    }
+
+    /**
+     * As {@link #aConcurrentReaderSeesEachBatchWholeOrNotAtAll}, with more workflows than one IN
+     * list holds (1,000): a store that reads them in chunks must still read them at one moment.
+     */
+    @Test
+    void aConcurrentReaderOfMoreThanAThousandWorkflowsSeesEachBatchWholeOrNotAtAll() throws Exception {
+        readWhileWritingWholeBatches(1_200, 1, 24);
+    }
+
+    private void readWhileWritingWholeBatches(int workflowCount, int tasksPerWorkflow, int batches) throws Exception {
         List<Long> workflows = new ArrayList<>();
         List<TaskInstance> rows = new ArrayList<>();
-        for (int w = 0; w < 8; w++) {
+        for (int w = 0; w < workflowCount; w++) {
             long wf = newId();
             workflows.add(wf);
-            for (int t = 0; t < 3; t++) {
+            for (int t = 0; t < tasksPerWorkflow; t++) {
                 rows.add(submitted(newId(), wf));
             }
         }
         store.insert(rows);
-        int batches = 150;
         AtomicBoolean writing = new AtomicBoolean(true);
         AtomicLong readsStarted = new AtomicLong();
         AtomicLong readsDone = new AtomicLong();

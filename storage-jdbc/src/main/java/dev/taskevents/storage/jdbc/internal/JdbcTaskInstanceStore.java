@@ -114,23 +114,51 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                 .fetch(TaskInstanceTable::read));
     }
 
+    /**
+     * One IN list per 1,000 ids. A single statement reads one snapshot; more than one are read in
+     * one REPEATABLE READ transaction, whose snapshot (PostgreSQL, InnoDB, H2's MVStore) spans its
+     * statements, so that a batch touching workflows of several chunks is still seen whole or not
+     * at all (read committed would give each chunk its own moment).
+     */
     @Override
     public Map<Long, List<TaskInstance>> findByWorkflows(java.util.Collection<Long> workflowInstanceIds) {
         List<Long> ids = workflowInstanceIds.stream().distinct().sorted().toList();
         return run("find the task instances of " + ids.size() + " workflow instances", () -> {
-            Map<Long, List<TaskInstance>> result = new HashMap<>();
-            ids.forEach(id -> result.put(id, new ArrayList<>()));
-            for (int from = 0; from < ids.size(); from += CHUNK) {
-                sql.select(COLUMNS).from(TASK_INSTANCE)
-                        .where(WORKFLOW_INSTANCE_ID.in(ids.subList(from, Math.min(ids.size(), from + CHUNK))))
-                        .orderBy(WORKFLOW_INSTANCE_ID, ID)
-                        .forEach(r -> {
-                            TaskInstance row = TaskInstanceTable.read(r);
-                            result.get(row.workflowInstanceId()).add(row);
-                        });
+            if (ids.size() <= CHUNK) {
+                return readWorkflows(sql, ids);
             }
-            return result;
+            return sql.connectionResult(c -> {
+                int isolation = c.getTransactionIsolation();
+                c.setTransactionIsolation(java.sql.Connection.TRANSACTION_REPEATABLE_READ);
+                c.setAutoCommit(false);
+                try {
+                    Map<Long, List<TaskInstance>> result = readWorkflows(DSL.using(c, sql.dialect(), sql.settings()), ids);
+                    c.commit();
+                    return result;
+                } catch (RuntimeException | java.sql.SQLException e) {
+                    c.rollback();
+                    throw e;
+                } finally {
+                    c.setAutoCommit(true);
+                    c.setTransactionIsolation(isolation);
+                }
+            });
         });
+    }
+
+    private static Map<Long, List<TaskInstance>> readWorkflows(DSLContext t, List<Long> sortedIds) {
+        Map<Long, List<TaskInstance>> result = new HashMap<>();
+        sortedIds.forEach(id -> result.put(id, new ArrayList<>()));
+        for (int from = 0; from < sortedIds.size(); from += CHUNK) {
+            t.select(COLUMNS).from(TASK_INSTANCE)
+                    .where(WORKFLOW_INSTANCE_ID.in(sortedIds.subList(from, Math.min(sortedIds.size(), from + CHUNK))))
+                    .orderBy(WORKFLOW_INSTANCE_ID, ID)
+                    .forEach(r -> {
+                        TaskInstance row = TaskInstanceTable.read(r);
+                        result.get(row.workflowInstanceId()).add(row);
+                    });
+        }
+        return result;
     }
 
     @Override
