@@ -14,6 +14,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A TCP proxy on loopback between the store's connection pool and the database, that a test can
  * use to cut every open connection ({@link #cutAll}) or refuse new ones for a while
  * ({@link #setDown}), the way a database restart or a network fault looks to the pool.
+ *
+ * <p>Faults can also follow the traffic instead of a clock ({@link #cutEvery}): every time the
+ * clients have sent another {@code n} bytes, every connection is cut, and after every
+ * {@code refuseAfterCuts}-th such cut the next {@code refused} connection attempts are refused (a
+ * restart). A run then gets the same faults at the same points of its work on a fast or a slow
+ * machine. {@link #connectionsCut} counts the proxied connections that were open when cut, not
+ * the calls.
  */
 final class TcpProxy implements AutoCloseable {
     private final ServerSocket server;
@@ -21,6 +28,15 @@ final class TcpProxy implements AutoCloseable {
     private final int targetPort;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final AtomicInteger cuts = new AtomicInteger();
+    /** Client-side sockets of open proxied connections: one per connection. */
+    private final Set<Socket> clients = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger connectionsCut = new AtomicInteger();
+    private final AtomicInteger attemptsRefused = new AtomicInteger();
+    private final AtomicInteger toRefuse = new AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong bytesSinceCut = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long cutEveryBytes = Long.MAX_VALUE;
+    private volatile int refuseAfterCuts = Integer.MAX_VALUE;
+    private volatile int refused;
     private volatile boolean down;
     private volatile boolean closed;
 
@@ -35,15 +51,60 @@ final class TcpProxy implements AutoCloseable {
         return server.getLocalPort();
     }
 
-    /** Closes every connection now open through the proxy; returns how many. */
+    /** Closes every connection now open through the proxy; returns how many sockets. */
     int cutAll() {
         int n = 0;
+        for (Socket client : clients) {
+            if (clients.remove(client)) {
+                connectionsCut.incrementAndGet();
+            }
+        }
         for (Socket socket : open) {
             close(socket);
             n++;
         }
         cuts.incrementAndGet();
         return n;
+    }
+
+    /**
+     * From now on, cuts every connection each time the clients have sent {@code bytes} more
+     * bytes, and after every {@code refuseAfterCuts}-th such cut refuses the next {@code refused}
+     * connection attempts.
+     */
+    void cutEvery(long bytes, int refuseAfterCuts, int refused) {
+        this.refuseAfterCuts = refuseAfterCuts;
+        this.refused = refused;
+        this.cutEveryBytes = bytes;
+    }
+
+    /** Stops cutting by traffic; connections are made and kept as usual again. */
+    void stopCutting() {
+        cutEveryBytes = Long.MAX_VALUE;
+        toRefuse.set(0);
+    }
+
+    /** Proxied connections that were open when a cut closed them. */
+    int connectionsCut() {
+        return connectionsCut.get();
+    }
+
+    /** Connection attempts refused by the traffic schedule ({@link #cutEvery}). */
+    int attemptsRefused() {
+        return attemptsRefused.get();
+    }
+
+    /** The clients sent {@code n} more bytes: cut when the schedule says so. */
+    private void sent(int n) {
+        long limit = cutEveryBytes;
+        if (bytesSinceCut.addAndGet(n) >= limit) {
+            bytesSinceCut.set(0);
+            int cut = cuts.get() + 1;
+            cutAll();
+            if (cut % refuseAfterCuts == 0) {
+                toRefuse.set(refused);
+            }
+        }
     }
 
     /** While down, new connections are closed at once and the open ones are cut. */
@@ -70,19 +131,25 @@ final class TcpProxy implements AutoCloseable {
                 close(client);
                 continue;
             }
+            if (toRefuse.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                attemptsRefused.incrementAndGet();
+                close(client);
+                continue;
+            }
             try {
                 Socket upstream = new Socket(targetHost, targetPort);
                 open.add(client);
                 open.add(upstream);
-                pump(client, upstream);
-                pump(upstream, client);
+                clients.add(client);
+                pump(client, upstream, true);
+                pump(upstream, client, false);
             } catch (IOException e) {
                 close(client);
             }
         }
     }
 
-    private void pump(Socket from, Socket to) {
+    private void pump(Socket from, Socket to, boolean fromClient) {
         Thread.ofVirtual().start(() -> {
             byte[] buffer = new byte[16 * 1024];
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
@@ -90,6 +157,9 @@ final class TcpProxy implements AutoCloseable {
                 while ((n = in.read(buffer)) >= 0) {
                     out.write(buffer, 0, n);
                     out.flush();
+                    if (fromClient) {
+                        sent(n);
+                    }
                 }
             } catch (IOException e) {
                 // cut: fall through and close both ends
@@ -102,6 +172,7 @@ final class TcpProxy implements AutoCloseable {
 
     private void close(Socket socket) {
         open.remove(socket);
+        clients.remove(socket);
         try {
             socket.close();
         } catch (IOException ignored) {
