@@ -16,7 +16,12 @@ import java.util.Optional;
  * could not be reached or failed (the call may be retried), {@link IllegalArgumentException}
  * for input the store refuses. A method that throws {@code StoreException} after the database
  * may have committed (e.g. the connection dropped during commit) leaves the outcome unknown;
- * the version checks make a retry safe.
+ * the version checks make a retry safe: a batch replayed after it committed gets
+ * {@link WriteOutcome#VERSION_CONFLICT} for every row it changed, and records nothing twice.
+ *
+ * <p>Reads are atomic with respect to batches: a read that runs while a batch commits sees all of
+ * the batch's rows changed or none of them ({@link #findByWorkflows} included, over any number of
+ * workflows). After {@link #close} every other method throws {@code StoreException}.
  */
 public interface TaskInstanceStore extends AutoCloseable {
 
@@ -29,8 +34,10 @@ public interface TaskInstanceStore extends AutoCloseable {
     /**
      * The task instances of several workflow instances at once, each list ordered by id; a
      * workflow without tasks maps to an empty list. The engine loads the workflows its cache
-     * misses in batches through this. The default asks {@link #findByWorkflow} for each; a store
-     * that can answer in one query should.
+     * misses in batches through this. All lists are read at one moment, so that a batch which
+     * changed rows of several of these workflows is seen whole or not at all. The default asks
+     * {@link #findByWorkflow} for each, which keeps that only within each workflow: a store whose
+     * batches span workflows must override it (read under one lock, or in one snapshot).
      */
     default Map<Long, List<TaskInstance>> findByWorkflows(Collection<Long> workflowInstanceIds) {
         Map<Long, List<TaskInstance>> result = new HashMap<>();
@@ -41,7 +48,8 @@ public interface TaskInstanceStore extends AutoCloseable {
     }
 
     /**
-     * Creates task instances, all or none, as they are given (normally SUBMITTED, version 0).
+     * Creates task instances, all or none, as they are given (normally SUBMITTED, version 0): every
+     * component is stored as it is, whatever the state, version, var pool or times.
      *
      * @throws DuplicateTaskInstanceException if one of the ids exists already or repeats in
      *     {@code rows}; nothing is written
@@ -56,6 +64,9 @@ public interface TaskInstanceStore extends AutoCloseable {
      * Rows of different batches written concurrently are disjoint or serialised by the version
      * check; implementations lock rows in id order so that concurrent batches cannot deadlock.
      *
+     * <p>An update that would move a row to another workflow instance is refused input: this
+     * throws {@link IllegalArgumentException}, whatever the row's version, and writes nothing.
+     *
      * <p>The outbox: for each APPLIED update that carries a {@link RowUpdate#notification()}, the
      * notification is recorded in the same transaction, so that it exists if and only if the row
      * change was committed. It stays until {@link #removeStateEvents} removes it.
@@ -68,6 +79,8 @@ public interface TaskInstanceStore extends AutoCloseable {
      * another batch began comes first. The engine tells these to its sink at start, as changes
      * that may have been committed without the sink hearing of them (a crash, an unknown commit
      * outcome).
+     *
+     * @throws IllegalArgumentException if {@code limit} is below 1
      */
     List<StateEvent> pendingStateEvents(int limit);
 
@@ -80,7 +93,10 @@ public interface TaskInstanceStore extends AutoCloseable {
      */
     void removeStateEvents(Collection<StateEvent> told);
 
-    /** Releases the store's resources (connections, files); idempotent. */
+    /**
+     * Releases the store's resources (connections, files); idempotent. Every later call of another
+     * method throws {@link StoreException}.
+     */
     @Override
     void close();
 }
