@@ -12,7 +12,14 @@ import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -70,12 +77,49 @@ class StoreErrorMessagesTest {
                 TestDatabases.baseUrl(TestDatabases.Server.MARIADB) + "&password=" + PASSWORD,
                 "jdbc:h2:file:/tmp/taskevents-no-such-db;IFEXISTS=TRUE;PASSWORD=" + PASSWORD,
                 "jdbc:h2:file:/tmp/taskevents-bad-setting;PASSWORD=" + PASSWORD + ";NO_SUCH_SETTING=1");
-        for (String url : urls) {
-            RuntimeException e = assertThrows(RuntimeException.class, () -> JdbcStores.open(JdbcStoreOptions.of(url)
-                    .withConnectionTimeout(Duration.ofMillis(500))).close(), url);
-            assertNoPassword(e, url);
-            if (!(e instanceof StoreException || e instanceof IllegalArgumentException)) {
-                throw new AssertionError(url + ": the SPI's exceptions only", e);
+        // What a host's log gets: HikariCP logs failed starts through SLF4J, bound to JUL in the tests.
+        List<LogRecord> logged = Collections.synchronizedList(new ArrayList<>());
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                logged.add(record);
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger root = Logger.getLogger("");
+        // Every level, debug included: a host that turns the pool's logging up must not get a password.
+        Logger pool = Logger.getLogger("com.zaxxer.hikari");
+        Level poolLevel = pool.getLevel();
+        pool.setLevel(Level.ALL);
+        capture.setLevel(Level.ALL);
+        root.addHandler(capture);
+        try {
+            for (String url : urls) {
+                RuntimeException e = assertThrows(RuntimeException.class, () -> JdbcStores.open(JdbcStoreOptions.of(url)
+                        .withConnectionTimeout(Duration.ofMillis(500))).close(), url);
+                assertNoPassword(e, url);
+                if (!(e instanceof StoreException || e instanceof IllegalArgumentException)) {
+                    throw new AssertionError(url + ": the SPI's exceptions only", e);
+                }
+            }
+        } finally {
+            root.removeHandler(capture);
+            pool.setLevel(poolLevel);
+        }
+        assertTrue(logged.stream().anyMatch(r -> r.getLoggerName() != null && r.getLoggerName().startsWith("com.zaxxer.hikari")),
+                "the pool's log records must have been captured, or this proves nothing");
+        for (LogRecord record : List.copyOf(logged)) {
+            String text = new SimpleFormatter().formatMessage(record);
+            assertFalse(text.contains(PASSWORD), "logged: " + text);
+            if (record.getThrown() != null) {
+                assertNoPassword(record.getThrown(), "logged by " + record.getLoggerName());
             }
         }
     }

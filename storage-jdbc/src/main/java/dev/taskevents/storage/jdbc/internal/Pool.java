@@ -22,9 +22,19 @@ final class Pool implements AutoCloseable {
         SQLDialect dialect = Dialects.of(options.url());
         refuseMalformed(options.url());
         HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(options.url());
+        // HikariCP logs its configuration, URL included, at DEBUG, and masks only a lower-case
+        // "password=": H2's ";PASSWORD=" goes to the pool as the password property instead (H2
+        // reads it from either place, and does not decode URL values).
+        String jdbcUrl = options.url();
+        String password = options.password();
+        java.util.regex.Matcher h2Password = H2_PASSWORD.matcher(jdbcUrl);
+        if (dialect == SQLDialect.H2 && h2Password.find()) {
+            password = password != null ? password : h2Password.group(1);
+            jdbcUrl = h2Password.replaceAll("");
+        }
+        config.setJdbcUrl(jdbcUrl);
         config.setUsername(options.user());
-        config.setPassword(options.password());
+        config.setPassword(password);
         config.setMaximumPoolSize(options.maximumPoolSize());
         config.setConnectionTimeout(options.connectionTimeout().toMillis());
         config.setValidationTimeout(Math.min(options.connectionTimeout().toMillis(), 5_000));
@@ -94,19 +104,30 @@ final class Pool implements AutoCloseable {
      */
     private static final java.util.Set<String> H2_MALFORMED_URL_STATES = java.util.Set.of("90046", "90113");
 
+    /** H2's password setting in a URL; H2 setting names are case-insensitive. */
+    private static final java.util.regex.Pattern H2_PASSWORD = java.util.regex.Pattern.compile("(?i);PASSWORD=([^;]*)");
+
     /** host, host:port or [ipv6]:port; the port, if any, in group 1. */
     private static final java.util.regex.Pattern HOST_PORT =
             java.util.regex.Pattern.compile("^(?:\\[[^\\]]*\\]|[^:\\[\\]]*)(?::(.*))?$");
 
     /**
      * Refuses, as {@link IllegalArgumentException} (the provider's promise for a malformed URL),
-     * a URL no driver accepts or whose port is not a number: drivers and the pool would report
-     * both as a failed connection after the whole connection timeout, and the pool's message for
-     * the first holds the raw URL, password included.
+     * a URL no driver accepts, whose port is not a number, or with user info its driver does not
+     * read: drivers and the pool would report these as a failed connection after the whole
+     * connection timeout, and their messages (which HikariCP also logs) hold the raw URL,
+     * password included.
      */
     private static void refuseMalformed(String url) {
         java.util.regex.Matcher server = java.util.regex.Pattern.compile("^jdbc:[a-z]+://([^/?]*)").matcher(url);
         if (server.find()) {
+            if (server.group(1).contains("@")) {
+                // Only Connector/J reads user:password@host; the others take it for the host name and
+                // repeat it, password and all, in errors; HikariCP logs the URL unmasked at DEBUG.
+                throw new IllegalArgumentException("malformed JDBC URL " + JdbcStores.redact(url)
+                        + ": credentials before the host (user:password@) are not accepted; give user= and"
+                        + " password= as URL properties, or the credentials in the store options");
+            }
             for (String address : server.group(1).split(",")) {
                 java.util.regex.Matcher hostPort = HOST_PORT.matcher(address.substring(address.indexOf('@') + 1));
                 String port = hostPort.matches() ? hostPort.group(1) : null;
