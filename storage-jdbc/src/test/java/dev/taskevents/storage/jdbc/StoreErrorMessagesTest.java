@@ -143,4 +143,19 @@ class StoreErrorMessagesTest {
             assertTrue(e.getMessage().startsWith("malformed JDBC URL"), e.getMessage());
         }
     }
+
+    /** H2's ;PASSWORD= still sets the password, though the pool gets it as a property, not in the URL. */
+    @Test
+    void anH2PasswordInTheUrlStillOpensItsDatabaseAndOnlyIt() {
+        String base = TestDatabases.freshH2Url() + ";USER=owner";
+        try (TaskInstanceStore created = JdbcStores.open(JdbcStoreOptions.of(base + ";PASSWORD=" + PASSWORD))) {
+            created.insert(List.of(TaskInstance.submitted(7, 7, "kept", Instant.EPOCH)));
+        }
+        try (TaskInstanceStore reopened = JdbcStores.open(JdbcStoreOptions.of(base + ";password=" + PASSWORD))) {
+            assertTrue(reopened.find(7).isPresent());
+        }
+        StoreException wrong = assertThrows(StoreException.class, () -> JdbcStores.open(JdbcStoreOptions.of(
+                base + ";PASSWORD=not-" + PASSWORD).withConnectionTimeout(Duration.ofMillis(500))).close());
+        assertNoPassword(wrong, base);
+    }
 }

@@ -3,7 +3,6 @@ package dev.taskevents.storage.memory;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -55,5 +54,17 @@ class MemoryStorageProviderTest {
     void badNamesAreRefusedWithTheRule() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Stores.open("memory:a b"));
         assertTrue(e.getMessage().contains("\"a b\""), e.getMessage());
+    }
+
+    /** Each open of a named store is a handle: closing one leaves the data and the other handles working. */
+    @Test
+    void closingOneHandleOfANamedStoreLeavesTheOthersWorking() {
+        TaskInstanceStore a = Stores.open("memory:close-test");
+        TaskInstanceStore b = Stores.open("memory:close-test");
+        a.insert(List.of(TaskInstance.submitted(5, 5, "t", Instant.EPOCH)));
+        a.close();
+        assertThrows(dev.taskevents.api.spi.StoreException.class, () -> a.find(5));
+        assertTrue(b.find(5).isPresent());
+        assertTrue(Stores.open("memory:close-test").find(5).isPresent());
     }
 }
