@@ -321,8 +321,13 @@ class ReliabilityIT {
             long signalled;
             try {
                 lock.setAutoCommit(false);
+                long lockPid;
                 try (Statement s = lock.createStatement()) {
                     s.executeQuery("SELECT id FROM task_instance WHERE id > " + tasks + " FOR UPDATE").close();
+                    try (ResultSet r = s.executeQuery("SELECT pg_backend_pid()")) {
+                        r.next();
+                        lockPid = r.getLong(1);
+                    }
                 }
                 StringBuilder events = new StringBuilder("[");
                 for (int id = tasks + 1; id <= tasks + held; id++) {
@@ -336,8 +341,8 @@ class ReliabilityIT {
                                 events.append("]").toString())).build(), HttpResponse.BodyHandlers.ofString());
                 awaitCondition("serve's write of the held rows waiting for the test's lock", () -> {
                     try (Connection c = DriverManager.getConnection(base); Statement s = c.createStatement();
-                         ResultSet r = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE"
-                                 + " wait_event_type = 'Lock' AND datname = current_database()")) {
+                         ResultSet r = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE "
+                                 + lockPid + " = ANY(pg_blocking_pids(pid))")) {
                         return r.next() && r.getLong(1) > 0;
                     }
                 });
