@@ -12,7 +12,7 @@ status=0
   -Dtaskevents.reliability.workflows=1000 -Dtaskevents.reliability.kills=10 \
   -Dtaskevents.reliability.fuzz=50000 -Dtaskevents.reliability.iterations=50000 \
   -Dtaskevents.hostile.flood=256 \
-  -Dtest='DatabaseFaultTest,CrashBetweenCommitAndTellingTest,OverloadTest,KeyedExecutorRandomStressTest,TaskEventFuzzTest,ServeFuzzTest,ForkedServeTest' \
+  -Dtest='DatabaseFaultTest,CrashBetweenCommitAndTellingTest,OverloadTest,KeyedExecutorRandomStressTest,TaskEventFuzzTest,TaskEventOracleFuzzTest,ServeFuzzTest,ServeModelFuzzTest,ForkedServeTest' \
   -Dit.test=ReliabilityIT -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false \
   >"$log" 2>&1 || status=$?
 grep -E '^RELIABILITY|Tests run:.*Fail|BUILD' "$log"

@@ -1,6 +1,7 @@
 package dev.taskevents.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
@@ -23,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -96,7 +98,11 @@ class ReliabilityIT {
     /** POSTs until a 2xx (or, for registration, 409: it was created before a crash); returns the body. */
     private String postUntilAccepted(URI uri, String body, AtomicLong retries, boolean conflictIsDone)
             throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
         while (true) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("no 2xx for " + uri + " within 5 minutes of resending");
+            }
             try {
                 HttpResponse<String> response = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
                         .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
@@ -111,6 +117,22 @@ class ReliabilityIT {
             }
             retries.incrementAndGet();
             Thread.sleep(50);
+        }
+    }
+
+    /** A condition to poll; may throw. */
+    private interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    /** Waits, up to 60 s, for a condition observed from outside serve (the database, the port). */
+    private static void awaitCondition(String what, Condition condition) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!condition.holds()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("waited 60 s for " + what);
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
         }
     }
 
@@ -228,10 +250,11 @@ class ReliabilityIT {
         Path dir = Files.createTempDirectory("taskevents-term-");
         int port = freePort();
         int tasks = 4_000;
+        int held = 8; // tasks tasks+1..tasks+held: their write is held by a row lock across the signal
         Process server = startServe(url, port, dir);
         try {
             StringBuilder rows = new StringBuilder("[");
-            for (int id = 1; id <= tasks; id++) {
+            for (int id = 1; id <= tasks + held; id++) {
                 rows.append(id == 1 ? "" : ",").append("{\"id\":").append(id).append(",\"workflowInstanceId\":")
                         .append(id).append(",\"name\":\"t\"}");
             }
@@ -240,14 +263,23 @@ class ReliabilityIT {
                     .build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(201, created.statusCode(), created.body());
 
+            // The client's ledger: each request's answer, and whether it was sent before the signal
+            // and answered after it (in flight at SIGTERM), kept apart from refusals and from
+            // requests that found the server gone.
             ConcurrentLinkedQueue<Long> acknowledged = new ConcurrentLinkedQueue<>();
-            AtomicLong notAnswered = new AtomicLong();
+            ConcurrentLinkedQueue<Long> refusedNotAccepted = new ConcurrentLinkedQueue<>();
+            ConcurrentLinkedQueue<String> unexpected = new ConcurrentLinkedQueue<>();
+            java.util.Map<String, AtomicLong> counts = new java.util.concurrent.ConcurrentHashMap<>();
+            java.util.concurrent.atomic.AtomicBoolean signalSent = new java.util.concurrent.atomic.AtomicBoolean();
+            CountDownLatch loadBuilt = new CountDownLatch(300);
             AtomicInteger next = new AtomicInteger(1);
             List<Thread> clients = new ArrayList<>();
             for (int c = 0; c < 16; c++) {
                 clients.add(Thread.ofVirtual().start(() -> {
                     int id;
                     while ((id = next.getAndIncrement()) <= tasks) {
+                        boolean sentBefore = !signalSent.get();
+                        String answer;
                         try {
                             HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(
                                     "http://127.0.0.1:" + port + "/v1/events")).timeout(Duration.ofSeconds(60))
@@ -257,26 +289,97 @@ class ReliabilityIT {
                                     HttpResponse.BodyHandlers.ofString());
                             if (response.statusCode() == 200 && response.body().contains("\"APPLIED\"")) {
                                 acknowledged.add((long) id);
+                                loadBuilt.countDown();
+                                answer = "applied";
+                            } else if (response.statusCode() == 503) {
+                                if (response.body().contains("not accepted")) {
+                                    refusedNotAccepted.add((long) id);
+                                }
+                                answer = "503";
                             } else {
-                                notAnswered.incrementAndGet();
+                                unexpected.add(id + ": " + response.statusCode() + " " + response.body());
+                                answer = "unexpected";
                             }
-                        } catch (IOException | InterruptedException e) {
-                            notAnswered.incrementAndGet();
+                        } catch (IOException e) {
+                            answer = "no-answer"; // the server closed the connection or was gone
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            return;
                         }
+                        boolean answeredBefore = !signalSent.get();
+                        String when = !sentBefore ? "after-signal" : answeredBefore ? "before-signal" : "in-flight";
+                        counts.computeIfAbsent(when + "/" + answer, k -> new AtomicLong()).incrementAndGet();
                     }
                 }));
             }
-            while (acknowledged.size() < 300) {
-                Thread.sleep(5); // let the load build before the signal
+            assertTrue(loadBuilt.await(120, TimeUnit.SECONDS), "300 events were not acknowledged within 120 s");
+            // One request certainly in flight at the signal: its rows are locked by the test, so its
+            // batch write waits in PostgreSQL (seen there) until the test lets go, which it does only
+            // once serve has stopped listening (seen from outside: a connect is refused).
+            Connection lock = DriverManager.getConnection(url);
+            CompletableFuture<HttpResponse<String>> inFlight;
+            long signalled;
+            try {
+                lock.setAutoCommit(false);
+                long lockPid;
+                try (Statement s = lock.createStatement()) {
+                    s.executeQuery("SELECT id FROM task_instance WHERE id > " + tasks + " FOR UPDATE").close();
+                    try (ResultSet r = s.executeQuery("SELECT pg_backend_pid()")) {
+                        r.next();
+                        lockPid = r.getLong(1);
+                    }
+                }
+                StringBuilder events = new StringBuilder("[");
+                for (int id = tasks + 1; id <= tasks + held; id++) {
+                    events.append(id == tasks + 1 ? "" : ",").append("{\"eventId\":\"d").append(id)
+                            .append("\",\"type\":\"DISPATCH\",\"workflowInstanceId\":").append(id)
+                            .append(",\"taskInstanceId\":").append(id)
+                            .append(",\"eventTime\":\"2026-01-01T00:00:00Z\",\"host\":\"held\"}");
+                }
+                inFlight = http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/events"))
+                        .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofString(
+                                events.append("]").toString())).build(), HttpResponse.BodyHandlers.ofString());
+                awaitCondition("serve's write of the held rows waiting for the test's lock", () -> {
+                    try (Connection c = DriverManager.getConnection(base); Statement s = c.createStatement();
+                         ResultSet r = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE "
+                                 + lockPid + " = ANY(pg_blocking_pids(pid))")) {
+                        return r.next() && r.getLong(1) > 0;
+                    }
+                });
+                signalSent.set(true);
+                signalled = System.nanoTime();
+                server.toHandle().destroy(); // SIGTERM
+                awaitCondition("serve to stop listening after SIGTERM", () -> {
+                    try (java.net.Socket probe = new java.net.Socket("127.0.0.1", port)) {
+                        return false;
+                    } catch (java.net.ConnectException refused) {
+                        return true;
+                    }
+                });
+            } finally {
+                lock.rollback();
+                lock.close();
             }
-            long signalled = System.nanoTime();
-            server.toHandle().destroy(); // SIGTERM
+            HttpResponse<String> drained;
+            try {
+                drained = inFlight.get(60, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException cut) {
+                throw new AssertionError("the request in flight at SIGTERM got no answer: serve did not drain it", cut);
+            }
+            assertEquals(200, drained.statusCode(), "the request in flight at SIGTERM: " + drained.body());
+            for (int id = tasks + 1; id <= tasks + held; id++) {
+                assertTrue(drained.body().contains("{\"eventId\":\"d" + id + "\",\"outcome\":\"APPLIED\""),
+                        "the request in flight at SIGTERM, event d" + id + ": " + drained.body());
+                acknowledged.add((long) id);
+            }
             assertTrue(server.waitFor(60, TimeUnit.SECONDS), "serve did not stop within its drain deadline");
             double stopSeconds = (System.nanoTime() - signalled) / 1e9;
             for (Thread client : clients) {
-                client.join();
+                client.join(TimeUnit.SECONDS.toMillis(120)); // each request has a 60 s timeout
+                assertFalse(client.isAlive(), "a client is still sending 120 s after serve stopped");
             }
             int missing = 0;
+            List<Long> refusedButApplied = new ArrayList<>();
             try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
                 java.util.Set<Long> dispatched = new java.util.HashSet<>();
                 try (ResultSet r = s.executeQuery("SELECT id FROM task_instance WHERE state = 'DISPATCHED'")) {
@@ -289,10 +392,17 @@ class ReliabilityIT {
                         missing++;
                     }
                 }
+                for (Long id : refusedNotAccepted) {
+                    if (dispatched.contains(id)) {
+                        refusedButApplied.add(id);
+                    }
+                }
             }
-            System.out.printf("RELIABILITY sigterm: acknowledged=%d not-acknowledged=%d exit=%d stopped-in=%.2fs"
-                    + " acknowledged-but-missing=%d%n", acknowledged.size(), notAnswered.get(), server.exitValue(),
-                    stopSeconds, missing);
+            System.out.printf("RELIABILITY sigterm: acknowledged=%d (%d held across the signal) answers-by-time=%s exit=%d stopped-in=%.2fs"
+                    + " acknowledged-but-missing=%d%n", acknowledged.size(), held, new java.util.TreeMap<>(counts),
+                    server.exitValue(), stopSeconds, missing);
+            assertEquals(List.of(), List.copyOf(unexpected), "answers other than APPLIED or 503");
+            assertEquals(List.of(), refusedButApplied, "answered 503 'not accepted', yet applied");
             assertEquals(0, server.exitValue(), "accepted events drained: exit 0");
             assertEquals(0, missing, "an acknowledged event must be in the database");
         } finally {

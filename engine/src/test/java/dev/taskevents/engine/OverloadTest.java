@@ -1,6 +1,7 @@
 package dev.taskevents.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,7 +18,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -31,6 +36,11 @@ import org.junit.jupiter.api.Test;
  * accepted at once and answered promptly. The oracles are the test's own: how many events it has
  * in flight (counted before each submit, uncounted when refused or answered), the answers it got,
  * and the rows in the store; never the engine's counters.
+ *
+ * <p>That test's verdict on backpressure depends on the store being slower than the offerers.
+ * {@link #whileTheStoreIsHeldExactlyTheBoundIsAcceptedAndAfterItNothingAcceptedIsLost} measures
+ * the bound and the losses without timing: it holds the store shut, so the test's own ledger of
+ * submits that returned is the queue, and it checks each event's row against what was sent.
  */
 class OverloadTest {
     private static final Instant T = Instant.parse("2026-02-01T00:00:00Z");
@@ -139,6 +149,126 @@ class OverloadTest {
             Acknowledgement after = engine.submit(TaskEvent.builder("late", TaskEventType.RESULT, 1, 1).eventTime(T)
                     .state(TaskState.SUCCESS).endTime(T).build()).get(10, TimeUnit.SECONDS);
             assertInstanceOf(Acknowledgement.Applied.class, after);
+        }
+    }
+
+    /**
+     * A memory store whose writes wait at their start until {@link #release} opens, and that
+     * records every row the engine hands it: what reached the store, seen from outside the engine.
+     */
+    static final class GatedStore extends ForwardingTaskInstanceStore {
+        final CountDownLatch release = new CountDownLatch(1);
+        final CountDownLatch writeEntered = new CountDownLatch(1);
+        final ConcurrentLinkedQueue<Long> written = new ConcurrentLinkedQueue<>();
+
+        @Override
+        public List<WriteOutcome> write(WriteBatch batch) {
+            writeEntered.countDown();
+            try {
+                if (!release.await(2, TimeUnit.MINUTES)) {
+                    throw new IllegalStateException("the test never released the store");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            batch.updates().forEach(u -> written.add(u.row().id()));
+            return super.write(batch);
+        }
+    }
+
+    /**
+     * The bound, measured from outside: while the store holds every write, nothing the engine
+     * accepted can finish, so the number of submits that returned (the test's ledger) is the number
+     * of events queued, and it must be exactly {@code maxQueued}, with every later submit refused
+     * at once. Then the store is let go: every accepted event is answered Applied and its row holds
+     * exactly that event's change; every refused event's row is untouched; the store was handed
+     * exactly the accepted events, each once. Four threads offer at once; the verdict depends on no
+     * timing, because nothing completes until the test opens the gate.
+     */
+    @Test
+    void whileTheStoreIsHeldExactlyTheBoundIsAcceptedAndAfterItNothingAcceptedIsLost() throws Exception {
+        int maxQueued = 500;
+        int workflows = 2_000;
+        int offeringThreads = 4;
+        GatedStore store = new GatedStore();
+        List<TaskInstance> rows = new ArrayList<>();
+        for (int wf = 1; wf <= workflows; wf++) {
+            rows.add(TaskInstance.submitted(wf, wf, "t", T));
+        }
+        store.insert(rows);
+        try (TaskEventEngine engine = TaskEventEngine.builder().store(store).maxQueued(maxQueued)
+                .maxCommitBatch(100).submitTimeout(Duration.ZERO).build()) {
+            Map<Long, TaskEvent> offered = new ConcurrentHashMap<>();
+            Map<Long, CompletableFuture<Acknowledgement>> accepted = new ConcurrentHashMap<>();
+            Set<Long> refused = ConcurrentHashMap.newKeySet();
+            List<Thread> offerers = new ArrayList<>();
+            for (int s = 0; s < offeringThreads; s++) {
+                int first = s + 1;
+                offerers.add(Thread.ofPlatform().start(() -> {
+                    for (long wf = first; wf <= workflows; wf += offeringThreads) {
+                        TaskEvent event = TaskEvent.builder("r" + wf, TaskEventType.RUNNING, wf, wf).eventTime(T)
+                                .host("w" + wf).startTime(T).processId((int) wf).build();
+                        offered.put(wf, event);
+                        try {
+                            accepted.put(wf, engine.submit(event));
+                        } catch (QueueFullException full) {
+                            refused.add(wf);
+                        }
+                    }
+                }));
+            }
+            for (Thread offerer : offerers) {
+                offerer.join(TimeUnit.MINUTES.toMillis(2));
+                assertFalse(offerer.isAlive(), "an offering thread is stuck");
+            }
+            assertTrue(store.writeEntered.await(30, TimeUnit.SECONDS), "no write reached the store");
+            System.out.printf("RELIABILITY overload-held: offered=%d accepted-while-held=%d (bound %d) refused=%d%n",
+                    offered.size(), accepted.size(), maxQueued, refused.size());
+            assertEquals(workflows, offered.size());
+            assertEquals(maxQueued, accepted.size(), "events accepted while none can finish: the queue's peak");
+            assertEquals(workflows - maxQueued, refused.size(), "every other event refused at once");
+            assertEquals(List.of(), accepted.entrySet().stream().filter(e -> e.getValue().isDone())
+                    .map(Map.Entry::getKey).toList(), "answered before its write was durable");
+
+            store.release.countDown();
+            try {
+                CompletableFuture.allOf(accepted.values().toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException notAll) {
+                // named below
+            }
+            assertEquals(List.of(), accepted.entrySet().stream().filter(e -> !e.getValue().isDone())
+                    .map(Map.Entry::getKey).sorted().toList(), "accepted, yet unanswered 30 s after the store was let go");
+            for (Map.Entry<Long, CompletableFuture<Acknowledgement>> entry : accepted.entrySet()) {
+                Acknowledgement answer = entry.getValue().get();
+                Acknowledgement.Applied applied = assertInstanceOf(Acknowledgement.Applied.class, answer,
+                        "workflow " + entry.getKey());
+                assertEquals(offered.get(entry.getKey()).eventId(), applied.eventId());
+            }
+            List<Long> lost = new ArrayList<>();
+            for (long wf = 1; wf <= workflows; wf++) {
+                TaskInstance row = store.delegate.find(wf).orElseThrow();
+                TaskEvent event = offered.get(wf);
+                boolean changedAsTheEventSays = row.version() == 1 && row.state() == TaskState.RUNNING
+                        && event.host().equals(row.host()) && row.processId() == event.processId()
+                        && event.eventId().equals(row.lastEventId());
+                if (accepted.containsKey(wf) && !changedAsTheEventSays) {
+                    lost.add(wf);
+                }
+                if (refused.contains(wf)) {
+                    assertEquals(0, row.version(), "refused event " + event.eventId() + " changed its row");
+                }
+            }
+            assertEquals(List.of(), lost, "accepted and answered, but not stored as sent");
+            List<Long> handed = new ArrayList<>(store.written);
+            handed.sort(null);
+            assertEquals(accepted.keySet().stream().sorted().toList(), handed,
+                    "the store must be handed exactly the accepted events, each once");
+
+            // The gate is open and the queue empty: a new event is accepted at once and stored.
+            long late = refused.iterator().next();
+            assertInstanceOf(Acknowledgement.Applied.class, engine.submit(offered.get(late)).get(30, TimeUnit.SECONDS));
+            assertEquals(1, store.delegate.find(late).orElseThrow().version());
         }
     }
 }

@@ -18,6 +18,8 @@ final class HeldStore extends ForwardingTaskInstanceStore {
     volatile CountDownLatch hold = new CountDownLatch(0);
     /** When set, {@link #find} and {@link #insert} throw it. */
     volatile RuntimeException failWith;
+    /** When set, {@link #write} throws it (after any hold). */
+    volatile RuntimeException failWritesWith;
 
     @Override
     public List<WriteOutcome> write(WriteBatch batch) {
@@ -26,6 +28,10 @@ final class HeldStore extends ForwardingTaskInstanceStore {
             hold.await(60, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        RuntimeException failure = failWritesWith;
+        if (failure != null) {
+            throw failure;
         }
         return super.write(batch);
     }

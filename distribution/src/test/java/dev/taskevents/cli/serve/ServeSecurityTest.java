@@ -250,18 +250,20 @@ class ServeSecurityTest {
         assertEquals(200, slow.get(10, TimeUnit.SECONDS).statusCode());
     }
 
+    /**
+     * The requests that make serve log are made, and each is proven to have reached its log line:
+     * the error id in its answer is in a log record of EventServer. Then no record, from any
+     * logger, holds a token, the var pool or the body. The store's failures carry the var pool in
+     * their messages, as a driver's message holds bound values.
+     */
     @Test
     void logsNeverHoldATokenAVarPoolOrABody() throws Exception {
-        List<String> logged = new ArrayList<>();
+        List<LogRecord> records = new ArrayList<>();
         Handler capture = new Handler() {
             @Override
             public void publish(LogRecord r) {
-                synchronized (logged) {
-                    StringBuilder line = new StringBuilder(String.valueOf(r.getMessage()));
-                    for (Throwable t = r.getThrown(); t != null; t = t.getCause()) {
-                        line.append(" | ").append(t);
-                    }
-                    logged.add(line.toString());
+                synchronized (records) {
+                    records.add(r);
                 }
             }
 
@@ -275,20 +277,30 @@ class ServeSecurityTest {
         java.util.logging.Level before = root.getLevel();
         root.setLevel(java.util.logging.Level.ALL);
         root.addHandler(capture);
+        String secretVarPool = "SECRET-VARPOOL-4242";
+        String body = "{\"eventId\":\"x\",\"type\":\"RESULT\",\"workflowInstanceId\":1,\"taskInstanceId\":77,"
+                + "\"state\":\"SUCCESS\",\"eventTime\":\"2026-01-01T00:00:00Z\",\"endTime\":\"2026-01-01T00:00:00Z\","
+                + "\"varPool\":\"" + secretVarPool + "\"}";
+        List<String> errorIds = new ArrayList<>();
         try {
             start(List.of(TOKEN_A), false, null, 64, Duration.ofSeconds(2));
+            store.insert(List.of(dev.taskevents.api.TaskInstance.submitted(77, 1, "t", java.time.Instant.EPOCH)));
             HttpClient http = HttpClient.newHttpClient();
-            String secretVarPool = "SECRET-VARPOOL-4242";
-            for (String auth : new String[] {"Bearer " + TOKEN_A, "Bearer wrong-" + TOKEN_B}) {
-                http.send(HttpRequest.newBuilder(uri("/v1/events")).header("Authorization", auth)
-                        .POST(HttpRequest.BodyPublishers.ofString("{\"eventId\":\"x\",\"type\":\"RESULT\","
-                                + "\"workflowInstanceId\":1,\"taskInstanceId\":77,\"state\":\"SUCCESS\","
-                                + "\"eventTime\":\"2026-01-01T00:00:00Z\",\"endTime\":\"2026-01-01T00:00:00Z\","
-                                + "\"varPool\":\"" + secretVarPool + "\"}")).build(),
-                        HttpResponse.BodyHandlers.ofString());
-            }
-            // The store fails with a message that holds the var pool (as a driver's message holds bound
-            // values): serve logs the failure, and must log neither it nor the request.
+            HttpResponse<String> stranger = http.send(HttpRequest.newBuilder(uri("/v1/events"))
+                    .header("Authorization", "Bearer wrong-" + TOKEN_B)
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(401, stranger.statusCode());
+
+            // The write fails: the event's answer is NOT_APPLIED with an error id that serve logs.
+            store.failWritesWith = new IllegalStateException("write failed: insert ... '" + secretVarPool + "'");
+            HttpResponse<String> notApplied = http.send(HttpRequest.newBuilder(uri("/v1/events"))
+                    .header("Authorization", "Bearer " + TOKEN_A).POST(HttpRequest.BodyPublishers.ofString(body))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(503, notApplied.statusCode(), notApplied.body());
+            assertTrue(notApplied.body().contains("\"outcome\":\"NOT_APPLIED\""), notApplied.body());
+            errorIds.add(errorId(notApplied.body()));
+
+            // Reads and inserts fail: each answer has its own error id, logged by serve.
             store.failWith = new dev.taskevents.api.spi.StoreException("insert failed: " + secretVarPool);
             for (HttpRequest request : List.of(
                     HttpRequest.newBuilder(uri("/v1/task-instances")).header("Authorization", "Bearer " + TOKEN_A)
@@ -299,16 +311,46 @@ class ServeSecurityTest {
                 HttpResponse<String> failed = http.send(request, HttpResponse.BodyHandlers.ofString());
                 assertEquals(503, failed.statusCode(), failed.body());
                 assertFalse(failed.body().contains("SECRET-VARPOOL"), failed.body());
+                errorIds.add(errorId(failed.body()));
             }
         } finally {
             root.removeHandler(capture);
             root.setLevel(before);
         }
-        synchronized (logged) {
-            assertTrue(logged.stream().anyMatch(line -> line.contains("the store failed, error ")), logged.toString());
-            for (String line : logged) {
-                assertFalse(line.contains(TOKEN_A) || line.contains(TOKEN_B) || line.contains("SECRET-VARPOOL"), line);
+        synchronized (records) {
+            List<String> lines = records.stream().map(ServeSecurityTest::formatted).toList();
+            for (String id : errorIds) {
+                assertTrue(records.stream().anyMatch(r -> EventServer.class.getName().equals(r.getLoggerName())
+                        && formatted(r).contains("error " + id)), "no log record of EventServer for error " + id
+                        + ": the request never reached serve's logging; logged: " + lines);
+            }
+            for (String line : lines) {
+                assertFalse(line.contains(TOKEN_A) || line.contains(TOKEN_B) || line.contains("SECRET-VARPOOL")
+                        || line.contains("\"eventId\""), line);
             }
         }
+    }
+
+    /** The 8-character error id an answer names, as serve writes it: "error 1a2b3c4d". */
+    private static String errorId(String answer) {
+        java.util.regex.Matcher id = java.util.regex.Pattern.compile("error ([0-9a-f]{8})").matcher(answer);
+        assertTrue(id.find(), "no error id in " + answer);
+        return id.group(1);
+    }
+
+    /** A record as a log handler would write it: the formatted message, its parameters, and the whole cause chain with messages and stack frames. */
+    private static String formatted(LogRecord r) {
+        StringBuilder line = new StringBuilder(new java.util.logging.SimpleFormatter().formatMessage(r));
+        if (r.getParameters() != null) {
+            for (Object parameter : r.getParameters()) {
+                line.append(" | ").append(parameter);
+            }
+        }
+        if (r.getThrown() != null) {
+            java.io.StringWriter trace = new java.io.StringWriter();
+            r.getThrown().printStackTrace(new java.io.PrintWriter(trace));
+            line.append(" | ").append(trace);
+        }
+        return line.toString();
     }
 }

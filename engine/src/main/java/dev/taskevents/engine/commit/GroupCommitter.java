@@ -88,7 +88,7 @@ public final class GroupCommitter {
         try {
             commit(batch, false);
         } catch (Throwable e) {
-            LOG.log(Level.ERROR, "writing a batch of " + batch.size() + " rows failed unexpectedly", e);
+            LOG.log(Level.ERROR, "writing a batch of " + batch.size() + " rows failed unexpectedly", LoggedFailure.of(e));
             completeOffFlusher(() -> failAll(batch, e));
         }
     }
@@ -120,7 +120,7 @@ public final class GroupCommitter {
                 if (attempt >= retry.maxAttempts()) {
                     StoreException failure = new StoreException("writing " + batch.size()
                             + " task instance updates failed " + attempt + " times; last error: " + e.getMessage(), e);
-                    LOG.log(Level.ERROR, failure.getMessage(), e);
+                    LOG.log(Level.ERROR, failure.getMessage(), LoggedFailure.of(e));
                     completeOffFlusher(() -> failAll(batch, failure));
                     return;
                 }
@@ -139,7 +139,7 @@ public final class GroupCommitter {
             } catch (RuntimeException e) {
                 if (batch.size() > 1) {
                     LOG.log(Level.WARNING, "the store refused a batch of " + batch.size()
-                            + " rows; writing them one by one to find the row it refuses: " + e);
+                            + " rows; writing them one by one to find the row it refuses: " + LoggedFailure.of(e));
                     for (PendingWrite single : batch) {
                         try {
                             commit(new ArrayList<>(List.of(single)), ambiguous);
@@ -147,7 +147,7 @@ public final class GroupCommitter {
                             // This row alone: the rows before it may have committed, and their
                             // answers are on their way; failing the whole batch would race them.
                             LOG.log(Level.ERROR, "writing task instance " + single.update.row().id()
-                                    + " failed unexpectedly", t);
+                                    + " failed unexpectedly", LoggedFailure.of(t));
                             completeOffFlusher(() -> failAll(List.of(single), t));
                         }
                     }
