@@ -137,4 +137,31 @@ class GroupCommitBatchesTest {
             assertEquals(1, store.batches.size(), "no second attempt after the interrupt");
         }
     }
+
+    @Test
+    void aRowThatBreaksTheStoreWhenWrittenAloneFailsAloneAfterItsBatchWasRefused() throws Exception {
+        AssertionError broken = new AssertionError("the driver broke on row 2");
+        ScriptedStore store = new ScriptedStore(batch -> {
+            if (batch.updates().size() > 1) {
+                throw new IllegalArgumentException("refused: the batch holds a bad row");
+            }
+            if (batch.updates().get(0).row().id() == 2) {
+                throw broken;
+            }
+            return List.of(WriteOutcome.APPLIED);
+        });
+        HeldExecutor flusher = new HeldExecutor();
+        try (store) {
+            GroupCommitter committer = new GroupCommitter(store, flusher, Runnable::run, 100, 1,
+                    new RetryPolicy(1, Duration.ZERO, Duration.ZERO));
+            CompletableFuture<Commit> one = committer.write(update(1));
+            CompletableFuture<Commit> two = committer.write(update(2));
+            CompletableFuture<Commit> three = committer.write(update(3));
+            flusher.runAll();
+            assertEquals(List.of(List.of(1L, 2L, 3L), List.of(1L), List.of(2L), List.of(3L)), store.batches);
+            assertEquals(new Commit(WriteOutcome.APPLIED, false), one.get());
+            assertEquals(broken, failure(two));
+            assertEquals(new Commit(WriteOutcome.APPLIED, false), three.get());
+        }
+    }
 }
