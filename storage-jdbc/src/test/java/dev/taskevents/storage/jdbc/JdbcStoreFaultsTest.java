@@ -15,12 +15,15 @@ import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.List;
 import org.jooq.impl.DSL;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Bad URLs, unreachable servers, wrong credentials, schema trouble: each a clear error. */
 class JdbcStoreFaultsTest {
 
+    // Left out of mutation testing (PIT runs on the class path; see TESTING.md).
     @Test
+    @Tag("module-path")
     void runsOnTheModulePathAndIsFoundByServiceLoader() {
         assertTrue(JdbcStores.class.getModule().isNamed(), "tests must run on the module path");
         assertEquals("dev.taskevents.storage.jdbc", JdbcStores.class.getModule().getName());

@@ -1,0 +1,143 @@
+package dev.taskevents.api.spi;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.taskevents.api.StateEvent;
+import dev.taskevents.api.TaskEventType;
+import dev.taskevents.api.TaskInstance;
+import dev.taskevents.api.TaskState;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the SPI's own types refuse and default to, independent of any store: a row update must
+ * write the next version and may only carry a notification of that very change; a batch names
+ * each task once; the default provider match and the default multi-workflow read.
+ */
+class SpiValueTypesTest {
+    private static final Instant T = Instant.parse("2026-01-01T00:00:00Z");
+
+    private static TaskInstance row(long id, long workflow, long version) {
+        return new TaskInstance(id, workflow, "t", TaskState.RUNNING, "h", null, null, 0, null,
+                T, null, null, null, "e", version, T);
+    }
+
+    private static StateEvent told(long workflow, long id, long version) {
+        return new StateEvent(workflow, id, TaskEventType.RUNNING, TaskState.RUNNING, "e", version, T);
+    }
+
+    @Test
+    void aRowUpdateWritesTheVersionAfterTheExpectedOne() {
+        RowUpdate u = new RowUpdate(row(1, 2, 4), 3);
+        assertEquals(3, u.expectedVersion());
+        assertNull(u.notification());
+        assertEquals("row 1 has version 4 but an update from version 4 must write version 5",
+                assertThrows(IllegalArgumentException.class, () -> new RowUpdate(row(1, 2, 4), 4)).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new RowUpdate(row(1, 2, 4), 2));
+    }
+
+    @Test
+    void aRowUpdatesNotificationMustDescribeThatVeryChange() {
+        StateEvent same = told(2, 1, 4);
+        assertSame(same, new RowUpdate(row(1, 2, 4), 3, same).notification());
+        for (StateEvent other : List.of(told(2, 9, 4), told(9, 1, 4), told(2, 1, 5))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new RowUpdate(row(1, 2, 4), 3, other));
+            assertEquals("the notification " + other + " does not describe row 1 of workflow instance 2 at version 4",
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void aWriteBatchNamesEachTaskInstanceOnce() {
+        RowUpdate a = new RowUpdate(row(1, 2, 1), 0);
+        RowUpdate b = new RowUpdate(row(3, 2, 1), 0);
+        assertEquals(List.of(a, b), new WriteBatch(List.of(a, b)).updates());
+        assertEquals("task instance 1 appears twice in one write batch",
+                assertThrows(IllegalArgumentException.class,
+                        () -> new WriteBatch(List.of(a, b, new RowUpdate(row(1, 2, 5), 4)))).getMessage());
+    }
+
+    @Test
+    void aDuplicateInsertNamesTheIds() {
+        DuplicateTaskInstanceException e = new DuplicateTaskInstanceException(List.of(4L, 9L));
+        assertEquals(List.of(4L, 9L), e.ids());
+        assertTrue(e.getMessage().endsWith(": [4, 9]"), e.getMessage());
+    }
+
+    @Test
+    void aProviderSupportsTheUrlsStartingWithOneOfItsPrefixes() {
+        StorageProvider p = new NamedProvider("p", List.of("a:", "b:"));
+        assertTrue(p.supports("a:x"));
+        assertTrue(p.supports("b:"));
+        assertFalse(p.supports("c:a:"));
+        assertFalse(p.supports("xa:"));
+    }
+
+    @Test
+    void theDefaultMultiWorkflowReadAsksForEachWorkflow() {
+        TaskInstance r1 = row(1, 10, 1);
+        TaskInstance r2 = row(2, 20, 1);
+        Map<Long, List<TaskInstance>> rows = Map.of(10L, List.of(r1), 20L, List.of(r2));
+        TaskInstanceStore store = new ReadOnlyStore(rows);
+        assertEquals(Map.of(10L, List.of(r1), 20L, List.of(r2), 30L, List.of()),
+                store.findByWorkflows(List.of(10L, 20L, 30L)));
+    }
+
+    record NamedProvider(String name, List<String> urlPrefixes) implements StorageProvider {
+        @Override
+        public TaskInstanceStore open(String url) {
+            throw new UnsupportedOperationException("not opened in these tests");
+        }
+    }
+
+    /** Answers findByWorkflow from a map; every other operation is outside these tests. */
+    private record ReadOnlyStore(Map<Long, List<TaskInstance>> rows) implements TaskInstanceStore {
+        @Override
+        public Optional<TaskInstance> find(long taskInstanceId) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public List<TaskInstance> findByWorkflow(long workflowInstanceId) {
+            return rows.getOrDefault(workflowInstanceId, List.of());
+        }
+
+        @Override
+        public void insert(List<TaskInstance> rows) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public List<WriteOutcome> write(WriteBatch batch) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public List<StateEvent> pendingStateEvents(int limit) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public List<StateEvent> pendingStateEvents(long workflowInstanceId) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void removeStateEvents(Collection<StateEvent> told) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void close() {}
+    }
+}

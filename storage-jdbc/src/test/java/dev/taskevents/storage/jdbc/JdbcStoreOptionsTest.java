@@ -1,0 +1,56 @@
+package dev.taskevents.storage.jdbc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** The options' defaults, limits (inclusive) and withers: each wither changes its own field only. */
+class JdbcStoreOptionsTest {
+    private static final String URL = "jdbc:h2:mem:options";
+
+    @Test
+    void theDefaultsAreThoseDocumented() {
+        assertEquals(new JdbcStoreOptions(URL, null, null, 8, Duration.ofSeconds(5), true, false),
+                JdbcStoreOptions.of(URL));
+    }
+
+    @Test
+    void eachWitherChangesOnlyItsField() {
+        JdbcStoreOptions base = JdbcStoreOptions.of(URL);
+        assertEquals(new JdbcStoreOptions(URL, "u", "p", 8, Duration.ofSeconds(5), true, false),
+                base.withCredentials("u", "p"));
+        assertEquals(new JdbcStoreOptions(URL, null, null, 3, Duration.ofSeconds(5), true, false),
+                base.withMaximumPoolSize(3));
+        assertEquals(new JdbcStoreOptions(URL, null, null, 8, Duration.ofSeconds(9), true, false),
+                base.withConnectionTimeout(Duration.ofSeconds(9)));
+        assertEquals(new JdbcStoreOptions(URL, null, null, 8, Duration.ofSeconds(5), false, false),
+                base.withMigrateOnOpen(false));
+        assertEquals(new JdbcStoreOptions(URL, null, null, 8, Duration.ofSeconds(5), true, true),
+                base.withMultiRowUpdates(true));
+    }
+
+    @Test
+    void thePoolSizeAndTimeoutLimitsAreInclusive() {
+        assertEquals(1, JdbcStoreOptions.of(URL).withMaximumPoolSize(1).maximumPoolSize());
+        assertEquals("maximumPoolSize must be at least 1, was 0",
+                assertThrows(IllegalArgumentException.class, () -> JdbcStoreOptions.of(URL).withMaximumPoolSize(0))
+                        .getMessage());
+        assertEquals(Duration.ofMillis(250),
+                JdbcStoreOptions.of(URL).withConnectionTimeout(Duration.ofMillis(250)).connectionTimeout());
+        assertEquals("connectionTimeout must be at least 250 ms, was PT0.249S",
+                assertThrows(IllegalArgumentException.class,
+                        () -> JdbcStoreOptions.of(URL).withConnectionTimeout(Duration.ofMillis(249))).getMessage());
+    }
+
+    @Test
+    void theTextFormNamesEveryFieldButThePassword() {
+        assertEquals("JdbcStoreOptions[url=jdbc:postgresql://h/db?user=u&password=***, user=u, password=***, "
+                        + "maximumPoolSize=8, connectionTimeout=PT5S, migrateOnOpen=true, multiRowUpdates=false]",
+                JdbcStoreOptions.of("jdbc:postgresql://h/db?user=u&password=pw1").withCredentials("u", "pw2").toString());
+        assertEquals("JdbcStoreOptions[url=jdbc:h2:mem:options, user=null, password=null, maximumPoolSize=8, "
+                        + "connectionTimeout=PT5S, migrateOnOpen=true, multiRowUpdates=false]",
+                JdbcStoreOptions.of(URL).toString());
+    }
+}
