@@ -68,10 +68,10 @@ class SubmitDuringCloseTest {
         assertInstanceOf(RejectedExecutionException.class, e);
         assertEquals("the keyed executor is closed; the task for key 2 was not accepted", e.getMessage());
         submitter[0].join(TimeUnit.SECONDS.toMillis(30));
+        assertEquals(new KeyedExecutor.Stats(0, 0, 1, 0), executor.stats(), "no permit and no key left held");
         // Every permit is back: a close now has nothing to wait for, however long its deadline.
         assertEquals(List.of(), assertTimeoutPreemptively(Duration.ofSeconds(60),
                 () -> executor.close(Duration.ofHours(1))));
-        assertEquals(new KeyedExecutor.Stats(0, 0, 1, 0), executor.stats());
         assertFalse(lateRan.get(), "a refused task never runs");
     }
 
@@ -101,9 +101,9 @@ class SubmitDuringCloseTest {
         assertInstanceOf(RejectedExecutionException.class, e, "a task close did not return is not accepted");
         assertEquals("the keyed executor is closed; the task for key late was not accepted", e.getMessage());
         submitter[0].join(TimeUnit.SECONDS.toMillis(30));
+        assertEquals(new KeyedExecutor.Stats(0, 0, 0, 0), executor.stats(), "no permit and no key left held");
         assertEquals(List.of(), assertTimeoutPreemptively(Duration.ofSeconds(60),
                 () -> executor.close(Duration.ofHours(1))), "the submitter gave its permit back");
-        assertEquals(new KeyedExecutor.Stats(0, 0, 0, 0), executor.stats(), "no permit and no key left held");
         assertFalse(lateRan.get());
     }
 }
