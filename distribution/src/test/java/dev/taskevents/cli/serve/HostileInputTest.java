@@ -28,9 +28,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -225,8 +222,7 @@ class HostileInputTest {
     /** Item 8: HEAD /healthz works; HEAD elsewhere is a quiet 405 (no warning lines). */
     @Test
     void headRequestsAreAnsweredQuietly() throws Exception {
-        List<LogRecord> warnings = new ArrayList<>();
-        Handler capture = capture(warnings);
+        LogCapture log = new LogCapture();
         try {
             start();
             HttpResponse<String> health = http.send(HttpRequest.newBuilder(uri("/healthz"))
@@ -242,19 +238,16 @@ class HostileInputTest {
             assertEquals(405, post.statusCode());
             assertEquals("GET, HEAD", post.headers().firstValue("Allow").orElse(""));
         } finally {
-            Logger.getLogger("").removeHandler(capture);
+            log.close();
         }
-        synchronized (warnings) {
-            assertTrue(warnings.stream().noneMatch(r -> r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()),
-                    () -> warnings.stream().map(LogRecord::getMessage).toList().toString());
-        }
+        assertTrue(log.records().stream().noneMatch(r -> r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()),
+                () -> log.lines().toString());
     }
 
     /** Item 2: a store's message (SQL, values, a URL) reaches neither a client nor the log. */
     @Test
     void storeErrorsReachNeitherClientsNorTheLog() throws Exception {
-        List<LogRecord> logged = new ArrayList<>();
-        Handler capture = capture(logged);
+        LogCapture log = new LogCapture();
         List<String> answers = new ArrayList<>();
         try {
             store.failWith = new StoreException(SECRET_SQL, new SQLException(SECRET_SQL, "08006"));
@@ -270,12 +263,9 @@ class HostileInputTest {
                 answers.add(response.body());
             }
         } finally {
-            Logger.getLogger("").removeHandler(capture);
+            log.close();
         }
-        List<String> lines;
-        synchronized (logged) {
-            lines = logged.stream().map(HostileInputTest::render).toList();
-        }
+        List<String> lines = log.lines();
         for (String answer : answers) {
             String id = answer.replaceAll(".*error ([0-9a-f]{8}).*", "$1");
             assertTrue(lines.stream().anyMatch(line -> line.contains(id)), "the log has error " + id + ": " + lines);
@@ -363,39 +353,5 @@ class HostileInputTest {
             used = Math.min(used, ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
         }
         return used;
-    }
-
-    private static Handler capture(List<LogRecord> records) {
-        Handler capture = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                synchronized (records) {
-                    records.add(r);
-                }
-            }
-
-            @Override
-            public void flush() { }
-
-            @Override
-            public void close() { }
-        };
-        capture.setLevel(java.util.logging.Level.ALL);
-        Logger.getLogger("").addHandler(capture);
-        return capture;
-    }
-
-    /** A log record as any handler could write it: message, parameters, and the whole thrown chain. */
-    private static String render(LogRecord r) {
-        StringBuilder line = new StringBuilder(String.valueOf(r.getMessage()));
-        if (r.getParameters() != null) {
-            for (Object p : r.getParameters()) {
-                line.append(' ').append(p);
-            }
-        }
-        for (Throwable t = r.getThrown(); t != null; t = t.getCause()) {
-            line.append(" | ").append(t);
-        }
-        return line.toString();
     }
 }

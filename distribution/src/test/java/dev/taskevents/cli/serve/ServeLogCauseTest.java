@@ -15,11 +15,7 @@ import java.net.http.HttpResponse;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,25 +30,7 @@ class ServeLogCauseTest {
 
     @Test
     void aStoreOutageIsLoggedWithoutTheMessagesOfItsCauses() throws Exception {
-        List<LogRecord> records = new ArrayList<>();
-        Handler capture = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                synchronized (records) {
-                    records.add(r);
-                }
-            }
-
-            @Override
-            public void flush() { }
-
-            @Override
-            public void close() { }
-        };
-        Logger root = Logger.getLogger("");
-        java.util.logging.Level before = root.getLevel();
-        root.setLevel(java.util.logging.Level.ALL);
-        root.addHandler(capture);
+        LogCapture log = new LogCapture();
         HeldStore store = new HeldStore();
         store.insert(List.of(TaskInstance.submitted(1, 1, "t", Instant.EPOCH)));
         store.failWritesWith = new StoreException("could not write a batch in jdbc:postgresql://db/x: the connection"
@@ -74,27 +52,13 @@ class ServeLogCauseTest {
         } finally {
             server.stop(Duration.ZERO);
             engine.close();
-            root.removeHandler(capture);
-            root.setLevel(before);
+            log.close();
         }
-        synchronized (records) {
-            List<String> lines = records.stream().map(ServeLogCauseTest::formatted).toList();
-            assertTrue(lines.stream().anyMatch(l -> l.contains("failed 10 times")), "the engine gave up and logged it: "
-                    + lines);
-            for (String line : lines) {
-                assertFalse(line.contains(SECRET), "a log record holds the var pool: " + line);
-            }
+        List<String> lines = log.lines();
+        assertTrue(lines.stream().anyMatch(l -> l.contains("failed 10 times")), "the engine gave up and logged it: "
+                + lines);
+        for (String line : lines) {
+            assertFalse(line.contains(SECRET), "a log record holds the var pool: " + line);
         }
-    }
-
-    /** A record as a handler writes it: the message and the whole cause chain with messages and frames. */
-    private static String formatted(LogRecord r) {
-        StringBuilder line = new StringBuilder(new java.util.logging.SimpleFormatter().formatMessage(r));
-        if (r.getThrown() != null) {
-            java.io.StringWriter trace = new java.io.StringWriter();
-            r.getThrown().printStackTrace(new java.io.PrintWriter(trace));
-            line.append(" | ").append(trace);
-        }
-        return line.toString();
     }
 }

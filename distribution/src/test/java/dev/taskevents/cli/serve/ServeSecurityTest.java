@@ -24,9 +24,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterEach;
@@ -258,25 +255,7 @@ class ServeSecurityTest {
      */
     @Test
     void logsNeverHoldATokenAVarPoolOrABody() throws Exception {
-        List<LogRecord> records = new ArrayList<>();
-        Handler capture = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                synchronized (records) {
-                    records.add(r);
-                }
-            }
-
-            @Override
-            public void flush() { }
-
-            @Override
-            public void close() { }
-        };
-        Logger root = Logger.getLogger("");
-        java.util.logging.Level before = root.getLevel();
-        root.setLevel(java.util.logging.Level.ALL);
-        root.addHandler(capture);
+        LogCapture log = new LogCapture();
         String secretVarPool = "SECRET-VARPOOL-4242";
         String body = "{\"eventId\":\"x\",\"type\":\"RESULT\",\"workflowInstanceId\":1,\"taskInstanceId\":77,"
                 + "\"state\":\"SUCCESS\",\"eventTime\":\"2026-01-01T00:00:00Z\",\"endTime\":\"2026-01-01T00:00:00Z\","
@@ -314,20 +293,17 @@ class ServeSecurityTest {
                 errorIds.add(errorId(failed.body()));
             }
         } finally {
-            root.removeHandler(capture);
-            root.setLevel(before);
+            log.close();
         }
-        synchronized (records) {
-            List<String> lines = records.stream().map(ServeSecurityTest::formatted).toList();
-            for (String id : errorIds) {
-                assertTrue(records.stream().anyMatch(r -> EventServer.class.getName().equals(r.getLoggerName())
-                        && formatted(r).contains("error " + id)), "no log record of EventServer for error " + id
-                        + ": the request never reached serve's logging; logged: " + lines);
-            }
-            for (String line : lines) {
-                assertFalse(line.contains(TOKEN_A) || line.contains(TOKEN_B) || line.contains("SECRET-VARPOOL")
-                        || line.contains("\"eventId\""), line);
-            }
+        List<String> lines = log.lines();
+        for (String id : errorIds) {
+            assertTrue(log.records().stream().anyMatch(r -> EventServer.class.getName().equals(r.getLoggerName())
+                    && LogCapture.formatted(r).contains("error " + id)), "no log record of EventServer for error " + id
+                    + ": the request never reached serve's logging; logged: " + lines);
+        }
+        for (String line : lines) {
+            assertFalse(line.contains(TOKEN_A) || line.contains(TOKEN_B) || line.contains("SECRET-VARPOOL")
+                    || line.contains("\"eventId\""), line);
         }
     }
 
@@ -336,21 +312,5 @@ class ServeSecurityTest {
         java.util.regex.Matcher id = java.util.regex.Pattern.compile("error ([0-9a-f]{8})").matcher(answer);
         assertTrue(id.find(), "no error id in " + answer);
         return id.group(1);
-    }
-
-    /** A record as a log handler would write it: the formatted message, its parameters, and the whole cause chain with messages and stack frames. */
-    private static String formatted(LogRecord r) {
-        StringBuilder line = new StringBuilder(new java.util.logging.SimpleFormatter().formatMessage(r));
-        if (r.getParameters() != null) {
-            for (Object parameter : r.getParameters()) {
-                line.append(" | ").append(parameter);
-            }
-        }
-        if (r.getThrown() != null) {
-            java.io.StringWriter trace = new java.io.StringWriter();
-            r.getThrown().printStackTrace(new java.io.PrintWriter(trace));
-            line.append(" | ").append(trace);
-        }
-        return line.toString();
     }
 }

@@ -2,6 +2,8 @@ package dev.taskevents.engine.commit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.taskevents.api.TaskInstance;
@@ -16,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -28,7 +31,10 @@ import org.junit.jupiter.api.Test;
  * test's own thread (a queue of runnables), so that which rows share a batch is decided by the
  * test, not by thread timing: the rows of a batch reach the store in id order (stores lock in that
  * order), a store that answers the wrong number of outcomes fails every row of the batch, and an
- * interrupt during a retry's back-off fails the batch at once and keeps the interrupt.
+ * interrupt during a retry's back-off fails the batch at once and keeps the interrupt. Every row
+ * of a batch gets its own answer, also when writing it fails in a way the store does not announce
+ * (an {@link Error} from a row written alone), and completing the answers throws nothing into the
+ * executor that completes them.
  */
 class GroupCommitBatchesTest {
     private static final Instant T = Instant.parse("2026-05-01T10:00:00Z");
@@ -72,7 +78,7 @@ class GroupCommitBatchesTest {
 
     private static Throwable failure(CompletableFuture<Commit> f) {
         assertTrue(f.isDone(), "the write was answered");
-        ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, f::get);
+        ExecutionException e = assertThrows(ExecutionException.class, f::get);
         return e.getCause();
     }
 
@@ -162,6 +168,65 @@ class GroupCommitBatchesTest {
             assertEquals(new Commit(WriteOutcome.APPLIED, false), one.get());
             assertEquals(broken, failure(two));
             assertEquals(new Commit(WriteOutcome.APPLIED, false), three.get());
+        }
+    }
+
+    private static List<WriteOutcome> applied(WriteBatch batch) {
+        return Collections.nCopies(batch.updates().size(), WriteOutcome.APPLIED);
+    }
+
+    @Test
+    void aRowWhoseLoneWriteThrowsAnErrorFailsWithItAndTheOtherRowsAreAnswered() throws Exception {
+        LinkageError driverBroken = new LinkageError("a driver class failed to load");
+        ScriptedStore store = new ScriptedStore(batch -> {
+            if (batch.updates().size() > 1) {
+                throw new IllegalArgumentException("refused: one of these rows is bad");
+            }
+            if (batch.updates().getFirst().row().id() == 2) {
+                throw driverBroken;
+            }
+            return applied(batch);
+        });
+        HeldExecutor flusher = new HeldExecutor();
+        try (store) {
+            GroupCommitter committer = new GroupCommitter(store, flusher, Runnable::run, 100, 1,
+                    new RetryPolicy(1, Duration.ZERO, Duration.ZERO));
+            CompletableFuture<Commit> one = committer.write(update(1));
+            CompletableFuture<Commit> two = committer.write(update(2));
+            CompletableFuture<Commit> three = committer.write(update(3));
+            flusher.runAll();
+            assertEquals(List.of(List.of(1L, 2L, 3L), List.of(1L), List.of(2L), List.of(3L)), store.batches,
+                    "the refused batch is written again row by row");
+            assertEquals(new Commit(WriteOutcome.APPLIED, false), one.getNow(null));
+            assertTrue(two.isDone(), "the row whose write threw an Error is answered");
+            assertSame(driverBroken, assertThrows(ExecutionException.class, two::get).getCause());
+            assertEquals(new Commit(WriteOutcome.APPLIED, false), three.getNow(null));
+        }
+    }
+
+    @Test
+    void completingABatchThrowsNothingIntoTheCompletionExecutor() {
+        ScriptedStore store = new ScriptedStore(GroupCommitBatchesTest::applied);
+        HeldExecutor flusher = new HeldExecutor();
+        List<Throwable> escaped = new ArrayList<>();
+        // A pool thread that a completion throws out of dies, and the pool's handler prints it.
+        Executor completions = r -> {
+            try {
+                r.run();
+            } catch (Throwable t) {
+                escaped.add(t);
+            }
+        };
+        try (store) {
+            GroupCommitter committer = new GroupCommitter(store, flusher, completions, 100, 1,
+                    new RetryPolicy(1, Duration.ZERO, Duration.ZERO));
+            CompletableFuture<Commit> a = committer.write(update(1));
+            CompletableFuture<Commit> b = committer.write(update(2));
+            flusher.runAll();
+            assertEquals(List.of(List.of(1L, 2L)), store.batches);
+            assertEquals(new Commit(WriteOutcome.APPLIED, false), a.getNow(null));
+            assertEquals(new Commit(WriteOutcome.APPLIED, false), b.getNow(null));
+            assertEquals(List.of(), escaped);
         }
     }
 }
