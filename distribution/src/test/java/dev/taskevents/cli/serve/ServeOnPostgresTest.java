@@ -5,11 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.taskevents.api.Stores;
 import dev.taskevents.api.TaskInstance;
-import dev.taskevents.api.spi.TaskInstanceStore;
-import dev.taskevents.api.spi.WriteBatch;
-import dev.taskevents.api.spi.WriteOutcome;
 import dev.taskevents.engine.TaskEventEngine;
-import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -21,13 +17,11 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -48,36 +42,8 @@ class ServeOnPostgresTest {
     private EventServer server;
     private final HttpClient http = HttpClient.newHttpClient();
 
-    /** The PostgreSQL store, with writes that can be held and a record of the workflows loaded. */
-    private static final class HeldPostgresStore extends ForwardingTaskInstanceStore {
-        final CountDownLatch writeEntered = new CountDownLatch(1);
-        final CountDownLatch hold = new CountDownLatch(1);
-        final Set<Long> loaded = ConcurrentHashMap.newKeySet();
-
-        HeldPostgresStore(TaskInstanceStore delegate) {
-            super(delegate);
-        }
-
-        @Override
-        public List<WriteOutcome> write(WriteBatch batch) {
-            writeEntered.countDown();
-            try {
-                hold.await(60, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            return super.write(batch);
-        }
-
-        @Override
-        public Map<Long, List<TaskInstance>> findByWorkflows(Collection<Long> workflowInstanceIds) {
-            Map<Long, List<TaskInstance>> rows = super.findByWorkflows(workflowInstanceIds);
-            loaded.addAll(workflowInstanceIds);
-            return rows;
-        }
-    }
-
-    private HeldPostgresStore store;
+    /** The PostgreSQL store, its writes held until the test lets them go. */
+    private HeldStore store;
 
     @BeforeEach
     void openSchema() throws Exception {
@@ -92,7 +58,8 @@ class ServeOnPostgresTest {
         try (Connection c = DriverManager.getConnection(base); Statement s = c.createStatement()) {
             s.execute("CREATE SCHEMA " + schema);
         }
-        store = new HeldPostgresStore(Stores.open(base + (base.contains("?") ? "&" : "?") + "currentSchema=" + schema));
+        store = new HeldStore(Stores.open(base + (base.contains("?") ? "&" : "?") + "currentSchema=" + schema));
+        store.hold = new CountDownLatch(1);
         engine = TaskEventEngine.builder().store(store).build();
         server = new EventServer(engine, store, ServerSettings.builder(new InetSocketAddress("127.0.0.1", 0))
                 .maxBodyBytes(1 << 20).ackTimeout(Duration.ofSeconds(10)).build());
