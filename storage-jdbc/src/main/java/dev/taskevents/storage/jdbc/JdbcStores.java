@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
  * {@code Stores.open("jdbc:...")}, uses {@link JdbcStoreOptions#of(String)}.
  */
 public final class JdbcStores {
-    private static final Pattern PASSWORD = Pattern.compile("(?i)(password=)[^&;]*");
+    private static final Pattern PASSWORD = Pattern.compile("(?i)(password\\d*=)[^&;)]*");
     private static final Pattern USER_INFO = Pattern.compile("(//[^/@:]*:)[^/@]*@");
 
     private JdbcStores() {}

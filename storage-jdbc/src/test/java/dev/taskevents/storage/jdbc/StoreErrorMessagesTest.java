@@ -76,7 +76,13 @@ class StoreErrorMessagesTest {
                 "jdbc:mariadb://root:" + PASSWORD + "@127.0.0.1:1/test",
                 TestDatabases.baseUrl(TestDatabases.Server.MARIADB) + "&password=" + PASSWORD,
                 "jdbc:h2:file:/tmp/taskevents-no-such-db;IFEXISTS=TRUE;PASSWORD=" + PASSWORD,
-                "jdbc:h2:file:/tmp/taskevents-bad-setting;PASSWORD=" + PASSWORD + ";NO_SUCH_SETTING=1");
+                "jdbc:h2:file:/tmp/taskevents-bad-setting;PASSWORD=" + PASSWORD + ";NO_SUCH_SETTING=1",
+                // a mistyped separator puts the password into what parses as the port
+                "jdbc:postgresql://127.0.0.1:5432&user=postgres&password=" + PASSWORD,
+                // credentials before the host, behind a subprotocol with a mode
+                "jdbc:mariadb:replication://root:" + PASSWORD + "@127.0.0.1:1/test",
+                // Connector/J's further factors of authentication
+                "jdbc:mysql://127.0.0.1:1/test?user=root&password1=" + PASSWORD);
         // What a host's log gets: HikariCP logs failed starts through SLF4J, bound to JUL in the tests.
         List<LogRecord> logged = Collections.synchronizedList(new ArrayList<>());
         Handler capture = new Handler() {
@@ -157,5 +163,22 @@ class StoreErrorMessagesTest {
         StoreException wrong = assertThrows(StoreException.class, () -> JdbcStores.open(JdbcStoreOptions.of(
                 base + ";PASSWORD=not-" + PASSWORD).withConnectionTimeout(Duration.ofMillis(500))).close());
         assertNoPassword(wrong, base);
+    }
+
+    /**
+     * H2 reads a backslash in a URL setting as an escape ({@code \\} for a backslash, {@code \;}
+     * for a semicolon); the password the pool is given is the one H2 itself reads from the URL.
+     */
+    @Test
+    void anH2PasswordWithEscapesMeansWhatItMeansToH2() throws Exception {
+        for (String escaped : List.of("pw\\\\back", "pw\\;semi")) {
+            String url = TestDatabases.freshH2Url() + ";USER=owner;PASSWORD=" + escaped;
+            try (Connection created = DriverManager.getConnection(url)) {
+                assertTrue(created.isValid(5), url);
+            }
+            try (TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url))) {
+                assertTrue(store.find(1).isEmpty(), url);
+            }
+        }
     }
 }

@@ -29,7 +29,7 @@ final class Pool implements AutoCloseable {
         String password = options.password();
         java.util.regex.Matcher h2Password = H2_PASSWORD.matcher(jdbcUrl);
         if (dialect == SQLDialect.H2 && h2Password.find()) {
-            password = password != null ? password : h2Password.group(1);
+            password = password != null ? password : h2Password.group(1).replaceAll("\\\\(.)", "$1");
             jdbcUrl = h2Password.replaceAll("");
         }
         config.setJdbcUrl(jdbcUrl);
@@ -104,8 +104,16 @@ final class Pool implements AutoCloseable {
      */
     private static final java.util.Set<String> H2_MALFORMED_URL_STATES = java.util.Set.of("90046", "90113");
 
-    /** H2's password setting in a URL; H2 setting names are case-insensitive. */
-    private static final java.util.regex.Pattern H2_PASSWORD = java.util.regex.Pattern.compile("(?i);PASSWORD=([^;]*)");
+    /**
+     * H2's password setting in a URL; H2 setting names are case-insensitive, and a value escapes
+     * {@code ;} and {@code \\} with a backslash (H2 splits settings that way).
+     */
+    private static final java.util.regex.Pattern H2_PASSWORD =
+            java.util.regex.Pattern.compile("(?i);PASSWORD=((?:\\\\.|[^;\\\\])*)");
+
+    /** A URL parameter password1=, password2=, ... (the name in group 1, the value in group 2). */
+    private static final java.util.regex.Pattern PASSWORD_FACTOR =
+            java.util.regex.Pattern.compile("(?i)(password\\d+)=(.*)");
 
     /** host, host:port or [ipv6]:port; the port, if any, in group 1. */
     private static final java.util.regex.Pattern HOST_PORT =
@@ -119,7 +127,9 @@ final class Pool implements AutoCloseable {
      * password included.
      */
     private static void refuseMalformed(String url) {
-        java.util.regex.Matcher server = java.util.regex.Pattern.compile("^jdbc:[a-z]+://([^/?]*)").matcher(url);
+        // Every subprotocol form: jdbc:mariadb:replication://, jdbc:mysql+srv://, jdbc:h2:tcp://
+        java.util.regex.Matcher server =
+                java.util.regex.Pattern.compile("^jdbc:[a-z0-9]+(?:[:+][a-z0-9]+)*://([^/?]*)").matcher(url);
         if (server.find()) {
             if (server.group(1).contains("@")) {
                 // Only Connector/J reads user:password@host; the others take it for the host name and
@@ -132,8 +142,20 @@ final class Pool implements AutoCloseable {
                 java.util.regex.Matcher hostPort = HOST_PORT.matcher(address.substring(address.indexOf('@') + 1));
                 String port = hostPort.matches() ? hostPort.group(1) : null;
                 if (port != null && !port.matches("\\d{1,5}")) {
-                    throw new IllegalArgumentException("malformed JDBC URL " + JdbcStores.redact(url) + ": the port \""
-                            + port + "\" is not a number");
+                    // The port is not echoed: a mistyped separator ("5432&password=...") puts the rest
+                    // of the URL, password included, into it.
+                    throw new IllegalArgumentException("malformed JDBC URL " + JdbcStores.redact(url)
+                            + ": the port after the host is not a number");
+                }
+            }
+        }
+        if (url.indexOf('?') >= 0) {
+            for (String parameter : url.substring(url.indexOf('?') + 1).split("&")) {
+                if (PASSWORD_FACTOR.matcher(parameter).matches()) {
+                    // HikariCP logs the URL and its properties masking only "password": these would
+                    // be logged as they are, whether left in the URL or passed as properties.
+                    throw new IllegalArgumentException("malformed JDBC URL " + JdbcStores.redact(url)
+                            + ": further authentication factors (password1=, password2=, ...) are not supported");
                 }
             }
         }
@@ -152,17 +174,28 @@ final class Pool implements AutoCloseable {
      * instance for jdbcUrl=..."), so the original exceptions must not travel with ours.
      */
     private static Throwable redacted(Throwable error, String url) {
-        if (error == null) {
+        return redacted(error, url, java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
+    }
+
+    /** {@code seen}: the links copied so far; a chain that loops back is cut there. */
+    private static Throwable redacted(Throwable error, String url, java.util.Set<Throwable> seen) {
+        if (error == null || !seen.add(error) || seen.size() > MAX_CAUSES) {
             return null;
         }
         RedactedCause copy = new RedactedCause(error.getClass().getName() + ": " + describe(error, url),
-                redacted(error.getCause() == error ? null : error.getCause(), url));
+                redacted(error.getCause(), url, seen));
         copy.setStackTrace(error.getStackTrace());
         for (Throwable suppressed : error.getSuppressed()) {
-            copy.addSuppressed(redacted(suppressed, url));
+            Throwable link = redacted(suppressed, url, seen);
+            if (link != null) {
+                copy.addSuppressed(link);
+            }
         }
         return copy;
     }
+
+    /** Links of a cause chain copied at most (causes and suppressed exceptions together). */
+    private static final int MAX_CAUSES = 64;
 
     /** A link of a redacted cause chain: the original's class name and redacted message. */
     static final class RedactedCause extends Exception {
@@ -192,7 +225,7 @@ final class Pool implements AutoCloseable {
 
     /** The password in {@code url} (user info or a password= property), or null. */
     private static String password(String url) {
-        java.util.regex.Matcher property = java.util.regex.Pattern.compile("(?i)password=([^&;]*)").matcher(url);
+        java.util.regex.Matcher property = java.util.regex.Pattern.compile("(?i)password\\d*=([^&;)]*)").matcher(url);
         if (property.find()) {
             return property.group(1);
         }
