@@ -565,7 +565,11 @@ public abstract class TaskInstanceStoreContract {
                 () -> store.write(new WriteBatch(List.of(new RowUpdate(next, 0, event)))),
                 () -> store.pendingStateEvents(10),
                 () -> store.pendingStateEvents(wf),
-                () -> store.removeStateEvents(List.of(event)));
+                () -> store.removeStateEvents(List.of(event)),
+                // nothing to do is no exception: the store is closed all the same
+                () -> store.insert(List.of()),
+                () -> store.write(new WriteBatch(List.of())),
+                () -> store.removeStateEvents(List.of()));
         for (int i = 0; i < calls.size(); i++) {
             assertThrows(StoreException.class, calls.get(i), "call " + i + " after close");
         }

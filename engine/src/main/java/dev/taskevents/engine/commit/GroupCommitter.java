@@ -88,8 +88,9 @@ public final class GroupCommitter {
         try {
             commit(batch, false);
         } catch (Throwable e) {
-            LOG.log(Level.ERROR, "writing a batch of " + batch.size() + " rows failed unexpectedly", LoggedFailure.of(e));
+            // Answered before logging: a log call that throws must not leave the batch unanswered.
             completeOffFlusher(() -> failAll(batch, e));
+            LOG.log(Level.ERROR, "writing a batch of " + batch.size() + " rows failed unexpectedly", LoggedFailure.of(e));
         }
     }
 
@@ -120,8 +121,8 @@ public final class GroupCommitter {
                 if (attempt >= retry.maxAttempts()) {
                     StoreException failure = new StoreException("writing " + batch.size()
                             + " task instance updates failed " + attempt + " times; last error: " + e.getMessage(), e);
-                    LOG.log(Level.ERROR, failure.getMessage(), LoggedFailure.of(e));
                     completeOffFlusher(() -> failAll(batch, failure));
+                    LOG.log(Level.ERROR, failure.getMessage(), LoggedFailure.of(e));
                     return;
                 }
                 ambiguous = true;
@@ -146,9 +147,9 @@ public final class GroupCommitter {
                         } catch (Throwable t) {
                             // This row alone: the rows before it may have committed, and their
                             // answers are on their way; failing the whole batch would race them.
+                            completeOffFlusher(() -> failAll(List.of(single), t));
                             LOG.log(Level.ERROR, "writing task instance " + single.update.row().id()
                                     + " failed unexpectedly", LoggedFailure.of(t));
-                            completeOffFlusher(() -> failAll(List.of(single), t));
                         }
                     }
                 } else {

@@ -37,6 +37,14 @@ class LoggedFailureTest {
     }
 
     @Test
+    void theMessageOfAnIllegalArgumentExceptionThatQuotesItsInputIsDropped() {
+        String trace = trace(LoggedFailure.of(new StoreException("could not read a row",
+                new NumberFormatException("For input string: \"SECRET\""))));
+        assertFalse(trace.contains("SECRET"), trace);
+        assertTrue(trace.contains("Caused by: java.lang.NumberFormatException" + System.lineSeparator()), trace);
+    }
+
+    @Test
     void aCauseChainThatLoopsIsCutOff() {
         RuntimeException a = new RuntimeException("a");
         RuntimeException b = new RuntimeException("b", a);

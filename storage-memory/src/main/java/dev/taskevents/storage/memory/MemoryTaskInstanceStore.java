@@ -67,9 +67,9 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
 
     @Override
     public Optional<TaskInstance> find(long taskInstanceId) {
-        ensureOpen("find task instance " + taskInstanceId);
         lock.readLock().lock();
         try {
+            ensureOpen("find task instance " + taskInstanceId);
             return Optional.ofNullable(rows.get(taskInstanceId));
         } finally {
             lock.readLock().unlock();
@@ -78,9 +78,9 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
 
     @Override
     public List<TaskInstance> findByWorkflow(long workflowInstanceId) {
-        ensureOpen("find the task instances of workflow instance " + workflowInstanceId);
         lock.readLock().lock();
         try {
+            ensureOpen("find the task instances of workflow instance " + workflowInstanceId);
             return tasksOf(workflowInstanceId);
         } finally {
             lock.readLock().unlock();
@@ -90,9 +90,9 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
     /** Under one read lock: a batch that spans several of these workflows is seen whole or not at all. */
     @Override
     public Map<Long, List<TaskInstance>> findByWorkflows(Collection<Long> workflowInstanceIds) {
-        ensureOpen("find the task instances of " + workflowInstanceIds.size() + " workflow instances");
         lock.readLock().lock();
         try {
+            ensureOpen("find the task instances of " + workflowInstanceIds.size() + " workflow instances");
             Map<Long, List<TaskInstance>> result = new HashMap<>();
             for (Long id : workflowInstanceIds) {
                 result.put(id, tasksOf(id));
@@ -111,9 +111,9 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
 
     @Override
     public void insert(List<TaskInstance> newRows) {
-        ensureOpen("insert " + newRows.size() + " task instances");
         lock.writeLock().lock();
         try {
+            ensureOpen("insert " + newRows.size() + " task instances");
             Set<Long> seen = new HashSet<>();
             List<Long> clashes = new ArrayList<>();
             for (TaskInstance row : newRows) {
@@ -132,9 +132,9 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
 
     @Override
     public List<WriteOutcome> write(WriteBatch batch) {
-        ensureOpen("write a batch of " + batch.updates().size() + " task instance updates");
         lock.writeLock().lock();
         try {
+            ensureOpen("write a batch of " + batch.updates().size() + " task instance updates");
             List<WriteOutcome> outcomes = new ArrayList<>(batch.updates().size());
             for (RowUpdate update : batch.updates()) {
                 TaskInstance stored = rows.get(update.row().id());
@@ -171,9 +171,9 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
         if (limit < 1) {
             throw new IllegalArgumentException("limit must be at least 1, was " + limit);
         }
-        ensureOpen("read the outbox");
         lock.readLock().lock();
         try {
+            ensureOpen("read the outbox");
             return outbox.values().stream().limit(limit).toList();
         } finally {
             lock.readLock().unlock();
@@ -182,9 +182,9 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
 
     @Override
     public List<StateEvent> pendingStateEvents(long workflowInstanceId) {
-        ensureOpen("read the outbox of workflow instance " + workflowInstanceId);
         lock.readLock().lock();
         try {
+            ensureOpen("read the outbox of workflow instance " + workflowInstanceId);
             return outbox.values().stream().filter(e -> e.workflowInstanceId() == workflowInstanceId).toList();
         } finally {
             lock.readLock().unlock();
@@ -193,9 +193,9 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
 
     @Override
     public void removeStateEvents(Collection<StateEvent> told) {
-        ensureOpen("remove " + told.size() + " told entries from the outbox");
         lock.writeLock().lock();
         try {
+            ensureOpen("remove " + told.size() + " told entries from the outbox");
             told.forEach(e -> outbox.remove(OutboxKey.of(e)));
         } finally {
             lock.writeLock().unlock();
@@ -217,6 +217,13 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
     /** Closes this handle only: the data of a named store stays for its other handles and later opens. */
     @Override
     public void close() {
-        closed = true;
+        // Under the write lock, and every call checks it under the lock: a call that returns after
+        // close() returned has not read or changed anything.
+        lock.writeLock().lock();
+        try {
+            closed = true;
+        } finally {
+            lock.writeLock().unlock();
+        }
     }
 }

@@ -169,6 +169,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
             throw new DuplicateTaskInstanceException(repeated);
         }
         if (rows.isEmpty()) {
+            ensureOpen("insert 0 task instances");
             return;
         }
         List<Long> ids = rows.stream().map(TaskInstance::id).sorted().toList();
@@ -214,6 +215,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     public List<WriteOutcome> write(WriteBatch batch) {
         List<RowUpdate> updates = batch.updates();
         if (updates.isEmpty()) {
+            ensureOpen("write an empty batch");
             return List.of();
         }
         long[] outboxRow = {-1};
@@ -375,6 +377,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     @Override
     public void removeStateEvents(java.util.Collection<StateEvent> told) {
         if (told.isEmpty()) {
+            ensureOpen("remove 0 told entries from the outbox");
             return;
         }
         run("remove " + told.size() + " told entries from the outbox", () -> sql.transactionResult(tx -> {
@@ -384,10 +387,14 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         outbox.forget(told);
     }
 
-    private <T> T run(String what, Supplier<T> action) {
+    private void ensureOpen(String what) {
         if (closed.get()) {
             throw new StoreException("the store " + redactedUrl + " is closed; cannot " + what);
         }
+    }
+
+    private <T> T run(String what, Supplier<T> action) {
+        ensureOpen(what);
         try {
             return action.get();
         } catch (DuplicateTaskInstanceException | StoreException e) {
