@@ -127,8 +127,9 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
             if (ids.size() <= CHUNK) {
                 return readWorkflows(sql, ids);
             }
+            // The pool (HikariCP) puts back the isolation level and auto-commit of a connection it
+            // is returned, and rolls back what is left open; a failure here is the read's own.
             return sql.connectionResult(c -> {
-                int isolation = c.getTransactionIsolation();
                 c.setTransactionIsolation(java.sql.Connection.TRANSACTION_REPEATABLE_READ);
                 c.setAutoCommit(false);
                 try {
@@ -136,11 +137,12 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                     c.commit();
                     return result;
                 } catch (RuntimeException | java.sql.SQLException e) {
-                    c.rollback();
+                    try {
+                        c.rollback();
+                    } catch (java.sql.SQLException rollback) {
+                        e.addSuppressed(rollback);
+                    }
                     throw e;
-                } finally {
-                    c.setAutoCommit(true);
-                    c.setTransactionIsolation(isolation);
                 }
             });
         });
