@@ -709,6 +709,33 @@ public abstract class TaskInstanceStoreContract {
         writeLargeBatchAndReadEveryRowBack(2_345);
     }
 
+    /** Exactly on a chunk boundary: nothing is left over, and no empty chunk is sent. */
+    @Test
+    void anInsertAndABatchOfExactlyAThousandRowsAreWrittenWhole() {
+        writeLargeBatchAndReadEveryRowBack(1_000);
+    }
+
+    /** A limit that falls inside the entries one batch recorded gives the first of them, in order. */
+    @Test
+    void aLimitThatFallsInsideOneBatchsEntriesGivesTheFirstOfThem() {
+        long wf = newId();
+        List<TaskInstance> rows = List.of(submitted(newId(), wf), submitted(newId(), wf), submitted(newId(), wf));
+        store.insert(rows);
+        List<RowUpdate> updates = new ArrayList<>();
+        Set<StateEvent> written = new HashSet<>();
+        for (TaskInstance row : rows) {
+            TaskInstance next = bumped(row);
+            updates.add(new RowUpdate(next, 0, changeOf(next, "e" + row.id())));
+            written.add(changeOf(next, "e" + row.id()));
+        }
+        store.write(new WriteBatch(updates));
+        List<StateEvent> all = store.pendingStateEvents(wf);
+        assertEquals(written, new HashSet<>(all));
+        assertEquals(all, store.pendingStateEvents(3));
+        assertEquals(all.subList(0, 2), store.pendingStateEvents(2));
+        assertEquals(all.subList(0, 1), store.pendingStateEvents(1));
+    }
+
     /**
      * A batch of {@code size} updates in shuffled order, spread over many workflows, every 13th
      * from a wrong version and every 17th of a missing row: each outcome at its index, every row

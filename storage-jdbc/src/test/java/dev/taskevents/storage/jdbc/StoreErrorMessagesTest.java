@@ -181,4 +181,28 @@ class StoreErrorMessagesTest {
             }
         }
     }
+
+    /**
+     * What a failed open keeps of the driver's errors: a cause chain in which each link names the
+     * original exception's class and keeps its stack frames, so that the log still says where it
+     * failed, with the password taken out.
+     */
+    @Test
+    void aFailedOpenKeepsTheClassesAndFramesOfItsCauses() {
+        String url = "jdbc:postgresql://127.0.0.1:1/test?user=postgres&password=" + PASSWORD;
+        StoreException e = assertThrows(StoreException.class, () -> JdbcStores.open(JdbcStoreOptions.of(url)
+                .withConnectionTimeout(Duration.ofMillis(500))).close());
+        Throwable cause = e.getCause();
+        assertTrue(cause != null, "the cause is kept");
+        List<String> classes = new ArrayList<>();
+        for (Throwable link = cause; link != null; link = link.getCause()) {
+            classes.add(String.valueOf(link.getMessage()).split(":", 2)[0]);
+            assertTrue(link.getStackTrace().length > 0, link.toString());
+            assertFalse(link.getStackTrace()[0].getClassName().endsWith(".Pool"),
+                    "the original's frames, not where the copy was made: " + link.getStackTrace()[0]);
+        }
+        assertTrue(classes.contains("com.zaxxer.hikari.pool.HikariPool$PoolInitializationException"), classes.toString());
+        assertTrue(classes.contains("org.postgresql.util.PSQLException"), classes.toString());
+        assertNoPassword(e, url);
+    }
 }
