@@ -88,9 +88,14 @@ public final class GroupCommitter {
         try {
             commit(batch, false);
         } catch (Throwable e) {
-            // Answered before logging: a log call that throws must not leave the batch unanswered.
-            completeOffFlusher(() -> failAll(batch, e));
-            LOG.log(Level.ERROR, "writing a batch of " + batch.size() + " rows failed unexpectedly", LoggedFailure.of(e));
+            // Logged before the answer (a client that is answered finds the error in the log), and
+            // answered even if logging throws: a write never stays unanswered.
+            try {
+                LOG.log(Level.ERROR, "writing a batch of " + batch.size() + " rows failed unexpectedly",
+                        LoggedFailure.of(e));
+            } finally {
+                completeOffFlusher(() -> failAll(batch, e));
+            }
         }
     }
 
@@ -121,8 +126,11 @@ public final class GroupCommitter {
                 if (attempt >= retry.maxAttempts()) {
                     StoreException failure = new StoreException("writing " + batch.size()
                             + " task instance updates failed " + attempt + " times; last error: " + e.getMessage(), e);
-                    completeOffFlusher(() -> failAll(batch, failure));
-                    LOG.log(Level.ERROR, failure.getMessage(), LoggedFailure.of(e));
+                    try {
+                        LOG.log(Level.ERROR, failure.getMessage(), LoggedFailure.of(e));
+                    } finally {
+                        completeOffFlusher(() -> failAll(batch, failure));
+                    }
                     return;
                 }
                 ambiguous = true;
@@ -147,9 +155,12 @@ public final class GroupCommitter {
                         } catch (Throwable t) {
                             // This row alone: the rows before it may have committed, and their
                             // answers are on their way; failing the whole batch would race them.
-                            completeOffFlusher(() -> failAll(List.of(single), t));
-                            LOG.log(Level.ERROR, "writing task instance " + single.update.row().id()
-                                    + " failed unexpectedly", LoggedFailure.of(t));
+                            try {
+                                LOG.log(Level.ERROR, "writing task instance " + single.update.row().id()
+                                        + " failed unexpectedly", LoggedFailure.of(t));
+                            } finally {
+                                completeOffFlusher(() -> failAll(List.of(single), t));
+                            }
                         }
                     }
                 } else {
