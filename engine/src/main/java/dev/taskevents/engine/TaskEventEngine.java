@@ -402,6 +402,9 @@ public final class TaskEventEngine implements AutoCloseable {
     /** The engine's counters at one moment. */
     public EngineStats stats() {
         KeyedExecutor.Stats keyed = executor.stats();
+        // The cache evicts in maintenance it schedules on the io executor; run what is pending here,
+        // so that the count of cached workflows is the bounded one, not one that lags it.
+        snapshots.synchronous().cleanUp();
         return new EngineStats(keyed.queued(), keyed.activeKeys(), applied.sum(), duplicates.sum(), stale.sum(),
                 rejected.sum(), failed.sum(), relay.sinkFailures(), committer.waiting(), committer.batches(), committer.rows(),
                 committer.retries(), snapshots.synchronous().estimatedSize(), relay.retold());
