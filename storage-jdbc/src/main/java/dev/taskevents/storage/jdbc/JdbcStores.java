@@ -3,16 +3,13 @@ package dev.taskevents.storage.jdbc;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.storage.jdbc.internal.JdbcTaskInstanceStore;
 import dev.taskevents.storage.jdbc.internal.Schema;
-import java.util.regex.Pattern;
+import dev.taskevents.storage.jdbc.internal.UrlPasswords;
 
 /**
  * Opens JDBC stores with options, and applies the schema migrations on demand. The plain way,
  * {@code Stores.open("jdbc:...")}, uses {@link JdbcStoreOptions#of(String)}.
  */
 public final class JdbcStores {
-    private static final Pattern PASSWORD = Pattern.compile("(?i)(password\\d*=)[^&;)]*");
-    private static final Pattern USER_INFO = Pattern.compile("(//[^/@:]*:)[^/@]*@");
-
     private JdbcStores() {}
 
     /**
@@ -38,6 +35,6 @@ public final class JdbcStores {
 
     /** {@code url} with any password replaced by {@code ***}, for messages and logs. */
     public static String redact(String url) {
-        return USER_INFO.matcher(PASSWORD.matcher(url).replaceAll("$1***")).replaceAll("$1***@");
+        return UrlPasswords.redact(url);
     }
 }

@@ -213,7 +213,7 @@ final class Pool implements AutoCloseable {
     private static String describe(Throwable cause, String url) {
         String message = String.valueOf(cause.getMessage());
         message = JdbcStores.redact(message.replace(url, JdbcStores.redact(url)));
-        String password = password(url);
+        String password = UrlPasswords.find(url);
         if (password != null && password.length() >= 3) {
             message = message.replace(password, "***");
         }
@@ -221,16 +221,6 @@ final class Pool implements AutoCloseable {
             message += " (SQL state " + sql.getSQLState() + ")";
         }
         return message;
-    }
-
-    /** The password in {@code url} (user info or a password= property), or null. */
-    private static String password(String url) {
-        java.util.regex.Matcher property = java.util.regex.Pattern.compile("(?i)password\\d*=([^&;)]*)").matcher(url);
-        if (property.find()) {
-            return property.group(1);
-        }
-        java.util.regex.Matcher userInfo = java.util.regex.Pattern.compile("//[^/@:]*:([^/@]*)@").matcher(url);
-        return userInfo.find() ? userInfo.group(1) : null;
     }
 
     DataSource dataSource() {
