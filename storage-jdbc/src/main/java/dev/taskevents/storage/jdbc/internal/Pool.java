@@ -115,6 +115,13 @@ final class Pool implements AutoCloseable {
     private static final java.util.regex.Pattern PASSWORD_FACTOR =
             java.util.regex.Pattern.compile("(?i)(password\\d+)=(.*)");
 
+    /**
+     * The hosts of a URL with a host part, of every subprotocol form (jdbc:mariadb:replication://,
+     * jdbc:mysql+srv://, jdbc:h2:tcp://), in group 1.
+     */
+    private static final java.util.regex.Pattern SERVER =
+            java.util.regex.Pattern.compile("^jdbc:[a-z0-9]+(?:[:+][a-z0-9]+)*://([^/?]*)");
+
     /** host, host:port or [ipv6]:port; the port, if any, in group 1. */
     private static final java.util.regex.Pattern HOST_PORT =
             java.util.regex.Pattern.compile("^(?:\\[[^\\]]*\\]|[^:\\[\\]]*)(?::(.*))?$");
@@ -127,9 +134,7 @@ final class Pool implements AutoCloseable {
      * password included.
      */
     private static void refuseMalformed(String url) {
-        // Every subprotocol form: jdbc:mariadb:replication://, jdbc:mysql+srv://, jdbc:h2:tcp://
-        java.util.regex.Matcher server =
-                java.util.regex.Pattern.compile("^jdbc:[a-z0-9]+(?:[:+][a-z0-9]+)*://([^/?]*)").matcher(url);
+        java.util.regex.Matcher server = SERVER.matcher(url);
         if (server.find()) {
             if (server.group(1).contains("@")) {
                 // Only Connector/J reads user:password@host; the others take it for the host name and
@@ -149,8 +154,9 @@ final class Pool implements AutoCloseable {
                 }
             }
         }
-        if (url.indexOf('?') >= 0) {
-            for (String parameter : url.substring(url.indexOf('?') + 1).split("&")) {
+        int query = url.indexOf('?');
+        if (query >= 0) {
+            for (String parameter : url.substring(query + 1).split("&")) {
                 if (PASSWORD_FACTOR.matcher(parameter).matches()) {
                     // HikariCP logs the URL and its properties masking only "password": these would
                     // be logged as they are, whether left in the URL or passed as properties.
