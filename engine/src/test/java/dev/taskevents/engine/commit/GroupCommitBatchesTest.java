@@ -71,6 +71,11 @@ class GroupCommitBatchesTest {
         }
     }
 
+    /** A committer whose flusher is {@code flusher}, completing on the flusher's thread, trying each write once. */
+    private static GroupCommitter committer(ScriptedStore store, HeldExecutor flusher) {
+        return new GroupCommitter(store, flusher, Runnable::run, 100, 1, new RetryPolicy(1, Duration.ZERO, Duration.ZERO));
+    }
+
     private static RowUpdate update(long id) {
         return new RowUpdate(new TaskInstance(id, 1, "t", TaskState.RUNNING, "h", null, null, 0, null, T, null, null,
                 null, "e" + id, 1, T), 0);
@@ -88,8 +93,7 @@ class GroupCommitBatchesTest {
                 .map(u -> u.row().id() == 20 ? WriteOutcome.VERSION_CONFLICT : WriteOutcome.APPLIED).toList());
         HeldExecutor flusher = new HeldExecutor();
         try (store) {
-            GroupCommitter committer = new GroupCommitter(store, flusher, Runnable::run, 100, 1,
-                    new RetryPolicy(1, Duration.ZERO, Duration.ZERO));
+            GroupCommitter committer = committer(store, flusher);
             CompletableFuture<Commit> c30 = committer.write(update(30));
             CompletableFuture<Commit> c10 = committer.write(update(10));
             CompletableFuture<Commit> c20 = committer.write(update(20));
@@ -106,8 +110,7 @@ class GroupCommitBatchesTest {
         ScriptedStore store = new ScriptedStore(batch -> List.of(WriteOutcome.APPLIED));
         HeldExecutor flusher = new HeldExecutor();
         try (store) {
-            GroupCommitter committer = new GroupCommitter(store, flusher, Runnable::run, 100, 1,
-                    new RetryPolicy(1, Duration.ZERO, Duration.ZERO));
+            GroupCommitter committer = committer(store, flusher);
             CompletableFuture<Commit> a = committer.write(update(1));
             CompletableFuture<Commit> b = committer.write(update(2));
             flusher.runAll();
@@ -158,8 +161,7 @@ class GroupCommitBatchesTest {
         });
         HeldExecutor flusher = new HeldExecutor();
         try (store) {
-            GroupCommitter committer = new GroupCommitter(store, flusher, Runnable::run, 100, 1,
-                    new RetryPolicy(1, Duration.ZERO, Duration.ZERO));
+            GroupCommitter committer = committer(store, flusher);
             CompletableFuture<Commit> one = committer.write(update(1));
             CompletableFuture<Commit> two = committer.write(update(2));
             CompletableFuture<Commit> three = committer.write(update(3));
@@ -189,8 +191,7 @@ class GroupCommitBatchesTest {
         });
         HeldExecutor flusher = new HeldExecutor();
         try (store) {
-            GroupCommitter committer = new GroupCommitter(store, flusher, Runnable::run, 100, 1,
-                    new RetryPolicy(1, Duration.ZERO, Duration.ZERO));
+            GroupCommitter committer = committer(store, flusher);
             CompletableFuture<Commit> one = committer.write(update(1));
             CompletableFuture<Commit> two = committer.write(update(2));
             CompletableFuture<Commit> three = committer.write(update(3));

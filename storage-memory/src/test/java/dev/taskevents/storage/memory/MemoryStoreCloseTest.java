@@ -11,11 +11,11 @@ import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
+import dev.taskevents.storecontract.Await;
 import java.time.Instant;
 import java.util.AbstractCollection;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -68,9 +68,11 @@ class MemoryStoreCloseTest {
                     writeResult.set(e);
                 }
             });
-            awaitState(write, Set.of(Thread.State.WAITING));
+            // Parked on the store's lock, or done: a thread state, which no latch can report.
+            Await.until(() -> write.getState() == Thread.State.WAITING);
             Thread close = Thread.ofPlatform().start(writer::close);
-            awaitState(close, Set.of(Thread.State.WAITING, Thread.State.TERMINATED));
+            Await.until(() -> close.getState() == Thread.State.WAITING
+                    || close.getState() == Thread.State.TERMINATED);
             boolean closeReturnedFirst = close.getState() == Thread.State.TERMINATED;
 
             release.countDown();
@@ -83,15 +85,6 @@ class MemoryStoreCloseTest {
                     + " then changed the row: " + writeResult.get());
             assertEquals(written, !(writeResult.get() instanceof StoreException), "the write's answer says whether it"
                     + " changed the row: " + writeResult.get());
-        }
-    }
-
-    /** Waits, bounded, until {@code thread} is in one of {@code states} (parked on a lock, or done). */
-    private static void awaitState(Thread thread, Set<Thread.State> states) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!states.contains(thread.getState())) {
-            assertTrue(System.nanoTime() < deadline, thread + " never reached " + states + ": " + thread.getState());
-            Thread.sleep(1);
         }
     }
 }
