@@ -7,14 +7,20 @@ import java.util.Objects;
  *
  * <p>{@link Applied}, {@link Duplicate} and {@link Stale} are successes: the worker may stop
  * resending. {@link Rejected} is final too: resending the same event gets the same answer.
+ * {@link Moved} (cluster mode) is not an answer about the event at all: resend it to the node
+ * that owns its shard now.
  */
 public sealed interface Acknowledgement {
     /** The id of the event this answers. */
     String eventId();
 
-    /** Whether the worker may consider the event delivered: true for all but {@link Rejected}. */
+    /**
+     * Whether the worker may consider the event delivered: true for {@link Applied},
+     * {@link Duplicate} and {@link Stale}; false for {@link Rejected} (final) and {@link Moved}
+     * (resend elsewhere).
+     */
     default boolean delivered() {
-        return !(this instanceof Rejected);
+        return this instanceof Applied || this instanceof Duplicate || this instanceof Stale;
     }
 
     /** The event changed the task; {@code task} is the row as committed. */
@@ -63,6 +69,24 @@ public sealed interface Acknowledgement {
              * was written, and the other events of its batch were not held back by it.
              */
             REFUSED_BY_STORE
+        }
+    }
+
+    /**
+     * Cluster mode: this node does not own the event's shard (any more), so nothing was written by
+     * this answer. Resend the event to {@code ownerAddress}; if that is null (no owner right now,
+     * e.g. while the shard moves), resend shortly to any node.
+     *
+     * @param eventId the event
+     * @param shard the event's shard
+     * @param ownerAddress the address of the shard's owner as this node last saw it, or null
+     */
+    record Moved(String eventId, int shard, String ownerAddress) implements Acknowledgement {
+        public Moved {
+            Objects.requireNonNull(eventId, "eventId");
+            if (shard < 0) {
+                throw new IllegalArgumentException("shard must not be negative, was " + shard);
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ package dev.taskevents.engine;
  * @param duplicates events already applied before (resends)
  * @param stale events the task had moved past
  * @param rejected events for unknown task instances or the wrong workflow
+ * @param moved events answered {@code Moved} (cluster mode: the shard is not this node's)
  * @param failed events whose future failed (the store could not write them)
  * @param sinkFailures state events the workflow state sink threw on
  * @param pendingWrites changes waiting for the next batch write
@@ -19,6 +20,6 @@ package dev.taskevents.engine;
  * @param stateEventsRetold state events told again from the store's outbox: at start, or after a
  *     write whose outcome was unknown or a sink that threw
  */
-public record EngineStats(long queued, int activeKeys, long applied, long duplicates, long stale, long rejected,
+public record EngineStats(long queued, int activeKeys, long applied, long duplicates, long stale, long rejected, long moved,
                           long failed, long sinkFailures, long pendingWrites, long batches, long rowsWritten, long writeRetries,
                           long cachedWorkflows, long stateEventsRetold) {}

@@ -97,6 +97,7 @@ public final class TaskEventEngine implements AutoCloseable {
     private final LongAdder duplicates = new LongAdder();
     private final LongAdder stale = new LongAdder();
     private final LongAdder rejected = new LongAdder();
+    private final LongAdder moved = new LongAdder();
     private final LongAdder failed = new LongAdder();
 
     private TaskEventEngine(Builder b) {
@@ -300,6 +301,8 @@ public final class TaskEventEngine implements AutoCloseable {
                     snapshot.remove(next.id());
                     yield CompletableFuture.completedFuture(unknownTask(event));
                 }
+                case FENCED -> throw new IllegalStateException("the store answered FENCED for task instance "
+                        + next.id() + ", written without a shard fence");
             };
         }).thenCompose(stage -> stage);
     }
@@ -392,6 +395,7 @@ public final class TaskEventEngine implements AutoCloseable {
             case Acknowledgement.Duplicate d -> duplicates.increment();
             case Acknowledgement.Stale s -> stale.increment();
             case Acknowledgement.Rejected r -> rejected.increment();
+            case Acknowledgement.Moved m -> moved.increment();
         }
     }
 
@@ -406,7 +410,7 @@ public final class TaskEventEngine implements AutoCloseable {
         // so that the count of cached workflows is the bounded one, not one that lags it.
         snapshots.synchronous().cleanUp();
         return new EngineStats(keyed.queued(), keyed.activeKeys(), applied.sum(), duplicates.sum(), stale.sum(),
-                rejected.sum(), failed.sum(), relay.sinkFailures(), committer.waiting(), committer.batches(), committer.rows(),
+                rejected.sum(), moved.sum(), failed.sum(), relay.sinkFailures(), committer.waiting(), committer.batches(), committer.rows(),
                 committer.retries(), snapshots.synchronous().estimatedSize(), relay.retold());
     }
 

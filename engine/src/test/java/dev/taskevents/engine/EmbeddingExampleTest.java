@@ -39,6 +39,7 @@ class EmbeddingExampleTest {
                 case Acknowledgement.Duplicate duplicate -> System.out.println("resend, already applied");
                 case Acknowledgement.Stale stale -> System.out.println("task moved on: " + stale.currentState());
                 case Acknowledgement.Rejected rejected -> System.out.println("rejected: " + rejected.message());
+                case Acknowledgement.Moved moved -> System.out.println("resend to " + moved.ownerAddress()); // cluster mode
             }
         }
         // --- README example end ---

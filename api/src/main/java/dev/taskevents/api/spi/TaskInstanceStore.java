@@ -70,8 +70,25 @@ public interface TaskInstanceStore extends AutoCloseable {
      * <p>The outbox: for each APPLIED update that carries a {@link RowUpdate#notification()}, the
      * notification is recorded in the same transaction, so that it exists if and only if the row
      * change was committed. It stays until {@link #removeStateEvents} removes it.
+     *
+     * <p>Cluster mode: with a {@link WriteBatch#fence()}, for each shard the epoch check and the
+     * writes of its rows happen atomically with respect to {@link ShardLeases#acquire} and
+     * {@link ShardLeases#release} of that shard: a row is APPLIED only if its shard's epoch in the
+     * store equals the fence's when the batch commits; the rows of other shards are
+     * {@link WriteOutcome#FENCED} and nothing of them is written or recorded. A store without
+     * {@link #cluster()} throws {@link IllegalArgumentException} for a fenced batch, as it does
+     * for a fence whose shard count is not the store's.
      */
     List<WriteOutcome> write(WriteBatch batch);
+
+    /**
+     * The cluster operations of this store, if several engine nodes can share it: leases, shard
+     * epochs, and the fence on {@link #write}. Empty for a store that cannot take part (one that
+     * lives in one process, such as {@code memory:}).
+     */
+    default Optional<ShardLeases> cluster() {
+        return Optional.empty();
+    }
 
     /**
      * The oldest {@code limit} outbox entries (state events committed and not yet removed), in

@@ -68,6 +68,57 @@ class SpiValueTypesTest {
     }
 
     @Test
+    void aFencedBatchHasAnEpochForEveryRowsShard() {
+        int shardOf7 = dev.taskevents.api.Shards.of(7, 4);
+        ShardFence fence = new ShardFence(4, Map.of(shardOf7, 3L));
+        WriteBatch batch = new WriteBatch(List.of(new RowUpdate(row(1, 7, 1), 0)), fence);
+        assertSame(fence.epochs().get(shardOf7), batch.fence().epochs().get(shardOf7));
+        assertEquals(shardOf7, fence.shardOf(7));
+        long otherWorkflow = 8;
+        while (dev.taskevents.api.Shards.of(otherWorkflow, 4) == shardOf7) {
+            otherWorkflow++;
+        }
+        long other = otherWorkflow;
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new WriteBatch(List.of(new RowUpdate(row(1, 7, 1), 0), new RowUpdate(row(2, other, 1), 0)), fence));
+        assertEquals("task instance 2 of workflow instance " + other + " is in shard "
+                + dev.taskevents.api.Shards.of(other, 4) + ", for which the batch's fence has no epoch", e.getMessage());
+        assertSame(ShardFence.NONE, new WriteBatch(List.of(new RowUpdate(row(1, 7, 1), 0))).fence());
+        assertFalse(ShardFence.NONE.fenced());
+        assertThrows(IllegalStateException.class, () -> ShardFence.NONE.shardOf(7));
+    }
+
+    @Test
+    void aFenceRefusesShardsOutOfRangeAndNegativeEpochs() {
+        assertEquals("shard 4 is not one of the 4 shards",
+                assertThrows(IllegalArgumentException.class, () -> new ShardFence(4, Map.of(4, 1L))).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new ShardFence(4, Map.of(-1, 1L)));
+        assertEquals("epoch of shard 0 must not be negative, was -1",
+                assertThrows(IllegalArgumentException.class, () -> new ShardFence(4, Map.of(0, -1L))).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new ShardFence(0, Map.of(0, 1L)));
+        assertThrows(IllegalArgumentException.class, () -> new ShardFence(65_537, Map.of()));
+        assertTrue(new ShardFence(1, Map.of(0, 0L)).fenced());
+    }
+
+    @Test
+    void movedIsNotDeliveredAndNamesItsShard() {
+        dev.taskevents.api.Acknowledgement moved = new dev.taskevents.api.Acknowledgement.Moved("e1", 17, null);
+        assertFalse(moved.delivered());
+        assertThrows(IllegalArgumentException.class, () -> new dev.taskevents.api.Acknowledgement.Moved("e1", -1, null));
+        assertThrows(NullPointerException.class, () -> new dev.taskevents.api.Acknowledgement.Moved(null, 1, "x"));
+        assertFalse(new dev.taskevents.api.Acknowledgement.Rejected("e",
+                dev.taskevents.api.Acknowledgement.Rejected.Reason.UNKNOWN_TASK_INSTANCE, "m").delivered());
+        assertTrue(new dev.taskevents.api.Acknowledgement.Stale("e", TaskState.SUCCESS).delivered());
+        assertTrue(new dev.taskevents.api.Acknowledgement.Duplicate("e", TaskState.SUCCESS).delivered());
+        assertTrue(new dev.taskevents.api.Acknowledgement.Applied("e", row(1, 2, 1)).delivered());
+    }
+
+    @Test
+    void aStoreTakesNoPartInClusterModeUnlessItSaysSo() {
+        assertTrue(new ReadOnlyStore(Map.of()).cluster().isEmpty());
+    }
+
+    @Test
     void aDuplicateInsertNamesTheIds() {
         DuplicateTaskInstanceException e = new DuplicateTaskInstanceException(List.of(4L, 9L));
         assertEquals(List.of(4L, 9L), e.ids());

@@ -216,6 +216,15 @@ final class JsonCodec {
                 String message = r.message() == null ? "" : r.message();
                 out.writeStringField("message", cut(message, 300));
             }
+            case Acknowledgement.Moved m -> {
+                out.writeStringField("outcome", "MOVED");
+                out.writeNumberField("shard", m.shard());
+                if (m.ownerAddress() == null) {
+                    out.writeNullField("owner");
+                } else {
+                    out.writeStringField("owner", m.ownerAddress());
+                }
+            }
         }
         out.writeEndObject();
     }

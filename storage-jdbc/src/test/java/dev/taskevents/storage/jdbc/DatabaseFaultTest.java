@@ -178,6 +178,7 @@ class DatabaseFaultTest {
                                 rejected++;
                                 wrongAnswers.add(eventId + ": " + rj);
                             }
+                            case Acknowledgement.Moved m -> wrongAnswers.add(eventId + ": " + m + " without cluster mode");
                         }
                     }
                 }

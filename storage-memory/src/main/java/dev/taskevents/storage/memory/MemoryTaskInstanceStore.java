@@ -135,6 +135,10 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
         lock.writeLock().lock();
         try {
             ensureOpen("write a batch of " + batch.updates().size() + " task instance updates");
+            if (batch.fence().fenced()) {
+                throw new IllegalArgumentException("this store does not take part in cluster mode (it lives in"
+                        + " one process), so it cannot check a write batch's shard fence");
+            }
             List<WriteOutcome> outcomes = new ArrayList<>(batch.updates().size());
             for (RowUpdate update : batch.updates()) {
                 TaskInstance stored = rows.get(update.row().id());
