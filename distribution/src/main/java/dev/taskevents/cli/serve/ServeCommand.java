@@ -3,6 +3,7 @@ package dev.taskevents.cli.serve;
 import dev.taskevents.api.Stores;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.api.spi.WorkflowStateSink;
 import dev.taskevents.cli.Defaults;
 import dev.taskevents.cli.Options;
 import dev.taskevents.engine.TaskEventEngine;
@@ -44,6 +45,9 @@ public final class ServeCommand {
               --max-var-pool-bytes N largest varPool of one event, UTF-8 bytes (default 1048576)
               --max-buffered-bytes N request-body bytes held at once over all requests before 503
                                      (default: an eighth of the heap)
+              --state-log FILE       tell the engine's state events to FILE, one JSON line each,
+                                     appended before the change leaves the store's outbox (at least
+                                     once; repeats have the same taskInstanceId and version)
               --allow-insecure-http  take tokens over plain HTTP on a non-loopback address (only
                                      behind a TLS proxy on the same host; refused otherwise)
 
@@ -62,7 +66,7 @@ public final class ServeCommand {
     public int run(List<String> args) throws InterruptedException {
         Options options = Options.parse("serve", args, Set.of("store", "port", "bind", "max-queued", "max-body-bytes",
                 "drain-seconds", "token-file", "tls-keystore", "tls-password-file", "max-in-flight",
-                "max-var-pool-bytes", "max-buffered-bytes"), Set.of("help", "metrics-public", "allow-insecure-http"));
+                "max-var-pool-bytes", "max-buffered-bytes", "state-log"), Set.of("help", "metrics-public", "allow-insecure-http"));
         if (options.has("help")) {
             out.print(HELP);
             return 0;
@@ -84,8 +88,11 @@ public final class ServeCommand {
                 .maxInFlight(options.getInt("max-in-flight", 256, 1, 100_000)).maxVarPoolBytes(maxVarPool)
                 .maxBufferedBytes(maxBuffered).allowInsecureHttp(options.has("allow-insecure-http")).build();
         JdkServerLimits.applyDefaults(); // before the JVM's first HTTP server is made: it reads them once
+        StateLog stateLog = options.get("state-log", null) == null ? null
+                : StateLog.open(java.nio.file.Path.of(options.get("state-log", null)));
         TaskInstanceStore store = Stores.open(url);
         TaskEventEngine engine = TaskEventEngine.builder().store(store).maxQueued(maxQueued)
+                .stateSink(stateLog == null ? WorkflowStateSink.NONE : stateLog)
                 .submitTimeout(Duration.ofMillis(100)).build();
         EventServer server;
         try {
@@ -93,10 +100,12 @@ public final class ServeCommand {
         } catch (BindException e) {
             engine.close();
             store.close();
+            closeQuietly(stateLog);
             throw new IllegalStateException("cannot listen on " + bind + ":" + port + ": " + e.getMessage());
         } catch (IOException e) {
             engine.close();
             store.close();
+            closeQuietly(stateLog);
             throw new UncheckedIOException("cannot start the HTTP server on " + bind + ":" + port, e);
         }
         server.start();
@@ -112,6 +121,9 @@ public final class ServeCommand {
         server.stop(drain);
         List<TaskEvent> notRun = engine.close(drain);
         store.close();
+        if (stateLog != null) {
+            stateLog.close();
+        }
         if (!notRun.isEmpty()) {
             err.println("taskevents serve: " + notRun.size() + " accepted events did not run before the deadline"
                     + " and were not acknowledged; their workers will resend them");
@@ -119,5 +131,15 @@ public final class ServeCommand {
         }
         out.println("taskevents serve: stopped cleanly");
         return 0;
+    }
+
+    private static void closeQuietly(StateLog stateLog) {
+        if (stateLog != null) {
+            try {
+                stateLog.close();
+            } catch (UncheckedIOException e) {
+                // the start failed already; that failure is the one to report
+            }
+        }
     }
 }
