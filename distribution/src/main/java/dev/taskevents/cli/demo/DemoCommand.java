@@ -58,7 +58,7 @@ public final class DemoCommand {
                 options.getRate("delay-rate", 0.10),
                 options.getRate("failure-rate", 0.02),
                 options.getInt("seed", 42, Integer.MIN_VALUE, Integer.MAX_VALUE),
-                Duration.ofSeconds(options.getInt("timeout-seconds", 120, 1, 86_400)));
+                Duration.ofSeconds(options.getInt("timeout-seconds", 120, 1, 86_400)), 1);
         String url = options.get("store", Defaults.STORE);
         out.printf("taskevents demo: opening %s%n", JdbcStores.redact(url));
         try (TaskInstanceStore store = Stores.open(url)) {

@@ -52,6 +52,8 @@ public final class Simulation {
     private final LongAdder resends = new LongAdder();
     private final LongAdder backpressureWaits = new LongAdder();
     private final LongAdder repeatedStateEvents = new LongAdder();
+    private final LongAdder finishedTwice = new LongAdder();
+    private final ConcurrentLinkedQueue<String> outOfOrder = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<Long> ackNanos = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<Throwable> driverErrors = new ConcurrentLinkedQueue<>();
     private final AtomicInteger workflowsFinished = new AtomicInteger();
@@ -103,7 +105,37 @@ public final class Simulation {
 
     // --- the workflow driver: reacts to state events, creates and dispatches ready tasks ---
 
+    /**
+     * The sink's contract (StateEvent): each change at least once, never a change before an earlier
+     * one of its workflow is told for the first time; a repeat has a version already seen. So the
+     * driver drops repeats by version, and a version told for the first time below one already seen
+     * is a broken order (a problem in the verification).
+     */
     private void onStateEvent(StateEvent event) {
+        WorkflowRun run = runs.get(event.workflowInstanceId());
+        if (run == null) {
+            driverErrors.add(new IllegalStateException("a state event for an unknown workflow: " + event));
+            return;
+        }
+        int task = (int) (event.taskInstanceId() - run.workflowId * 16);
+        synchronized (run) {
+            long seen = run.toldVersions[task];
+            if (event.version() >= Long.SIZE) {
+                driverErrors.add(new IllegalStateException("version " + event.version() + " of task "
+                        + event.taskInstanceId() + ": a demo task changes at most a few times"));
+                return;
+            }
+            long bit = 1L << event.version();
+            if ((seen & bit) != 0) {
+                repeatedStateEvents.increment();
+                return;
+            }
+            if (Long.compareUnsigned(seen, bit) > 0) {
+                outOfOrder.add("task " + event.taskInstanceId() + ": version " + event.version()
+                        + " was told for the first time after a later one");
+            }
+            run.toldVersions[task] = seen | bit;
+        }
         if (event.state().isFinished()) {
             // Off the engine's thread: creating tasks is store I/O.
             threads.execute(() -> guarded(() -> advance(event)));
@@ -117,7 +149,7 @@ public final class Simulation {
         boolean done;
         synchronized (run) {
             if (run.finished[task]) {
-                repeatedStateEvents.increment();
+                finishedTwice.increment(); // two versions both finished: the task changed after its RESULT
                 return;
             }
             run.finished[task] = true;
@@ -346,9 +378,15 @@ public final class Simulation {
             }
             rows.keySet().forEach(id -> problems.add("unexpected task instance " + id));
         }
-        if (repeatedStateEvents.sum() > 0) {
-            problems.add(repeatedStateEvents.sum() + " tasks were reported finished to the state machine more than once");
+        if (finishedTwice.sum() > 0) {
+            problems.add(finishedTwice.sum() + " tasks were reported finished to the state machine more than once"
+                    + " (two versions each in a finished state)");
         }
+        if (repeatedStateEvents.sum() > 0 && !config.repeatsExpected()) {
+            problems.add(repeatedStateEvents.sum() + " state events were told twice (same version) in a run"
+                    + " without faults that would make the engine tell a change again");
+        }
+        problems.addAll(outOfOrder);
         return new DemoReport.Verification(checked, problems);
     }
 
@@ -358,6 +396,8 @@ public final class Simulation {
         final boolean[] created;
         final boolean[] finished;
         final TaskState[] outcome;
+        /** Per task, bit v set once version v was told. */
+        final long[] toldVersions;
         int createdCount;
         int finishedCount;
         boolean failed;
@@ -367,6 +407,7 @@ public final class Simulation {
             this.created = new boolean[tasks];
             this.finished = new boolean[tasks];
             this.outcome = new TaskState[tasks];
+            this.toldVersions = new long[tasks];
         }
 
         long taskId(int t) {
