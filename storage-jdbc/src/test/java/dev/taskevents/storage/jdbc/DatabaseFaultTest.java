@@ -15,6 +15,7 @@ import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.engine.RetryPolicy;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storecontract.CommitThenFailStore;
+import dev.taskevents.storecontract.TcpProxy;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;

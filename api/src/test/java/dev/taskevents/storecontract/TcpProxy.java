@@ -1,4 +1,4 @@
-package dev.taskevents.storage.jdbc;
+package dev.taskevents.storecontract;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * machine. {@link #connectionsCut} counts the proxied connections that were open when cut, not
  * the calls.
  */
-final class TcpProxy implements AutoCloseable {
+public final class TcpProxy implements AutoCloseable {
     private final ServerSocket server;
     private final String targetHost;
     private final int targetPort;
@@ -40,19 +40,19 @@ final class TcpProxy implements AutoCloseable {
     private volatile boolean down;
     private volatile boolean closed;
 
-    TcpProxy(String targetHost, int targetPort) throws IOException {
+    public TcpProxy(String targetHost, int targetPort) throws IOException {
         this.targetHost = targetHost;
         this.targetPort = targetPort;
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread.ofPlatform().daemon().name("proxy-accept").start(this::acceptLoop);
     }
 
-    int port() {
+    public int port() {
         return server.getLocalPort();
     }
 
     /** Closes every connection now open through the proxy; returns how many sockets. */
-    int cutAll() {
+    public int cutAll() {
         int n = 0;
         for (Socket client : clients) {
             if (clients.remove(client)) {
@@ -72,25 +72,25 @@ final class TcpProxy implements AutoCloseable {
      * bytes, and after every {@code refuseAfterCuts}-th such cut refuses the next {@code refused}
      * connection attempts.
      */
-    void cutEvery(long bytes, int refuseAfterCuts, int refused) {
+    public void cutEvery(long bytes, int refuseAfterCuts, int refused) {
         this.refuseAfterCuts = refuseAfterCuts;
         this.refused = refused;
         this.cutEveryBytes = bytes;
     }
 
     /** Stops cutting by traffic; connections are made and kept as usual again. */
-    void stopCutting() {
+    public void stopCutting() {
         cutEveryBytes = Long.MAX_VALUE;
         toRefuse.set(0);
     }
 
     /** Proxied connections that were open when a cut closed them. */
-    int connectionsCut() {
+    public int connectionsCut() {
         return connectionsCut.get();
     }
 
     /** Connection attempts refused by the traffic schedule ({@link #cutEvery}). */
-    int attemptsRefused() {
+    public int attemptsRefused() {
         return attemptsRefused.get();
     }
 
@@ -108,14 +108,14 @@ final class TcpProxy implements AutoCloseable {
     }
 
     /** While down, new connections are closed at once and the open ones are cut. */
-    void setDown(boolean down) {
+    public void setDown(boolean down) {
         this.down = down;
         if (down) {
             cutAll();
         }
     }
 
-    int cuts() {
+    public int cuts() {
         return cuts.get();
     }
 
