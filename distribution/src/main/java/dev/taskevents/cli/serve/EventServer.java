@@ -2,6 +2,8 @@ package dev.taskevents.cli.serve;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
@@ -76,6 +78,8 @@ public final class EventServer {
      * SYNs of a burst of a few hundred clients, whose connects then wait for their retransmits.
      */
     private static final int ACCEPT_BACKLOG = 1024;
+    /** The response header that names the owner of a misdirected request's shards (421). */
+    static final String OWNER_HEADER = "Taskevents-Owner";
 
     private final TaskEventEngine engine;
     private final TaskInstanceStore store;
@@ -264,6 +268,28 @@ public final class EventServer {
                 break;
             }
         }
+        // Every answer is awaited before any is written: a request none of whose events this node
+        // owns (cluster mode) is answered 421 as a whole, which is known only once all are in.
+        Object[] results = new Object[acks.size()];
+        for (int i = 0; i < acks.size(); i++) {
+            try {
+                long left = Math.max(0, deadline - System.nanoTime());
+                results[i] = acks.get(i).get(left, TimeUnit.NANOSECONDS);
+                ackLatency.record(System.nanoTime() - submitted);
+            } catch (ExecutionException e) {
+                results[i] = e;
+            } catch (TimeoutException e) {
+                results[i] = e;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for acknowledgements", e);
+            }
+        }
+        if (refused == null && results.length > 0
+                && java.util.Arrays.stream(results).allMatch(r -> r instanceof Acknowledgement.Moved)) {
+            misdirected(exchange, results);
+            return;
+        }
         // The answer is written as it is made: one ack is a few dozen bytes, not a tree of nodes.
         ByteArrayOutputStream answer = new ByteArrayOutputStream(64 + 80 * acks.size());
         Map<Throwable, String> errorIds = new IdentityHashMap<>();
@@ -271,35 +297,29 @@ public final class EventServer {
         try (JsonGenerator out = json.mapper.createGenerator(answer)) {
             out.writeStartObject();
             out.writeArrayFieldStart("acks");
-            for (int i = 0; i < acks.size(); i++) {
-                try {
-                    long left = Math.max(0, deadline - System.nanoTime());
-                    Acknowledgement ack = acks.get(i).get(left, TimeUnit.NANOSECONDS);
-                    ackLatency.record(System.nanoTime() - submitted);
+            for (int i = 0; i < results.length; i++) {
+                if (results[i] instanceof Acknowledgement ack) {
                     json.writeAck(out, ack);
-                } catch (ExecutionException | TimeoutException e) {
-                    failed = true;
-                    out.writeStartObject();
-                    out.writeStringField("eventId", events.get(i).eventId());
-                    out.writeStringField("outcome", "NOT_APPLIED");
-                    if (e instanceof ExecutionException failure) {
-                        String id = errorIds.computeIfAbsent(failure.getCause(), cause -> {
-                            String newId = errorId();
-                            LOG.log(Level.WARNING, "POST /v1/events: events not applied, error " + newId + ": "
-                                    + describe(cause));
-                            return newId;
-                        });
-                        out.writeStringField("message", "not applied (error " + id
-                                + "; the server log has the details): resend it");
-                    } else {
-                        out.writeStringField("message", "not acknowledged within " + settings.ackTimeout().toMillis()
-                                + " ms of the request: resend it");
-                    }
-                    out.writeEndObject();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while waiting for acknowledgements", e);
+                    continue;
                 }
+                failed = true;
+                out.writeStartObject();
+                out.writeStringField("eventId", events.get(i).eventId());
+                out.writeStringField("outcome", "NOT_APPLIED");
+                if (results[i] instanceof ExecutionException failure) {
+                    String id = errorIds.computeIfAbsent(failure.getCause(), cause -> {
+                        String newId = errorId();
+                        LOG.log(Level.WARNING, "POST /v1/events: events not applied, error " + newId + ": "
+                                + describe(cause));
+                        return newId;
+                    });
+                    out.writeStringField("message", "not applied (error " + id
+                            + "; the server log has the details): resend it");
+                } else {
+                    out.writeStringField("message", "not acknowledged within " + settings.ackTimeout().toMillis()
+                            + " ms of the request: resend it");
+                }
+                out.writeEndObject();
             }
             out.writeEndArray();
             if (refused != null || failed) {
@@ -312,6 +332,35 @@ public final class EventServer {
         }
         exchange.getResponseHeaders().set("Content-Type", "application/json");
         write(exchange, refused != null || failed ? 503 : 200, answer.toByteArray());
+    }
+
+    /**
+     * 421 Misdirected Request: cluster mode, and no event of the request is this node's. The body
+     * names each event's shard and owner; {@code Taskevents-Owner} names the owner when all go to
+     * one; {@code Retry-After} is set when some shard has no owner right now (it is moving).
+     */
+    private void misdirected(HttpExchange exchange, Object[] results) throws IOException {
+        ObjectNode body = json.error(
+                "this node does not own the shards of these events; resend each to its owner");
+        ArrayNode moved = body.putArray("moved");
+        java.util.Set<String> owners = new java.util.HashSet<>();
+        boolean ownerUnknown = false;
+        for (Object result : results) {
+            Acknowledgement.Moved m = (Acknowledgement.Moved) result;
+            moved.addObject().put("eventId", m.eventId()).put("shard", m.shard()).put("owner", m.ownerAddress());
+            if (m.ownerAddress() == null) {
+                ownerUnknown = true;
+            } else {
+                owners.add(m.ownerAddress());
+            }
+        }
+        if (owners.size() == 1 && !ownerUnknown) {
+            exchange.getResponseHeaders().set(OWNER_HEADER, owners.iterator().next());
+        }
+        if (ownerUnknown) {
+            exchange.getResponseHeaders().set("Retry-After", "1");
+        }
+        send(exchange, 421, body);
     }
 
     private void postTaskInstances(HttpExchange exchange, RequestBody body) throws IOException {
