@@ -79,9 +79,14 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final boolean multiRowUpdate;
     private final JdbcOutbox outbox = new JdbcOutbox();
+    /** The shard count the database recorded (cluster_info), read at open. */
+    private final int shardCount;
+    private final JdbcStoreOptions options;
 
-    private JdbcTaskInstanceStore(Pool pool, SQLDialect dialect, JdbcStoreOptions options) {
+    private JdbcTaskInstanceStore(Pool pool, SQLDialect dialect, JdbcStoreOptions options, int shardCount) {
         this.pool = pool;
+        this.shardCount = shardCount;
+        this.options = options;
         this.multiRowUpdate = dialect == SQLDialect.POSTGRES && options.multiRowUpdates();
         String url = options.url();
         this.sql = DSL.using(pool.dataSource(), dialect, new Settings().withExecuteLogging(false));
@@ -93,8 +98,8 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         SQLDialect dialect = Dialects.of(options.url());
         Pool pool = Pool.start(options);
         try {
-            Schema.prepare(pool.dataSource(), options.url(), options.migrateOnOpen());
-            return new JdbcTaskInstanceStore(pool, dialect, options);
+            int shardCount = Schema.prepare(pool.dataSource(), options, options.migrateOnOpen());
+            return new JdbcTaskInstanceStore(pool, dialect, options, shardCount);
         } catch (RuntimeException e) {
             pool.close();
             throw e;
