@@ -238,7 +238,7 @@ final class Pool implements AutoCloseable {
      * Drivers and the pool put the raw URL in their messages (HikariCP: "Failed to get driver
      * instance for jdbcUrl=..."), so the original exceptions must not travel with ours.
      */
-    private static Throwable redacted(Throwable error, String url) {
+    static Throwable redacted(Throwable error, String url) {
         return redacted(error, url, java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
     }
 
