@@ -1,5 +1,6 @@
 package dev.taskevents.storage.jdbc;
 
+import dev.taskevents.api.Shards;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -19,12 +20,34 @@ import java.util.Objects;
  * @param multiRowUpdates on PostgreSQL, write a batch's rows with one {@code UPDATE ... FROM
  *     (VALUES ...)} statement per 100 rows instead of a JDBC batch of single-row UPDATEs. Off by
  *     default: measured slower here (see the README); other databases always use the JDBC batch
+ * @param shardCount the cluster shard count to record when the migration that creates the
+ *     cluster tables runs (1 to 65536), or 0 for none chosen: 256
+ *     ({@link Shards#DEFAULT_SHARD_COUNT}) at creation, the recorded count afterwards. The count
+ *     never changes once recorded: opening or migrating a database with a different count fails
+ * @param writerIdleTimeout how long the database may let a write transaction of this store sit
+ *     idle before it ends the session (releasing its locks), or null for the database's default
+ *     (no bound). Cluster mode: bounds how long a node paused inside a write delays the takeover
+ *     of its shards. Set on each write connection (PostgreSQL
+ *     {@code idle_in_transaction_session_timeout}, MariaDB {@code idle_transaction_timeout},
+ *     MySQL {@code wait_timeout}, in whole seconds rounded up on the MySQL family); ignored on
+ *     H2, whose database lives inside the paused process
  */
 public record JdbcStoreOptions(String url, String user, String password, int maximumPoolSize,
                                Duration connectionTimeout, boolean migrateOnOpen,
-                               boolean multiRowUpdates) {
+                               boolean multiRowUpdates, int shardCount, Duration writerIdleTimeout) {
     public JdbcStoreOptions {
         Objects.requireNonNull(url, "url");
+        if (shardCount != 0) {
+            try {
+                Shards.checkCount(shardCount);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("shardCount must be between 1 and " + Shards.MAX_SHARD_COUNT
+                        + ", was " + shardCount, e);
+            }
+        }
+        if (writerIdleTimeout != null && writerIdleTimeout.compareTo(Duration.ofMillis(1)) < 0) {
+            throw new IllegalArgumentException("writerIdleTimeout must be at least 1 ms, was " + writerIdleTimeout);
+        }
         if (maximumPoolSize < 1) {
             throw new IllegalArgumentException("maximumPoolSize must be at least 1, was " + maximumPoolSize);
         }
@@ -35,30 +58,43 @@ public record JdbcStoreOptions(String url, String user, String password, int max
 
     /**
      * The defaults: credentials from the URL, 8 connections, 5 s connection timeout, migrate on
-     * open, JDBC-batch updates.
+     * open, JDBC-batch updates,
+     * no shard count chosen, no writer idle timeout.
      */
     public static JdbcStoreOptions of(String url) {
-        return new JdbcStoreOptions(url, null, null, 8, Duration.ofSeconds(5), true, false);
+        return new JdbcStoreOptions(url, null, null, 8, Duration.ofSeconds(5), true, false, 0, null);
     }
 
     public JdbcStoreOptions withCredentials(String user, String password) {
-        return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrateOnOpen, multiRowUpdates);
+        return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrateOnOpen, multiRowUpdates, shardCount, writerIdleTimeout);
     }
 
     public JdbcStoreOptions withMaximumPoolSize(int size) {
-        return new JdbcStoreOptions(url, user, password, size, connectionTimeout, migrateOnOpen, multiRowUpdates);
+        return new JdbcStoreOptions(url, user, password, size, connectionTimeout, migrateOnOpen, multiRowUpdates, shardCount, writerIdleTimeout);
     }
 
     public JdbcStoreOptions withConnectionTimeout(Duration timeout) {
-        return new JdbcStoreOptions(url, user, password, maximumPoolSize, timeout, migrateOnOpen, multiRowUpdates);
+        return new JdbcStoreOptions(url, user, password, maximumPoolSize, timeout, migrateOnOpen, multiRowUpdates, shardCount, writerIdleTimeout);
     }
 
     public JdbcStoreOptions withMigrateOnOpen(boolean migrate) {
-        return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrate, multiRowUpdates);
+        return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrate, multiRowUpdates, shardCount, writerIdleTimeout);
     }
 
     public JdbcStoreOptions withMultiRowUpdates(boolean multiRow) {
-        return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrateOnOpen, multiRow);
+        return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrateOnOpen, multiRow, shardCount, writerIdleTimeout);
+    }
+
+    /** See {@link #shardCount()}. */
+    public JdbcStoreOptions withShardCount(int count) {
+        return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrateOnOpen, multiRowUpdates,
+                count, writerIdleTimeout);
+    }
+
+    /** See {@link #writerIdleTimeout()}; null for none. */
+    public JdbcStoreOptions withWriterIdleTimeout(Duration timeout) {
+        return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrateOnOpen, multiRowUpdates,
+                shardCount, timeout);
     }
 
     /** Never prints the password. */
@@ -67,6 +103,7 @@ public record JdbcStoreOptions(String url, String user, String password, int max
         return "JdbcStoreOptions[url=" + JdbcStores.redact(url) + ", user=" + user + ", password="
                 + (password == null ? "null" : "***") + ", maximumPoolSize=" + maximumPoolSize
                 + ", connectionTimeout=" + connectionTimeout + ", migrateOnOpen=" + migrateOnOpen
-                + ", multiRowUpdates=" + multiRowUpdates + "]";
+                + ", multiRowUpdates=" + multiRowUpdates + ", shardCount=" + shardCount
+                + ", writerIdleTimeout=" + writerIdleTimeout + "]";
     }
 }

@@ -12,22 +12,22 @@ class JdbcStoreOptionsTest {
 
     @Test
     void theDefaultsAreThoseDocumented() {
-        assertEquals(new JdbcStoreOptions(URL, null, null, 8, Duration.ofSeconds(5), true, false),
+        assertEquals(new JdbcStoreOptions(URL, null, null, 8, Duration.ofSeconds(5), true, false, 0, null),
                 JdbcStoreOptions.of(URL));
     }
 
     @Test
     void eachWitherChangesOnlyItsField() {
         JdbcStoreOptions base = JdbcStoreOptions.of(URL);
-        assertEquals(new JdbcStoreOptions(URL, "u", "p", 8, Duration.ofSeconds(5), true, false),
+        assertEquals(new JdbcStoreOptions(URL, "u", "p", 8, Duration.ofSeconds(5), true, false, 0, null),
                 base.withCredentials("u", "p"));
-        assertEquals(new JdbcStoreOptions(URL, null, null, 3, Duration.ofSeconds(5), true, false),
+        assertEquals(new JdbcStoreOptions(URL, null, null, 3, Duration.ofSeconds(5), true, false, 0, null),
                 base.withMaximumPoolSize(3));
-        assertEquals(new JdbcStoreOptions(URL, null, null, 8, Duration.ofSeconds(9), true, false),
+        assertEquals(new JdbcStoreOptions(URL, null, null, 8, Duration.ofSeconds(9), true, false, 0, null),
                 base.withConnectionTimeout(Duration.ofSeconds(9)));
-        assertEquals(new JdbcStoreOptions(URL, null, null, 8, Duration.ofSeconds(5), false, false),
+        assertEquals(new JdbcStoreOptions(URL, null, null, 8, Duration.ofSeconds(5), false, false, 0, null),
                 base.withMigrateOnOpen(false));
-        assertEquals(new JdbcStoreOptions(URL, null, null, 8, Duration.ofSeconds(5), true, true),
+        assertEquals(new JdbcStoreOptions(URL, null, null, 8, Duration.ofSeconds(5), true, true, 0, null),
                 base.withMultiRowUpdates(true));
     }
 

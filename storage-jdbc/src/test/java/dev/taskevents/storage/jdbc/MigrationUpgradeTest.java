@@ -73,7 +73,7 @@ class MigrationUpgradeTest {
             }
         }
 
-        assertEquals("2", JdbcStores.migrate(JdbcStoreOptions.of(url)));
+        assertEquals("3", JdbcStores.migrate(JdbcStoreOptions.of(url)));
         ConcurrentLinkedQueue<StateEvent> told = new ConcurrentLinkedQueue<>();
         try (TaskInstanceStore store = Stores.open(url);
              TaskEventEngine engine = TaskEventEngine.builder().store(store).stateSink(told::add).build()) {

@@ -62,6 +62,34 @@ final class JdbcOutbox {
         return events;
     }
 
+    /**
+     * The oldest {@code limit} events that {@code keep} accepts, in {@code seq} order: rows are read
+     * a page at a time (each page its own statement, after the last {@code seq} seen), so a table
+     * holding many entries of other shards is not read at once.
+     */
+    List<StateEvent> pending(DSLContext sql, java.util.function.Predicate<StateEvent> keep, int limit) {
+        List<StateEvent> events = new ArrayList<>();
+        long after = Long.MIN_VALUE;
+        while (true) {
+            List<Record2<Long, String>> page = sql.select(SEQ, ENTRIES).from(OUTBOX).where(SEQ.gt(after))
+                    .orderBy(SEQ).limit(CHUNK).fetch();
+            for (Record2<Long, String> row : page) {
+                for (StateEvent e : OutboxTable.decode(row.value2())) {
+                    if (keep.test(e)) {
+                        events.add(e);
+                        if (events.size() == limit) {
+                            return events;
+                        }
+                    }
+                }
+                after = row.value1();
+            }
+            if (page.size() < CHUNK) {
+                return events;
+            }
+        }
+    }
+
     List<StateEvent> pending(DSLContext sql, long workflowInstanceId) {
         List<StateEvent> events = new ArrayList<>();
         for (Record2<Long, String> row : sql.select(SEQ, ENTRIES).from(OUTBOX).orderBy(SEQ).fetch()) {

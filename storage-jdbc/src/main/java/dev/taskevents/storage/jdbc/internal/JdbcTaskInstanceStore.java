@@ -23,6 +23,8 @@ import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.DuplicateTaskInstanceException;
 import dev.taskevents.api.spi.RowUpdate;
+import dev.taskevents.api.spi.ShardFence;
+import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
@@ -44,7 +46,9 @@ import org.jooq.BatchBindStep;
 import org.jooq.DSLContext;
 import org.jooq.InsertValuesStepN;
 import org.jooq.Record;
+import org.jooq.Record2;
 import org.jooq.Record3;
+import org.jooq.Result;
 import org.jooq.RowN;
 import org.jooq.Table;
 import org.jooq.SQLDialect;
@@ -68,6 +72,11 @@ import org.jooq.impl.DSL;
  * transaction back and fails the batch; (3) the APPLIED rows' notifications are written to the
  * outbox as one row ({@link JdbcOutbox}), in the same transaction, so an outbox entry exists
  * exactly when its change was committed.
+ *
+ * <p>Cluster mode: a batch with a {@link ShardFence} first reads its shards' epochs with a shared
+ * row lock ({@link #lockShards}); rows of a shard whose epoch is not the fence's are FENCED and
+ * take no part in (1)-(3). Lock order is always shard rows (by shard id), task rows (by id), outbox.
+ * Every update sets {@code written_epoch}: the shard's epoch when fenced, null otherwise.
  */
 public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     /** Most rows per IN list or multi-row INSERT: well below every driver's bind-parameter limit. */
@@ -79,13 +88,22 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final boolean multiRowUpdate;
     private final JdbcOutbox outbox = new JdbcOutbox();
+    /** The shard count the database recorded (cluster_info), read at open. */
+    private final int shardCount;
+    private final JdbcStoreOptions options;
+    private final JdbcShardLeases leases;
+    private volatile Runnable fenceProbe;
 
-    private JdbcTaskInstanceStore(Pool pool, SQLDialect dialect, JdbcStoreOptions options) {
+    private JdbcTaskInstanceStore(Pool pool, SQLDialect dialect, JdbcStoreOptions options, int shardCount) {
         this.pool = pool;
+        this.shardCount = shardCount;
+        this.options = options;
         this.multiRowUpdate = dialect == SQLDialect.POSTGRES && options.multiRowUpdates();
         String url = options.url();
         this.sql = DSL.using(pool.dataSource(), dialect, new Settings().withExecuteLogging(false));
         this.redactedUrl = JdbcStores.redact(url);
+        this.leases = new JdbcShardLeases(options, shardCount, (keep, limit) ->
+                run("read the outbox of " + limit + " entries of some shards", () -> outbox.pending(sql, keep, limit)));
     }
 
     /** See {@link JdbcStores#open}. */
@@ -93,8 +111,8 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         SQLDialect dialect = Dialects.of(options.url());
         Pool pool = Pool.start(options);
         try {
-            Schema.prepare(pool.dataSource(), options.url(), options.migrateOnOpen());
-            return new JdbcTaskInstanceStore(pool, dialect, options);
+            int shardCount = Schema.prepare(pool.dataSource(), options, options.migrateOnOpen());
+            return new JdbcTaskInstanceStore(pool, dialect, options, shardCount);
         } catch (RuntimeException e) {
             pool.close();
             throw e;
@@ -216,6 +234,11 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     @Override
     public List<WriteOutcome> write(WriteBatch batch) {
         List<RowUpdate> updates = batch.updates();
+        ShardFence fence = batch.fence();
+        if (fence.fenced() && fence.shardCount() != shardCount) {
+            throw new IllegalArgumentException("the batch's fence is for " + fence.shardCount() + " shards; the database "
+                    + redactedUrl + " was created with " + shardCount);
+        }
         if (updates.isEmpty()) {
             ensureOpen("write an empty batch");
             return List.of();
@@ -225,7 +248,12 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         List<WriteOutcome> result = run("write a batch of " + updates.size() + " task instance updates",
                 () -> sql.transactionResult(tx -> {
             DSLContext t = tx.dsl();
-            List<RowUpdate> inIdOrder = new ArrayList<>(updates);
+            Map<Integer, Long> epochs = fence.fenced() ? lockShards(t, fence, updates) : Map.of();
+            java.util.function.Predicate<RowUpdate> isFenced =
+                    u -> fence.fenced() && !epochs.containsKey(fence.shardOf(u.row().workflowInstanceId()));
+            java.util.function.Function<RowUpdate, Long> writtenEpoch =
+                    u -> fence.fenced() ? epochs.get(fence.shardOf(u.row().workflowInstanceId())) : null;
+            List<RowUpdate> inIdOrder = new ArrayList<>(updates.stream().filter(isFenced.negate()).toList());
             inIdOrder.sort(Comparator.comparingLong(u -> u.row().id()));
             List<Long> ids = inIdOrder.stream().map(u -> u.row().id()).toList();
             Map<Long, Long> stored = new HashMap<>();
@@ -245,7 +273,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
             List<WriteOutcome> outcomes = new ArrayList<>(updates.size());
             for (RowUpdate u : updates) {
                 Long version = stored.get(u.row().id());
-                outcomes.add(version == null ? WriteOutcome.NOT_FOUND
+                outcomes.add(isFenced.test(u) ? WriteOutcome.FENCED : version == null ? WriteOutcome.NOT_FOUND
                         : version != u.expectedVersion() ? WriteOutcome.VERSION_CONFLICT : WriteOutcome.APPLIED);
             }
             List<RowUpdate> toApply = inIdOrder.stream()
@@ -253,9 +281,9 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                     .toList();
             if (!toApply.isEmpty()) {
                 if (multiRowUpdate) {
-                    applyLockedMultiRow(t, toApply);
+                    applyLockedMultiRow(t, toApply, writtenEpoch);
                 } else {
-                    applyLocked(t, toApply);
+                    applyLocked(t, toApply, writtenEpoch);
                 }
                 toApply.stream().map(RowUpdate::notification).filter(n -> n != null).forEach(notifications::add);
                 if (!notifications.isEmpty()) {
@@ -271,10 +299,74 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     }
 
     /**
+     * The cluster fence (plan §3.2), the first statement of a fenced batch's transaction: reads the
+     * epochs of the batch's shards with a shared row lock, in shard-id order (as every writer does,
+     * so writers never deadlock with each other; takeover and release lock one shard row each).
+     * Returns the epoch of each shard whose stored epoch is the fence's; the rows of the other
+     * shards (another epoch, or no row) are FENCED and neither locked nor written. While this
+     * transaction holds the shared locks no UPDATE of those shard rows (acquire, release) can
+     * commit, so the epochs returned stay in force until this transaction ends.
+     *
+     * <p>The lock clause per family: PostgreSQL {@code FOR SHARE} (not {@code FOR KEY SHARE}, which
+     * does not conflict with an UPDATE of {@code epoch}); the whole MySQL family {@code LOCK IN
+     * SHARE MODE}, rendered through a MARIADB-dialect context even for {@code jdbc:mysql:} URLs
+     * (jOOQ renders {@code FOR SHARE} for MYSQL, which MariaDB rejects; MySQL 8 accepts both); H2
+     * {@code FOR UPDATE} (it has no shared row lock). Always a locking read: a plain read would see
+     * InnoDB's snapshot in REPEATABLE READ and let a fenced owner through.
+     */
+    private Map<Integer, Long> lockShards(DSLContext t, ShardFence fence, List<RowUpdate> updates) {
+        List<Integer> shards = updates.stream().map(u -> fence.shardOf(u.row().workflowInstanceId()))
+                .distinct().sorted().toList();
+        Map<Integer, Long> current = new HashMap<>();
+        for (int from = 0; from < shards.size(); from += CHUNK) {
+            List<Integer> ids = shards.subList(from, Math.min(shards.size(), from + CHUNK));
+            Result<Record2<Integer, Long>> rows = switch (t.dialect().family()) {
+                case POSTGRES -> t.select(ClusterTables.SHARD_ID, ClusterTables.EPOCH).from(ClusterTables.CLUSTER_SHARD)
+                        .where(ClusterTables.SHARD_ID.in(ids)).orderBy(ClusterTables.SHARD_ID).forShare().fetch();
+                case MYSQL, MARIADB -> DSL.using(t.configuration().derive(SQLDialect.MARIADB))
+                        .select(ClusterTables.SHARD_ID, ClusterTables.EPOCH).from(ClusterTables.CLUSTER_SHARD)
+                        .where(ClusterTables.SHARD_ID.in(ids)).orderBy(ClusterTables.SHARD_ID).forShare().fetch();
+                default -> t.select(ClusterTables.SHARD_ID, ClusterTables.EPOCH).from(ClusterTables.CLUSTER_SHARD)
+                        .where(ClusterTables.SHARD_ID.in(ids)).orderBy(ClusterTables.SHARD_ID).forUpdate().fetch();
+            };
+            for (Record2<Integer, Long> r : rows) {
+                if (r.value2().equals(fence.epochs().get(r.value1()))) {
+                    current.put(r.value1(), r.value2());
+                }
+            }
+        }
+        Runnable probe = fenceProbe;
+        if (probe != null) {
+            probe.run();
+        }
+        return current;
+    }
+
+    /**
+     * Test seam, not API (this package is not exported): {@code probe} runs inside every fenced
+     * write's transaction right after its fence read, holding the shard locks; null for none.
+     */
+    public void fenceProbe(Runnable probe) {
+        this.fenceProbe = probe;
+    }
+
+    /** Test seam: how long lease statements wait for a shard lock (default 1 s); before the first lease call. */
+    public void leaseLockWait(java.time.Duration wait) {
+        leases.lockWait(wait);
+    }
+
+    /** The lease operations, on their own connections (started at the first call); see {@link JdbcShardLeases}. */
+    @Override
+    public Optional<ShardLeases> cluster() {
+        return Optional.of(leases);
+    }
+
+    /**
      * PostgreSQL: the rows already locked and checked, as one {@code UPDATE ... FROM (VALUES ...)}
      * statement per chunk; the update count must equal the number of rows.
      */
-    private void applyLockedMultiRow(DSLContext t, List<RowUpdate> rows) {
+    private void applyLockedMultiRow(DSLContext t, List<RowUpdate> rows,
+                                     java.util.function.Function<RowUpdate, Long> writtenEpoch) {
         for (int from = 0; from < rows.size(); from += CHUNK / 10) {
             List<RowUpdate> chunk = rows.subList(from, Math.min(rows.size(), from + CHUNK / 10));
             RowN[] values = new RowN[chunk.size()];
@@ -288,11 +380,12 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                         DSL.val(TaskInstanceTable.local(r.endTime()), END_TIME), DSL.val(r.varPool(), VAR_POOL),
                         DSL.val(r.finishEventId(), FINISH_EVENT_ID), DSL.val(r.lastEventId(), LAST_EVENT_ID),
                         DSL.val(r.version(), VERSION),
-                        DSL.val(TaskInstanceTable.local(r.updatedAt()), UPDATED_AT)));
+                        DSL.val(TaskInstanceTable.local(r.updatedAt()), UPDATED_AT),
+                        DSL.val(writtenEpoch.apply(chunk.get(i)), ClusterTables.WRITTEN_EPOCH)));
             }
             Table<Record> v = DSL.values(values).as("v", "id", "expected_version", "name", "state", "host",
                     "log_path", "execute_path", "pid", "app_ids", "start_time", "end_time", "var_pool",
-                    "finish_event_id", "last_event_id", "version", "updated_at");
+                    "finish_event_id", "last_event_id", "version", "updated_at", "written_epoch");
             int count = t.update(TASK_INSTANCE)
                     .set(NAME, v.field("name", String.class))
                     .set(STATE, v.field("state", String.class))
@@ -308,6 +401,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                     .set(LAST_EVENT_ID, v.field("last_event_id", String.class))
                     .set(VERSION, v.field("version", Long.class))
                     .set(UPDATED_AT, v.field("updated_at", java.time.LocalDateTime.class))
+                    .set(ClusterTables.WRITTEN_EPOCH, v.field("written_epoch", Long.class))
                     .from(v)
                     .where(DSL.field(DSL.name("task_instance", "id"), Long.class).eq(v.field("id", Long.class)))
                     .and(DSL.field(DSL.name("task_instance", "version"), Long.class)
@@ -321,7 +415,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     }
 
     /** The UPDATEs of rows already locked and checked, as one JDBC batch; every count must be 1. */
-    private void applyLocked(DSLContext t, List<RowUpdate> rows) {
+    private void applyLocked(DSLContext t, List<RowUpdate> rows, java.util.function.Function<RowUpdate, Long> writtenEpoch) {
         BatchBindStep batch = t.batch(t.update(TASK_INSTANCE)
                 .set(NAME, (String) null)
                 .set(STATE, (String) null)
@@ -337,6 +431,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                 .set(LAST_EVENT_ID, (String) null)
                 .set(VERSION, (Long) null)
                 .set(UPDATED_AT, (java.time.LocalDateTime) null)
+                .set(ClusterTables.WRITTEN_EPOCH, (Long) null)
                 .where(ID.eq((Long) null))
                 .and(VERSION.eq((Long) null)));
         for (RowUpdate u : rows) {
@@ -344,8 +439,8 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
             // Bind values in the order of the placeholders above: the SET list, then the WHERE.
             batch = batch.bind(r.name(), r.state().name(), r.host(), r.logPath(), r.executePath(), r.processId(), r.appIds(),
                     TaskInstanceTable.local(r.startTime()), TaskInstanceTable.local(r.endTime()), r.varPool(),
-                    r.finishEventId(), r.lastEventId(), r.version(), TaskInstanceTable.local(r.updatedAt()), r.id(),
-                    u.expectedVersion());
+                    r.finishEventId(), r.lastEventId(), r.version(), TaskInstanceTable.local(r.updatedAt()),
+                    writtenEpoch.apply(u), r.id(), u.expectedVersion());
         }
         int[] counts = batch.execute();
         if (counts.length != rows.size()) {
@@ -432,6 +527,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
+            leases.close();
             pool.close();
         }
     }

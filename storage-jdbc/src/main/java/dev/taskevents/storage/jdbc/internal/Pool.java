@@ -18,7 +18,59 @@ final class Pool implements AutoCloseable {
         this.dataSource = dataSource;
     }
 
+    /**
+     * How a pool's connections are set up, beyond the options: the store's write pool and the
+     * cluster leases' own small pool differ here.
+     *
+     * @param purpose a word for the pool's name ({@code taskevents-<dialect>[-purpose]}), or null
+     * @param maximumPoolSize the most connections
+     * @param initSql run once on each new connection, or null
+     * @param isolation a {@code java.sql.Connection} {@code TRANSACTION_*} constant name, or null
+     *     for the driver's default
+     */
+    record Sessions(String purpose, int maximumPoolSize, String initSql, String isolation) {
+    }
+
     static Pool start(JdbcStoreOptions options) {
+        return start(options, new Sessions(null, options.maximumPoolSize(), writerInitSql(options), null));
+    }
+
+    /**
+     * The write connections' bound on an idle transaction (plan §3.3), or null without one. Whole
+     * seconds, rounded up, on the MySQL family; none on H2 (see {@link JdbcStoreOptions#writerIdleTimeout}).
+     */
+    static String writerInitSql(JdbcStoreOptions options) {
+        java.time.Duration idle = options.writerIdleTimeout();
+        if (idle == null) {
+            return null;
+        }
+        long seconds = wholeSecondsUp(idle);
+        return switch (Dialects.of(options.url())) {
+            case POSTGRES -> "set idle_in_transaction_session_timeout = " + Math.max(1, idle.toMillis());
+            case MARIADB -> "set session idle_transaction_timeout = " + seconds;
+            case MYSQL -> "set session wait_timeout = " + seconds;
+            default -> null;
+        };
+    }
+
+    /** What the database enforces of {@link JdbcStoreOptions#writerIdleTimeout}, or null. */
+    static java.time.Duration effectiveWriterIdleTimeout(JdbcStoreOptions options) {
+        java.time.Duration idle = options.writerIdleTimeout();
+        if (idle == null) {
+            return null;
+        }
+        return switch (Dialects.of(options.url())) {
+            case POSTGRES -> java.time.Duration.ofMillis(Math.max(1, idle.toMillis()));
+            case MARIADB, MYSQL -> java.time.Duration.ofSeconds(wholeSecondsUp(idle));
+            default -> null;
+        };
+    }
+
+    private static long wholeSecondsUp(java.time.Duration d) {
+        return Math.max(1, (d.toMillis() + 999) / 1000);
+    }
+
+    static Pool start(JdbcStoreOptions options, Sessions sessions) {
         SQLDialect dialect = Dialects.of(options.url());
         refuseMalformed(options.url());
         HikariConfig config = new HikariConfig();
@@ -35,11 +87,18 @@ final class Pool implements AutoCloseable {
         config.setJdbcUrl(jdbcUrl);
         config.setUsername(options.user());
         config.setPassword(password);
-        config.setMaximumPoolSize(options.maximumPoolSize());
+        config.setMaximumPoolSize(sessions.maximumPoolSize());
+        if (sessions.initSql() != null) {
+            config.setConnectionInitSql(sessions.initSql());
+        }
+        if (sessions.isolation() != null) {
+            config.setTransactionIsolation(sessions.isolation());
+        }
         config.setConnectionTimeout(options.connectionTimeout().toMillis());
         config.setValidationTimeout(Math.min(options.connectionTimeout().toMillis(), 5_000));
         config.setInitializationFailTimeout(options.connectionTimeout().toMillis());
-        config.setPoolName("taskevents-" + dialect.getNameLC());
+        config.setPoolName("taskevents-" + dialect.getNameLC()
+                + (sessions.purpose() == null ? "" : "-" + sessions.purpose()));
         long timeoutSeconds = Math.max(1, options.connectionTimeout().toSeconds());
         switch (dialect.family()) {
             case POSTGRES -> {
@@ -179,7 +238,7 @@ final class Pool implements AutoCloseable {
      * Drivers and the pool put the raw URL in their messages (HikariCP: "Failed to get driver
      * instance for jdbcUrl=..."), so the original exceptions must not travel with ours.
      */
-    private static Throwable redacted(Throwable error, String url) {
+    static Throwable redacted(Throwable error, String url) {
         return redacted(error, url, java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
     }
 

@@ -1,32 +1,47 @@
 package dev.taskevents.storage.jdbc.internal;
 
+import dev.taskevents.api.Shards;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
 import dev.taskevents.storage.jdbc.migration.V1__CreateTaskInstance;
 import dev.taskevents.storage.jdbc.migration.V2__AddOutbox;
+import dev.taskevents.storage.jdbc.migration.V3__AddCluster;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationInfo;
+import org.jooq.exception.DataAccessException;
+import org.jooq.impl.DSL;
 
 /** Flyway, configured with the migrations named explicitly (no scanning: see the migration). */
 public final class Schema {
     private Schema() {}
 
-    static Flyway flyway(DataSource dataSource) {
+    /**
+     * @param shardCount the shard count V3 records if it runs now; 0 for the default
+     *     ({@link Shards#DEFAULT_SHARD_COUNT}). Does not change the checksums.
+     */
+    static Flyway flyway(DataSource dataSource, int shardCount) {
         return Flyway.configure(Schema.class.getClassLoader())
                 .dataSource(dataSource)
                 .locations(new String[0])
-                .javaMigrations(new V1__CreateTaskInstance(), new V2__AddOutbox())
+                .javaMigrations(new V1__CreateTaskInstance(), new V2__AddOutbox(),
+                        new V3__AddCluster(shardCount == 0 ? Shards.DEFAULT_SHARD_COUNT : shardCount))
                 .failOnMissingLocations(false)
                 .load();
     }
 
-    /** Migrates (or, if {@code migrate} is false, validates) the schema behind {@code dataSource}. */
-    static void prepare(DataSource dataSource, String url, boolean migrate) {
+    /**
+     * Migrates (or, if {@code migrateOnOpen} is false, validates) the schema behind
+     * {@code dataSource}, then returns the shard count the database recorded.
+     *
+     * @throws IllegalArgumentException if the options chose a shard count the database was not created with
+     */
+    static int prepare(DataSource dataSource, JdbcStoreOptions options, boolean migrate) {
+        String url = options.url();
         try {
-            Flyway flyway = flyway(dataSource);
+            Flyway flyway = flyway(dataSource, options.shardCount());
             if (migrate) {
                 flyway.migrate();
             } else {
@@ -36,14 +51,28 @@ public final class Schema {
             throw new StoreException("the schema of " + JdbcStores.redact(url) + " could not be "
                     + (migrate ? "migrated" : "validated") + ": " + e.getMessage(), e);
         }
+        int recorded;
+        try {
+            recorded = DSL.using(dataSource, Dialects.of(url)).select(ClusterTables.SHARD_COUNT)
+                    .from(ClusterTables.CLUSTER_INFO).fetchSingle(ClusterTables.SHARD_COUNT);
+        } catch (DataAccessException e) {
+            throw new StoreException("cannot read the shard count of " + JdbcStores.redact(url) + ": "
+                    + e.getClass().getSimpleName() + (e.sqlState() != null ? " (SQL state " + e.sqlState() + ")" : ""), e);
+        }
+        if (options.shardCount() != 0 && options.shardCount() != recorded) {
+            throw new IllegalArgumentException("this database was created with " + recorded
+                    + " shards; the shard count cannot change (asked for " + options.shardCount() + ")");
+        }
+        return recorded;
     }
 
     /** See {@link JdbcStores#migrate}. */
     public static String migrate(JdbcStoreOptions options) {
         try (Pool pool = Pool.start(options)) {
-            prepare(pool.dataSource(), options.url(), true);
-            MigrationInfo current = flyway(pool.dataSource()).info().current();
+            prepare(pool.dataSource(), options, true);
+            MigrationInfo current = flyway(pool.dataSource(), options.shardCount()).info().current();
             return current == null ? "none" : current.getVersion().getVersion();
         }
     }
+
 }

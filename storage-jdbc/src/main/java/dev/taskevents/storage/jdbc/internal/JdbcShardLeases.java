@@ -1,0 +1,371 @@
+package dev.taskevents.storage.jdbc.internal;
+
+import dev.taskevents.api.Shards;
+import dev.taskevents.api.StateEvent;
+import dev.taskevents.api.spi.ShardLeases;
+import dev.taskevents.api.spi.StoreException;
+import dev.taskevents.storage.jdbc.JdbcStoreOptions;
+import dev.taskevents.storage.jdbc.JdbcStores;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.function.Predicate;
+import org.jooq.SQLDialect;
+
+/**
+ * The JDBC store's {@link ShardLeases}: the statements of docs/plans/cluster-mode §3.1, each
+ * verified on PostgreSQL, MariaDB and H2, written out per database family (like the migrations)
+ * and sent as single auto-commit statements over plain JDBC.
+ *
+ * <p>Why it is correct:
+ * <ol>
+ *   <li><b>Only the database's clock.</b> Every time is computed in the statement itself
+ *       ({@code now()}, {@code utc_timestamp(6)} on the MySQL family, whose {@code now()} follows
+ *       the session time zone, {@code current_timestamp} on H2). Each statement is its own
+ *       transaction: PostgreSQL's {@code now()} and H2's {@code current_timestamp} are the
+ *       transaction's start, so a lease comparison inside a long transaction would be stale.
+ *   <li><b>Epochs are compared and raised by one UPDATE.</b> {@link #acquire} and {@link #release}
+ *       change a shard row only {@code where epoch = ?}, so of two nodes that saw the same epoch at
+ *       most one moves it; and an UPDATE of the row needs its exclusive lock, which waits for every
+ *       write transaction holding the row's shared (fence) lock: the returned epoch is in force
+ *       only after every write under the old one ended (JdbcTaskInstanceStore, "Cluster fence").
+ *   <li><b>One shard per statement.</b> A multi-row UPDATE takes its exclusive locks in scan order
+ *       while writers take shared locks in shard-id order: a deadlock (verified, plan §8).
+ *   <li><b>Own connections.</b> A pool of {@value #CONNECTIONS}, never the batch pool: a heartbeat
+ *       waiting behind batch writes for a connection would cost a healthy node its lease. On the
+ *       MySQL family in READ COMMITTED: in REPEATABLE READ a takeover waiting for a writer holds a
+ *       shared lock on its own node row and delays that node's heartbeat (verified, plan §3.3).
+ *   <li><b>Bounded lock waits.</b> Each connection sets a lock-wait bound (PostgreSQL
+ *       {@code lock_timeout}, MySQL family {@code innodb_lock_wait_timeout}, H2
+ *       {@code LOCK_TIMEOUT}), so a takeover blocked by a writer that never ends (a paused
+ *       process) gives up: {@link #acquire} answers "not taken" and the caller tries next round. A
+ *       blocked {@link #release} throws {@link StoreException} instead (false would claim the
+ *       shard was lost; it is still held at the old epoch).
+ * </ol>
+ * The pool starts at the first call, so a store that never takes part in a cluster opens none.
+ */
+final class JdbcShardLeases implements ShardLeases, AutoCloseable {
+    static final int CONNECTIONS = 2;
+    static final Duration DEFAULT_LOCK_WAIT = Duration.ofSeconds(1);
+
+    /** Reads the outbox through the store, keeping the events that pass the filter. */
+    interface OutboxReader {
+        List<StateEvent> pending(Predicate<StateEvent> keep, int limit);
+    }
+
+    private final JdbcStoreOptions options;
+    private final SQLDialect dialect;
+    private final int shardCount;
+    private final OutboxReader outbox;
+    private final String redactedUrl;
+    private final Statements sql;
+    private Duration lockWait = DEFAULT_LOCK_WAIT;
+    private Pool pool;
+    private boolean closed;
+
+    JdbcShardLeases(JdbcStoreOptions options, int shardCount, OutboxReader outbox) {
+        this.options = options;
+        this.dialect = Dialects.of(options.url());
+        this.shardCount = shardCount;
+        this.outbox = outbox;
+        this.redactedUrl = JdbcStores.redact(options.url());
+        this.sql = Statements.of(dialect);
+    }
+
+    /**
+     * Test seam: how long a lease statement waits for a row lock before giving up. Only before the
+     * first call (the bound is set on each connection as it opens).
+     */
+    synchronized void lockWait(Duration wait) {
+        if (pool != null) {
+            throw new IllegalStateException("the lease connections are open already");
+        }
+        lockWait = Objects.requireNonNull(wait, "wait");
+    }
+
+    @Override
+    public int shardCount() {
+        return shardCount;
+    }
+
+    @Override
+    public void register(String nodeId, String address, Duration lease) {
+        Objects.requireNonNull(nodeId, "nodeId");
+        long ms = leaseMillis(lease);
+        try {
+            update("register node " + nodeId, sql.register, nodeId, address, sql.shift(ms));
+        } catch (IdTaken e) {
+            throw new IllegalStateException("node id " + nodeId + " is registered already; a node registers"
+                    + " once per start with a new id");
+        }
+    }
+
+    @Override
+    public boolean heartbeat(String nodeId, Duration lease) {
+        Objects.requireNonNull(nodeId, "nodeId");
+        return update("renew the lease of node " + nodeId, sql.heartbeat, sql.shift(leaseMillis(lease)), nodeId) == 1;
+    }
+
+    @Override
+    public List<NodeInfo> liveNodes() {
+        return query("read the live nodes", sql.liveNodes, r -> new NodeInfo(r.getString(1), r.getString(2),
+                Duration.ofMillis(Math.max(0, r.getLong(3)))));
+    }
+
+    @Override
+    public List<ShardInfo> shards() {
+        return query("read the shard map", sql.shards, r -> new ShardInfo(r.getInt(1), r.getLong(2), r.getString(3),
+                r.getString(4), r.getInt(5) == 1));
+    }
+
+    @Override
+    public OptionalLong acquire(int shard, String nodeId, long seenEpoch) {
+        checkShard(shard);
+        Objects.requireNonNull(nodeId, "nodeId");
+        try {
+            int n = update("take shard " + shard + " for node " + nodeId, sql.acquire, nodeId, shard, seenEpoch, nodeId);
+            return n == 1 ? OptionalLong.of(seenEpoch + 1) : OptionalLong.empty();
+        } catch (LockWaitEnded e) {
+            return OptionalLong.empty(); // a writer holds the shard: not this round
+        }
+    }
+
+    @Override
+    public boolean release(int shard, String nodeId, long epoch) {
+        checkShard(shard);
+        Objects.requireNonNull(nodeId, "nodeId");
+        String what = "release shard " + shard + " of node " + nodeId;
+        try {
+            return update(what, sql.release, shard, epoch, nodeId) == 1;
+        } catch (LockWaitEnded e) {
+            throw new StoreException("could not " + what + " in " + redactedUrl + ": a write transaction kept the"
+                    + " shard locked longer than " + lockWait.toMillis() + " ms; the shard is still held at epoch "
+                    + epoch + ", retry", e.getCause());
+        }
+    }
+
+    @Override
+    public void leave(String nodeId) {
+        Objects.requireNonNull(nodeId, "nodeId");
+        update("end the lease of node " + nodeId, sql.leave, nodeId);
+    }
+
+    @Override
+    public int reap(Duration olderThan) {
+        if (olderThan.isNegative()) {
+            throw new IllegalArgumentException("olderThan must not be negative, was " + olderThan);
+        }
+        return update("reap dead nodes", sql.reap, sql.shift(-olderThan.toMillis()));
+    }
+
+    @Override
+    public List<StateEvent> pendingStateEvents(Set<Integer> shards, int limit) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be at least 1, was " + limit);
+        }
+        Set<Integer> wanted = Set.copyOf(shards);
+        wanted.forEach(this::checkShard);
+        if (wanted.isEmpty()) {
+            return List.of();
+        }
+        return outbox.pending(e -> wanted.contains(Shards.of(e.workflowInstanceId(), shardCount)), limit);
+    }
+
+    @Override
+    public Optional<Duration> writerIdleTimeout() {
+        return Optional.ofNullable(Pool.effectiveWriterIdleTimeout(options));
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        if (pool != null) {
+            pool.close();
+        }
+    }
+
+    private void checkShard(int shard) {
+        if (shard < 0 || shard >= shardCount) {
+            throw new IllegalArgumentException("shard " + shard + " is not one of the " + shardCount
+                    + " shards of " + redactedUrl);
+        }
+    }
+
+    private static long leaseMillis(Duration lease) {
+        if (lease.compareTo(Duration.ofMillis(1)) < 0) {
+            throw new IllegalArgumentException("a lease must be at least 1 ms, was " + lease);
+        }
+        return lease.toMillis();
+    }
+
+    private synchronized Pool pool() {
+        if (closed) {
+            throw new StoreException("the store " + redactedUrl + " is closed");
+        }
+        if (pool == null) {
+            pool = Pool.start(options.withMaximumPoolSize(CONNECTIONS), new Pool.Sessions("leases", CONNECTIONS,
+                    sql.lockWaitSql(lockWait), sql.isolation));
+        }
+        return pool;
+    }
+
+    private interface Row<T> {
+        T read(ResultSet r) throws SQLException;
+    }
+
+    /** The statement waited for a row lock longer than the bound. */
+    private static final class LockWaitEnded extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        LockWaitEnded(Throwable cause) {
+            super(null, cause, false, false);
+        }
+    }
+
+    /** An insert hit the primary key. */
+    private static final class IdTaken extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        IdTaken() {
+            super(null, null, false, false);
+        }
+    }
+
+    private int update(String what, String statement, Object... binds) {
+        try (Connection c = pool().dataSource().getConnection(); PreparedStatement s = c.prepareStatement(statement)) {
+            bind(s, binds);
+            return s.executeUpdate();
+        } catch (SQLException e) {
+            throw failure(what, e);
+        }
+    }
+
+    private <T> List<T> query(String what, String statement, Row<T> row) {
+        try (Connection c = pool().dataSource().getConnection(); PreparedStatement s = c.prepareStatement(statement);
+             ResultSet r = s.executeQuery()) {
+            List<T> result = new ArrayList<>();
+            while (r.next()) {
+                result.add(row.read(r));
+            }
+            return result;
+        } catch (SQLException e) {
+            throw failure(what, e);
+        }
+    }
+
+    private static void bind(PreparedStatement s, Object... binds) throws SQLException {
+        for (int i = 0; i < binds.length; i++) {
+            Object v = binds[i];
+            if (v == null) {
+                s.setNull(i + 1, java.sql.Types.VARCHAR);
+            } else if (v instanceof String text) {
+                s.setString(i + 1, text);
+            } else if (v instanceof Integer n) {
+                s.setInt(i + 1, n);
+            } else {
+                s.setLong(i + 1, (Long) v);
+            }
+        }
+    }
+
+    private RuntimeException failure(String what, SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        boolean lockWaitEnded = switch (dialect.family()) {
+            case POSTGRES -> state.equals("55P03");
+            case MYSQL, MARIADB -> e.getErrorCode() == 1205;
+            case H2 -> e.getErrorCode() == 50200;
+            default -> false;
+        };
+        if (lockWaitEnded) {
+            return new LockWaitEnded(Pool.redacted(e, options.url()));
+        }
+        if (state.startsWith("23")) {
+            return new IdTaken();
+        }
+        return new StoreException("could not " + what + " in " + redactedUrl + ": " + e.getClass().getSimpleName()
+                + (state.isEmpty() ? "" : " (SQL state " + state + ")"), Pool.redacted(e, options.url()));
+    }
+
+    /** The statements of one database family (plan §3.1). */
+    private record Statements(String register, String heartbeat, String liveNodes, String shards, String acquire,
+                              String release, String leave, String reap, boolean microseconds, String isolation,
+                              SQLDialect family) {
+        static Statements of(SQLDialect dialect) {
+            boolean my = dialect.family() == SQLDialect.MYSQL || dialect.family() == SQLDialect.MARIADB;
+            String q = my ? "`" : "\"";
+            String now;
+            String nowPlus;
+            String leaseLeft;
+            switch (dialect.family()) {
+                case POSTGRES -> {
+                    now = "now()";
+                    nowPlus = "now() + ? * interval '1 millisecond'";
+                    leaseLeft = "floor(extract(epoch from (n.\"lease_expires_at\" - now())) * 1000)::bigint";
+                }
+                case H2 -> {
+                    now = "current_timestamp";
+                    nowPlus = "dateadd(millisecond, ?, current_timestamp)";
+                    leaseLeft = "datediff(millisecond, current_timestamp, n.\"lease_expires_at\")";
+                }
+                default -> {
+                    now = "utc_timestamp(6)";
+                    nowPlus = "utc_timestamp(6) + interval ? microsecond";
+                    leaseLeft = "timestampdiff(microsecond, utc_timestamp(6), n.`lease_expires_at`) div 1000";
+                }
+            }
+            java.util.function.UnaryOperator<String> n = name -> q + name + q;
+            String node = n.apply("cluster_node");
+            String shard = n.apply("cluster_shard");
+            return new Statements(
+                    "insert into " + node + " (" + n.apply("node_id") + ", " + n.apply("address") + ", "
+                            + n.apply("started_at") + ", " + n.apply("heartbeat_at") + ", " + n.apply("lease_expires_at")
+                            + ") values (?, ?, " + now + ", " + now + ", " + nowPlus + ")",
+                    "update " + node + " set " + n.apply("heartbeat_at") + " = " + now + ", "
+                            + n.apply("lease_expires_at") + " = " + nowPlus + " where " + n.apply("node_id") + " = ?",
+                    "select n." + n.apply("node_id") + ", n." + n.apply("address") + ", " + leaseLeft + " from " + node
+                            + " n where n." + n.apply("lease_expires_at") + " > " + now + " order by n." + n.apply("node_id"),
+                    "select s." + n.apply("shard_id") + ", s." + n.apply("epoch") + ", s." + n.apply("owner_node") + ", n."
+                            + n.apply("address") + ", case when n." + n.apply("lease_expires_at") + " > " + now
+                            + " then 1 else 0 end from " + shard + " s left join " + node + " n on n." + n.apply("node_id")
+                            + " = s." + n.apply("owner_node") + " order by s." + n.apply("shard_id"),
+                    "update " + shard + " s set " + n.apply("epoch") + " = s." + n.apply("epoch") + " + 1, "
+                            + n.apply("owner_node") + " = ?, " + n.apply("owner_since") + " = " + now
+                            + " where s." + n.apply("shard_id") + " = ? and s." + n.apply("epoch") + " = ?"
+                            + " and (s." + n.apply("owner_node") + " is null or not exists (select 1 from " + node
+                            + " o where o." + n.apply("node_id") + " = s." + n.apply("owner_node") + " and o."
+                            + n.apply("lease_expires_at") + " > " + now + "))"
+                            + " and exists (select 1 from " + node + " m where m." + n.apply("node_id") + " = ? and m."
+                            + n.apply("lease_expires_at") + " > " + now + ")",
+                    "update " + shard + " set " + n.apply("epoch") + " = " + n.apply("epoch") + " + 1, "
+                            + n.apply("owner_node") + " = null, " + n.apply("owner_since") + " = null where "
+                            + n.apply("shard_id") + " = ? and " + n.apply("epoch") + " = ? and " + n.apply("owner_node") + " = ?",
+                    "update " + node + " set " + n.apply("lease_expires_at") + " = " + now + " where "
+                            + n.apply("node_id") + " = ? and " + n.apply("lease_expires_at") + " > " + now,
+                    "delete from " + node + " where " + n.apply("lease_expires_at") + " < " + nowPlus + " and "
+                            + n.apply("node_id") + " not in (select " + n.apply("owner_node") + " from " + shard
+                            + " where " + n.apply("owner_node") + " is not null)",
+                    my, my ? "TRANSACTION_READ_COMMITTED" : null, dialect.family());
+        }
+
+        /** A bind for {@code nowPlus}: milliseconds, or microseconds on the MySQL family. */
+        long shift(long millis) {
+            return microseconds ? millis * 1000 : millis;
+        }
+
+        String lockWaitSql(Duration wait) {
+            return switch (family) {
+                case POSTGRES -> "set lock_timeout = " + Math.max(1, wait.toMillis());
+                case H2 -> "set lock_timeout " + Math.max(1, wait.toMillis());
+                default -> "set session innodb_lock_wait_timeout = " + Math.max(1, (wait.toMillis() + 999) / 1000);
+            };
+        }
+    }
+}
