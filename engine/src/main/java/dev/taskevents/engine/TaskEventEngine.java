@@ -3,17 +3,22 @@ package dev.taskevents.engine;
 import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.taskevents.api.Acknowledgement;
+import dev.taskevents.api.Shards;
 import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.Stores;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.RowUpdate;
+import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WorkflowStateSink;
 import dev.taskevents.engine.cache.SnapshotLoader;
 import dev.taskevents.engine.cache.WorkflowSnapshot;
+import dev.taskevents.engine.cluster.ClusterMember;
+import dev.taskevents.engine.cluster.ShardHost;
+import dev.taskevents.engine.cluster.ShardTenure;
 import dev.taskevents.engine.commit.GroupCommitter;
 import dev.taskevents.engine.executor.KeyedExecutor;
 import dev.taskevents.engine.executor.QueueFullException;
@@ -27,6 +32,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -79,6 +86,16 @@ import java.util.function.Supplier;
  * With a sink, each batch records its state events in the store's outbox in its own transaction,
  * and the {@link OutboxRelay} tells the sink every committed change at least once, in commit order
  * per workflow, across unknown commit outcomes, crashes and sink failures (see its comment).
+ *
+ * <h2>Cluster mode</h2>
+ * With {@link Builder#cluster}, several engines share one store, each serving the shards it holds
+ * ({@link ClusterSettings}, {@link #cluster()}). An event of a shard this node does not hold is
+ * answered {@link Acknowledgement.Moved} at once. An event of a shard being taken over (its
+ * previous owner's untold state events are re-told first) or given up waits, in arrival order,
+ * counted against {@code maxQueued}. Every write carries the epoch of the shard's tenure, and the
+ * store fences writes of an epoch that is no longer the shard's: such an event is answered
+ * {@code Moved} (or decided again, if this node holds the shard at a newer epoch by then). No
+ * recovery runs at start: each shard's outbox entries are told when the shard is taken.
  */
 public final class TaskEventEngine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(TaskEventEngine.class.getName());
@@ -99,10 +116,15 @@ public final class TaskEventEngine implements AutoCloseable {
     private final LongAdder rejected = new LongAdder();
     private final LongAdder moved = new LongAdder();
     private final LongAdder failed = new LongAdder();
+    private final LongAdder fencedRows = new LongAdder();
+    /** Cluster mode: the store's leases and this node's membership; both null otherwise. */
+    private final ShardLeases leases;
+    private final ClusterMember member;
 
     private TaskEventEngine(Builder b) {
         this.ownsStore = b.store == null;
         this.store = ownsStore ? Stores.open(b.storeUrl) : b.store;
+        this.leases = b.cluster == null ? null : leasesOf(store, b);
         this.clock = b.clock;
         // Store I/O (snapshot loads, batch writes) blocks in JDBC; virtual threads make that cheap.
         this.ioExecutor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("taskevents-io-", 0).factory());
@@ -110,7 +132,10 @@ public final class TaskEventEngine implements AutoCloseable {
         try {
             // Changes committed and perhaps never told (a crash, an unknown commit outcome) are
             // told before the first event is taken, so they come before any later change.
-            relay.recover();
+            // Cluster mode: per shard, when it is taken (the node holds none yet).
+            if (leases == null) {
+                relay.recover();
+            }
         } catch (RuntimeException | Error e) {
             relay.close();
             ioExecutor.shutdown();
@@ -127,9 +152,66 @@ public final class TaskEventEngine implements AutoCloseable {
                 .executor(ioExecutor)
                 .buildAsync(new SnapshotLoader(store, ioExecutor, 500, 2));
         this.committer = new GroupCommitter(store, ioExecutor, ioExecutor, b.maxCommitBatch, b.commitConcurrency,
-                b.commitRetry);
+                b.commitRetry, leases == null ? 0 : leases.shardCount());
+        if (leases == null) {
+            this.member = null;
+        } else {
+            ClusterSettings c = b.cluster;
+            this.member = new ClusterMember(leases, new ClusterMember.Config(c.nodeName(), c.advertisedAddress(),
+                    c.lease(), c.renewInterval(), c.drainTimeout(), c.maxMovesPerRound(), c.listener(),
+                    c.manualRounds(), c.nanoClock(), c.probe()), new Host());
+            if (leases.writerIdleTimeout().isEmpty()) {
+                LOG.log(Level.WARNING, "cluster mode: the store does not bound how long a write transaction may sit"
+                        + " idle; a node paused inside a transaction delays the failover of its shards until the"
+                        + " database ends that transaction");
+            }
+            try {
+                member.start();
+            } catch (RuntimeException | Error e) {
+                executor.close(Duration.ZERO);
+                relay.close();
+                ioExecutor.shutdown();
+                if (ownsStore) {
+                    store.close();
+                }
+                throw e;
+            }
+        }
         if (b.stateSink != WorkflowStateSink.NONE) {
             Thread.ofVirtual().name("taskevents-outbox-settler").start(this::settleInBackground); // ends at close
+        }
+    }
+
+    /** The store's cluster operations; refuses (and closes a store it opened) a store without them. */
+    private static ShardLeases leasesOf(TaskInstanceStore store, Builder b) {
+        Optional<ShardLeases> cluster = store.cluster();
+        if (cluster.isPresent()) {
+            return cluster.get();
+        }
+        if (b.storeUrl != null) {
+            store.close();
+        }
+        String name = b.storeUrl != null ? b.storeUrl.substring(0, b.storeUrl.indexOf(':') + 1)
+                : store.getClass().getSimpleName();
+        boolean memory = name.equals("memory:") || store.getClass().getSimpleName().startsWith("Memory");
+        throw new IllegalArgumentException("cluster mode needs a store shared by every node and able to fence"
+                + " writes; the store " + name + " cannot ("
+                + (memory ? "it lives in one process" : "its cluster() is empty") + ")."
+                + " Use a jdbc: URL (PostgreSQL, MySQL/MariaDB, H2)");
+    }
+
+    /** What the cluster member asks of this engine when a tenure begins or ends. */
+    private final class Host implements ShardHost {
+        @Override
+        public void sweep(int shard) {
+            int shardCount = member.shardCount();
+            snapshots.asMap().keySet().removeIf(workflowId -> Shards.of(workflowId, shardCount) == shard);
+            relay.forget(workflowId -> Shards.of(workflowId, shardCount) == shard);
+        }
+
+        @Override
+        public boolean retell(Set<Integer> shards) {
+            return relay.recover(shards, leases);
         }
     }
 
@@ -150,6 +232,20 @@ public final class TaskEventEngine implements AutoCloseable {
      */
     public CompletableFuture<Acknowledgement> submit(TaskEvent event) {
         Objects.requireNonNull(event, "event");
+        if (member != null && closing.getCount() > 0) {
+            int shard = shardOf(event.workflowInstanceId());
+            if (!member.admitting()) {
+                failed.increment();
+                return CompletableFuture.failedFuture(new StoreException("cluster node " + member.nodeId()
+                        + " has not renewed its lease within the lease time; it takes no events until a heartbeat"
+                        + " reaches the store again (is the database reachable?): resend event " + event.eventId()
+                        + " later, or to another node"));
+            }
+            if (member.tenure(shard) == null) {
+                moved.increment();
+                return CompletableFuture.completedFuture(moved(event, shard));
+            }
+        }
         EventTask task = new EventTask(event);
         executor.executeAsync(event.workflowInstanceId(), task);
         return task.ack;
@@ -168,7 +264,7 @@ public final class TaskEventEngine implements AutoCloseable {
         public CompletionStage<?> get() {
             CompletableFuture<Acknowledgement> outcome;
             try {
-                outcome = process(event, 1);
+                outcome = member == null ? process(event, 1, null) : admit(event);
             } catch (Throwable e) {
                 // Even an Error: the ack must complete, or the worker waits for ever.
                 outcome = CompletableFuture.failedFuture(e);
@@ -186,12 +282,48 @@ public final class TaskEventEngine implements AutoCloseable {
         }
     }
 
-    private CompletableFuture<Acknowledgement> process(TaskEvent event, int attempt) {
+    /**
+     * Cluster mode: runs the event under its shard's tenure if that is ACTIVE, parks it (in arrival
+     * order) while the tenure is being taken or given up, answers {@code Moved} if the shard is not
+     * held. See {@link ShardTenure} for why a drain waits for every event that runs.
+     */
+    private CompletableFuture<Acknowledgement> admit(TaskEvent event) {
+        int shard = shardOf(event.workflowInstanceId());
+        ShardTenure tenure = member.tenure(shard);
+        if (tenure == null) {
+            return CompletableFuture.completedFuture(moved(event, shard));
+        }
+        if (tenure.enter()) {
+            CompletableFuture<Acknowledgement> outcome;
+            try {
+                outcome = process(event, 1, tenure);
+            } catch (Throwable e) {
+                outcome = CompletableFuture.failedFuture(e);
+            }
+            return outcome.whenComplete((answer, error) -> tenure.exit());
+        }
+        CompletableFuture<Void> resumed = new CompletableFuture<>();
+        if (tenure.park(() -> resumed.complete(null))) {
+            return resumed.thenCompose(x -> admit(event));
+        }
+        return admit(event); // the tenure went ACTIVE or ended meanwhile: look again
+    }
+
+    private int shardOf(long workflowId) {
+        return Shards.of(workflowId, member.shardCount());
+    }
+
+    private Acknowledgement moved(TaskEvent event, int shard) {
+        return new Acknowledgement.Moved(event.eventId(), shard, member.ownerAddress(shard));
+    }
+
+    /** @param tenure the shard tenure the event runs under (cluster mode), or null */
+    private CompletableFuture<Acknowledgement> process(TaskEvent event, int attempt, ShardTenure tenure) {
         long workflowId = event.workflowInstanceId();
         return relay.settleIfNeeded(workflowId, ioExecutor)
                 .thenCompose(settled -> snapshot(workflowId))
                 .thenCompose(snapshot -> currentRow(snapshot, event)
-                        .thenCompose(current -> decide(snapshot, event, current, attempt, false)));
+                        .thenCompose(current -> decide(snapshot, event, current, attempt, false, tenure)));
     }
 
     /**
@@ -215,7 +347,8 @@ public final class TaskEventEngine implements AutoCloseable {
      * the store (another writer), and an answer that changes nothing must not rest on an old row.
      */
     private CompletableFuture<Acknowledgement> decide(WorkflowSnapshot snapshot, TaskEvent event,
-                                                      TaskInstance current, int attempt, boolean confirmed) {
+                                                      TaskInstance current, int attempt, boolean confirmed,
+                                                      ShardTenure tenure) {
         long workflowId = event.workflowInstanceId();
         if (current == null) {
             return CompletableFuture.completedFuture(unknownTask(event));
@@ -229,16 +362,16 @@ public final class TaskEventEngine implements AutoCloseable {
         }
         Decision decision = TransitionRules.decide(current, event, clock.instant());
         if (decision instanceof Decision.Change change) {
-            return write(snapshot, event, current, change.next(), attempt);
+            return write(snapshot, event, current, change.next(), attempt, tenure);
         }
         if (!confirmed) {
             return CompletableFuture.supplyAsync(() -> store.find(event.taskInstanceId()).orElse(null), ioExecutor)
                     .thenCompose(stored -> {
                         if (stored != null && stored.version() == current.version()) {
-                            return decide(snapshot, event, current, attempt, true);
+                            return decide(snapshot, event, current, attempt, true, tenure);
                         }
                         remember(snapshot, event.taskInstanceId(), stored);
-                        return decide(snapshot, event, stored, attempt, true);
+                        return decide(snapshot, event, stored, attempt, true, tenure);
                     });
         }
         return CompletableFuture.completedFuture(decision instanceof Decision.Duplicate
@@ -255,10 +388,13 @@ public final class TaskEventEngine implements AutoCloseable {
     }
 
     private CompletableFuture<Acknowledgement> write(WorkflowSnapshot snapshot, TaskEvent event, TaskInstance current,
-                                                     TaskInstance next, int attempt) {
+                                                     TaskInstance next, int attempt, ShardTenure tenure) {
         long workflowId = event.workflowInstanceId();
         StateEvent notification = relay.notificationFor(event, next);
-        return committer.write(new RowUpdate(next, current.version(), notification)).handle((commit, error) -> {
+        RowUpdate update = new RowUpdate(next, current.version(), notification);
+        CompletableFuture<dev.taskevents.engine.commit.Commit> written = tenure == null ? committer.write(update)
+                : committer.write(update, tenure.epoch());
+        return written.handle((commit, error) -> {
             if (unwrap(error) instanceof IllegalArgumentException refused) {
                 // The store refused this row alone (the committer wrote it by itself), and a
                 // refusal commits nothing: a final answer, not an outage to retry. An earlier
@@ -293,21 +429,33 @@ public final class TaskEventEngine implements AutoCloseable {
                 case VERSION_CONFLICT -> {
                     snapshots.synchronous().invalidate(workflowId);
                     if (commit.ambiguous()) {
-                        yield afterUnknownOutcome(event, next, attempt);
+                        yield afterUnknownOutcome(event, next, attempt, tenure);
                     }
-                    yield retryAfterConflict(event, next, attempt);
+                    yield retryAfterConflict(event, next, attempt, tenure);
                 }
                 case NOT_FOUND -> {
                     snapshot.remove(next.id());
                     yield CompletableFuture.completedFuture(unknownTask(event));
                 }
-                case FENCED -> throw new IllegalStateException("the store answered FENCED for task instance "
-                        + next.id() + ", written without a shard fence");
+                case FENCED -> {
+                    if (tenure == null) {
+                        throw new IllegalStateException("the store answered FENCED for task instance "
+                                + next.id() + ", written without a shard fence");
+                    }
+                    // Not written: the shard moved on from this tenure's epoch. Whatever we cached
+                    // of the workflow may be behind the store now.
+                    fencedRows.increment();
+                    snapshots.synchronous().invalidate(workflowId);
+                    ShardTenure newer = member.fenced(tenure);
+                    yield newer != null ? admit(event)
+                            : CompletableFuture.<Acknowledgement>completedFuture(moved(event, tenure.shard()));
+                }
             };
         }).thenCompose(stage -> stage);
     }
 
-    private CompletableFuture<Acknowledgement> retryAfterConflict(TaskEvent event, TaskInstance next, int attempt) {
+    private CompletableFuture<Acknowledgement> retryAfterConflict(TaskEvent event, TaskInstance next, int attempt,
+                                                                  ShardTenure tenure) {
         // Someone wrote the row: another writer, or a commit of ours that landed after its
         // attempt was given up for failed. Settle before deciding again, so that such a commit's
         // state event is told before this one's.
@@ -317,7 +465,7 @@ public final class TaskEventEngine implements AutoCloseable {
                     + " was changed by another writer " + attempt + " times while applying event "
                     + event.eventId() + "; not applied"));
         }
-        return process(event, attempt + 1);
+        return process(event, attempt + 1, tenure);
     }
 
     /**
@@ -326,7 +474,8 @@ public final class TaskEventEngine implements AutoCloseable {
      * applied: answer {@code Applied} with the stored row. Either way the workflow's outbox is
      * settled first, so the sink hears of whatever that attempt committed, in order.
      */
-    private CompletableFuture<Acknowledgement> afterUnknownOutcome(TaskEvent event, TaskInstance next, int attempt) {
+    private CompletableFuture<Acknowledgement> afterUnknownOutcome(TaskEvent event, TaskInstance next, int attempt,
+                                                                   ShardTenure tenure) {
         relay.markUnsettled(event.workflowInstanceId());
         return CompletableFuture.supplyAsync(() -> {
             relay.settle(event.workflowInstanceId());
@@ -335,7 +484,7 @@ public final class TaskEventEngine implements AutoCloseable {
             if (stored != null && stored.version() == next.version() && event.eventId().equals(stored.lastEventId())) {
                 return CompletableFuture.completedFuture(new Acknowledgement.Applied(event.eventId(), stored));
             }
-            return retryAfterConflict(event, next, attempt);
+            return retryAfterConflict(event, next, attempt, tenure);
         });
     }
 
@@ -377,6 +526,9 @@ public final class TaskEventEngine implements AutoCloseable {
                     }
                 }
                 for (long workflowId : relay.unsettledWorkflows()) {
+                    if (member != null && !member.isActive(shardOf(workflowId))) {
+                        continue; // not served here (now): its owner tells its entries
+                    }
                     try {
                         executor.executeAsync(workflowId, () -> relay.settleIfNeeded(workflowId, ioExecutor));
                     } catch (RejectedExecutionException e) {
@@ -414,6 +566,18 @@ public final class TaskEventEngine implements AutoCloseable {
                 committer.retries(), snapshots.synchronous().estimatedSize(), relay.retold());
     }
 
+    /**
+     * Cluster mode: what this node holds and knows of the cluster now; empty outside cluster mode.
+     */
+    public Optional<ClusterView> cluster() {
+        return member == null ? Optional.empty() : Optional.of(member.view(fencedRows.sum(), moved.sum()));
+    }
+
+    /** Test seam: the cluster member (null outside cluster mode), whose rounds a test runs by hand. */
+    ClusterMember clusterMember() {
+        return member;
+    }
+
     /** {@link #close(Duration)} with a 30 s deadline; events that did not run are logged. */
     @Override
     public void close() {
@@ -433,6 +597,11 @@ public final class TaskEventEngine implements AutoCloseable {
      */
     public List<TaskEvent> close(Duration deadline) {
         closing.countDown();
+        if (member != null) {
+            // Gives every shard up in order (its events in flight finish, the waiting ones are
+            // answered Moved), then ends the node's lease.
+            member.close();
+        }
         List<TaskEvent> notRun = new ArrayList<>();
         for (KeyedExecutor.PendingTask<Long> pending : executor.close(deadline)) {
             if (pending.task() instanceof EventTask task) {
@@ -463,6 +632,7 @@ public final class TaskEventEngine implements AutoCloseable {
         private int maxCommitBatch = 1_000;
         private int commitConcurrency = 2;
         private RetryPolicy commitRetry = new RetryPolicy(10, Duration.ofMillis(10), Duration.ofSeconds(2));
+        private ClusterSettings cluster;
 
         private Builder() {}
 
@@ -575,8 +745,19 @@ public final class TaskEventEngine implements AutoCloseable {
         }
 
         /**
+         * Cluster mode: this engine is one of several nodes sharing the store, and serves the
+         * events of the shards it holds (see {@link ClusterSettings}). The store must offer
+         * {@link TaskInstanceStore#cluster()}.
+         */
+        public Builder cluster(ClusterSettings settings) {
+            this.cluster = Objects.requireNonNull(settings, "settings");
+            return this;
+        }
+
+        /**
          * @throws IllegalStateException if neither a store nor a store URL was given
-         * @throws IllegalArgumentException if no storage provider serves the store URL
+         * @throws IllegalArgumentException if no storage provider serves the store URL, or with
+         *     {@link #cluster} settings, if the store cannot take part in a cluster
          */
         public TaskEventEngine build() {
             if (store == null && storeUrl == null) {

@@ -1,6 +1,7 @@
 package dev.taskevents.engine.commit;
 
 import dev.taskevents.api.spi.RowUpdate;
+import dev.taskevents.api.spi.ShardFence;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
@@ -11,7 +12,9 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -45,11 +48,19 @@ import java.util.concurrent.atomic.LongAdder;
  * dependents (state sink, acknowledgements, the callbacks of whoever submitted) then cannot hold
  * up the next batch write, whatever they do. If that executor is shut down, they complete on the
  * flusher, which still answers every row.
+ *
+ * <p>Cluster mode ({@code shardCount > 0}): every row carries the epoch of the shard tenure it
+ * was decided under, and each batch is written under the {@link ShardFence} of its rows' epochs.
+ * Should one batch hold two epochs of one shard (the shard was lost and taken again while a row
+ * waited), the rows of the older epoch are answered {@link WriteOutcome#FENCED} without being
+ * sent: the store would fence them anyway, and a fence holds one epoch per shard.
  */
 public final class GroupCommitter {
     private static final System.Logger LOG = System.getLogger(GroupCommitter.class.getName());
 
     private final TaskInstanceStore store;
+    /** The cluster's shard count; 0 outside cluster mode (no fence). */
+    private final int shardCount;
     private final RetryPolicy retry;
     private final Batcher<PendingWrite> batcher;
     private final LongAdder batches = new LongAdder();
@@ -64,7 +75,19 @@ public final class GroupCommitter {
      */
     public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, int maxBatch,
                           int maxFlushers, RetryPolicy retry) {
+        this(store, flusherExecutor, completions, maxBatch, maxFlushers, retry, 0);
+    }
+
+    /**
+     * A committer for cluster mode: batches are written under a {@link ShardFence} of
+     * {@code shardCount} shards, built from the epochs given to {@link #write(RowUpdate, long)}.
+     *
+     * @param shardCount the cluster's shard count, or 0 outside cluster mode
+     */
+    public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, int maxBatch,
+                          int maxFlushers, RetryPolicy retry, int shardCount) {
         this.store = store;
+        this.shardCount = shardCount;
         this.retry = retry;
         this.completions = completions;
         this.batcher = new Batcher<>(flusherExecutor, maxBatch, maxFlushers, this::commitOrFail,
@@ -78,10 +101,26 @@ public final class GroupCommitter {
      * fails with the reason it could not be (the write's outcome is then unknown).
      */
     public CompletableFuture<Commit> write(RowUpdate update) {
-        PendingWrite pending = new PendingWrite(update, new CompletableFuture<>());
+        return write(update, NO_EPOCH);
+    }
+
+    /**
+     * Cluster mode: as {@link #write(RowUpdate)}, written under {@code epoch} for the row's shard.
+     *
+     * @param epoch the epoch of the tenure the row was decided under
+     */
+    public CompletableFuture<Commit> write(RowUpdate update, long epoch) {
+        if ((shardCount > 0) != (epoch != NO_EPOCH)) {
+            throw new IllegalArgumentException(shardCount > 0
+                    ? "cluster mode: the update of task instance " + update.row().id() + " needs its shard's epoch"
+                    : "an epoch (" + epoch + ") outside cluster mode");
+        }
+        PendingWrite pending = new PendingWrite(update, epoch, new CompletableFuture<>());
         batcher.add(pending);
         return pending.result;
     }
+
+    private static final long NO_EPOCH = -1;
 
     /** Every future of the batch completes, whatever happens: a write never stays unanswered. */
     private void commitOrFail(List<PendingWrite> batch) {
@@ -112,16 +151,21 @@ public final class GroupCommitter {
         batch.forEach(p -> p.result.completeExceptionally(error));
     }
 
-    private void commit(List<PendingWrite> batch, boolean ambiguousBefore) {
+    private void commit(List<PendingWrite> given, boolean ambiguousBefore) {
         // Rows in id order: stores lock in that order, and so concurrent batches cannot deadlock.
-        batch.sort(Comparator.comparingLong(p -> p.update.row().id()));
+        given.sort(Comparator.comparingLong(p -> p.update.row().id()));
+        List<PendingWrite> batch = shardCount > 0 ? withoutOlderEpochs(given, ambiguousBefore) : given;
+        if (batch.isEmpty()) {
+            return;
+        }
+        ShardFence fence = shardCount > 0 ? fenceOf(batch) : ShardFence.NONE;
         List<RowUpdate> updates = batch.stream().map(PendingWrite::update).toList();
         Duration backoff = retry.initialBackoff();
         boolean ambiguous = ambiguousBefore;
         for (int attempt = 1; ; attempt++) {
             List<WriteOutcome> outcomes;
             try {
-                outcomes = store.write(new WriteBatch(updates));
+                outcomes = store.write(new WriteBatch(updates, fence));
             } catch (StoreException e) {
                 if (attempt >= retry.maxAttempts()) {
                     StoreException failure = new StoreException("writing " + batch.size()
@@ -216,5 +260,34 @@ public final class GroupCommitter {
         return retries.sum();
     }
 
-    private record PendingWrite(RowUpdate update, CompletableFuture<Commit> result) {}
+    /**
+     * The rows of the newest epoch of each shard; the others are answered FENCED here, unsent
+     * (a fence holds one epoch per shard, and the store would fence them anyway).
+     */
+    private List<PendingWrite> withoutOlderEpochs(List<PendingWrite> batch, boolean ambiguousBefore) {
+        Map<Integer, Long> newest = new HashMap<>();
+        for (PendingWrite p : batch) {
+            newest.merge(shardOf(p), p.epoch, Math::max);
+        }
+        List<PendingWrite> older = batch.stream().filter(p -> p.epoch < newest.get(shardOf(p))).toList();
+        if (older.isEmpty()) {
+            return batch;
+        }
+        completeOffFlusher(() -> older.forEach(p -> p.result.complete(new Commit(WriteOutcome.FENCED, ambiguousBefore))));
+        return new ArrayList<>(batch.stream().filter(p -> p.epoch == newest.get(shardOf(p))).toList());
+    }
+
+    private ShardFence fenceOf(List<PendingWrite> batch) {
+        Map<Integer, Long> epochs = new HashMap<>();
+        for (PendingWrite p : batch) {
+            epochs.put(shardOf(p), p.epoch);
+        }
+        return new ShardFence(shardCount, epochs);
+    }
+
+    private int shardOf(PendingWrite p) {
+        return dev.taskevents.api.Shards.of(p.update.row().workflowInstanceId(), shardCount);
+    }
+
+    private record PendingWrite(RowUpdate update, long epoch, CompletableFuture<Commit> result) {}
 }

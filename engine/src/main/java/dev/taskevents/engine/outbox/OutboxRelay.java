@@ -4,6 +4,7 @@ import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
+import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WorkflowStateSink;
 import java.lang.System.Logger.Level;
@@ -19,6 +20,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongPredicate;
 
 /**
  * Tells the workflow state sink of every committed change at least once, in commit order per
@@ -62,7 +64,12 @@ import java.util.concurrent.atomic.LongAdder;
  *       a commit of its own per batch write would cost the hot path an fsync each (measured:
  *       about a quarter of the group-commit throughput on PostgreSQL).
  * </ol>
- * Without a sink ({@link WorkflowStateSink#NONE}) the relay is off: no entries are written, and
+ * Cluster mode: no recovery at start (the node holds no shard then). A shard taken over is
+ * re-told with {@link #recover(Set, ShardLeases)} before its events run (the shard's entries,
+ * among them what the previous owner committed and may not have told), and a shard lost or
+ * given up is {@link #forget forgotten}: the next owner re-tells its entries.
+ *
+ * <p>Without a sink ({@link WorkflowStateSink#NONE}) the relay is off: no entries are written, and
  * entries a previous run left are kept for a run that has a sink.
  */
 public final class OutboxRelay {
@@ -229,6 +236,50 @@ public final class OutboxRelay {
             }
             removeNow(page);
         }
+    }
+
+    /**
+     * Cluster mode: tells every outbox entry of {@code shards}, oldest first, and removes it, as
+     * {@link #recover()} does for all. Runs while the shards are RETELLING, before any of their
+     * events is decided here.
+     *
+     * @return false if the sink refused an entry: the told ones before it are removed, the rest
+     *     stay for the next attempt
+     * @throws RuntimeException if the store failed (nothing more told; retried the same way)
+     */
+    public boolean recover(Set<Integer> shards, ShardLeases leases) {
+        if (!enabled) {
+            return true;
+        }
+        StateEvent previousFirst = null;
+        for (;;) {
+            List<StateEvent> page = leases.pendingStateEvents(shards, PAGE);
+            if (page.isEmpty()) {
+                return true;
+            }
+            if (page.getFirst().equals(previousFirst)) {
+                throw new IllegalStateException("the store " + store.getClass().getName() + " did not remove told"
+                        + " state events from its outbox (" + previousFirst + " is still pending)");
+            }
+            previousFirst = page.getFirst();
+            for (int i = 0; i < page.size(); i++) {
+                retold.increment();
+                if (!tell(page.get(i))) {
+                    removeNow(page.subList(0, i));
+                    return false;
+                }
+            }
+            removeNow(page);
+        }
+    }
+
+    /**
+     * Cluster mode: the node no longer holds the workflows {@code inShard} accepts; their unsettled
+     * marks go (their next owner re-tells their entries). Entries told and queued for removal
+     * are still removed, which is harmless.
+     */
+    public void forget(LongPredicate inShard) {
+        unsettled.removeIf(inShard::test);
     }
 
     private void removeNow(List<StateEvent> entries) {

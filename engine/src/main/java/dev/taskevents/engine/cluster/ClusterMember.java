@@ -1,0 +1,484 @@
+package dev.taskevents.engine.cluster;
+
+import dev.taskevents.api.spi.ShardLeases;
+import dev.taskevents.api.spi.ShardLeases.NodeInfo;
+import dev.taskevents.api.spi.ShardLeases.ShardInfo;
+import dev.taskevents.engine.ClusterView;
+import dev.taskevents.engine.ClusterView.ShardState;
+import dev.taskevents.engine.ShardListener;
+import java.lang.System.Logger.Level;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
+import java.util.stream.Collectors;
+
+/**
+ * This node's membership in a cluster: its lease (heartbeats), and the claim rounds that take
+ * and give up shards so that every live node holds its fair share.
+ *
+ * <h2>Invariants (why it is correct)</h2>
+ * <ol>
+ *   <li>Correctness rests on the store's fence alone: every write carries the epoch of the tenure
+ *       it ran under, and {@link ShardLeases#acquire}/{@link ShardLeases#release} raise the epoch
+ *       after waiting for the writes in flight. Everything here only decides <em>when</em> a node
+ *       takes or gives up a shard, and keeps a node from admitting events it would have fenced.
+ *   <li>{@link #tenures} holds at most one tenure per shard, and only non-final ones: a tenure
+ *       is removed before it moves to RELEASED or LOST (see {@link ShardTenure}, invariant 4).
+ *   <li>Claim rounds and {@link #close} run under this object's lock, one at a time. Heartbeats
+ *       run on their own thread under {@link #heartbeatLock}, never behind a round (a round may
+ *       wait for a takeover's locks or a slow sink); a heartbeat that finds the node gone makes
+ *       every tenure LOST ({@link #lose} is idempotent) and registers a new node id.
+ *   <li>A shard goes ACTIVE only after its outbox entries were told ({@link ShardHost#retell}):
+ *       the takeover waited for every write of the old epoch, so every change the old owner
+ *       committed is in the outbox then, and is told before any new change of its workflows.
+ *   <li>A planned move drains before it releases: the shard's new events park (DRAINING), the
+ *       round waits for those in flight (up to the drain timeout), then releases; the parked
+ *       ones are answered Moved, and nothing the node accepted is answered with an error.
+ * </ol>
+ */
+public final class ClusterMember implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(ClusterMember.class.getName());
+    private static final Duration REAP_EVERY = Duration.ofMinutes(1);
+    private static final Duration REAP_OLDER_THAN = Duration.ofHours(1);
+    private static final Duration FAST_ROUND = Duration.ofMillis(250);
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /**
+     * How the member behaves.
+     *
+     * @param manualRounds no threads: the caller runs {@link #heartbeat} and {@link #round} (tests)
+     * @param nanoClock the monotonic clock of the local lease deadline
+     */
+    public record Config(String nodeName, String address, Duration lease, Duration renewInterval,
+                         Duration drainTimeout, int maxMovesPerRound, ShardListener listener, boolean manualRounds,
+                         LongSupplier nanoClock, ShardTenure.Probe probe) {
+        public Config {
+            Objects.requireNonNull(nodeName, "nodeName");
+            Objects.requireNonNull(listener, "listener");
+            Objects.requireNonNull(nanoClock, "nanoClock");
+            Objects.requireNonNull(probe, "probe");
+        }
+    }
+
+    private final ShardLeases leases;
+    private final Config config;
+    private final ShardHost host;
+    private final int shardCount;
+    private final ConcurrentHashMap<Integer, ShardTenure> tenures = new ConcurrentHashMap<>();
+    private final Object heartbeatLock = new Object();
+    private final CountDownLatch stopping = new CountDownLatch(1);
+    private volatile String nodeId;
+    private volatile List<ShardInfo> lastMap = List.of();
+    /** By {@link Config#nanoClock}: the node's lease surely lasts until here (set from the send time). */
+    private volatile long localDeadline;
+    private long lastReap;
+    private Thread heartbeatThread;
+    private Thread claimThread;
+    private final LongAdder takeovers = new LongAdder();
+    private final LongAdder releases = new LongAdder();
+    private final LongAdder lost = new LongAdder();
+    private final LongAdder heartbeatFailures = new LongAdder();
+
+    public ClusterMember(ShardLeases leases, Config config, ShardHost host) {
+        this.leases = Objects.requireNonNull(leases, "leases");
+        this.config = Objects.requireNonNull(config, "config");
+        this.host = Objects.requireNonNull(host, "host");
+        this.shardCount = leases.shardCount();
+        this.lastReap = config.nanoClock().getAsLong();
+    }
+
+    /** Registers the node and, unless rounds are manual, starts the heartbeat and claim threads. */
+    public void start() {
+        synchronized (heartbeatLock) {
+            registerNew();
+        }
+        if (!config.manualRounds()) {
+            heartbeatThread = Thread.ofVirtual().name("taskevents-cluster-heartbeat").start(this::heartbeatLoop);
+            claimThread = Thread.ofVirtual().name("taskevents-cluster-claim").start(this::claimLoop);
+        }
+    }
+
+    private void registerNew() {
+        String id = config.nodeName() + "/" + HexFormat.of().toHexDigits(RANDOM.nextInt());
+        long sent = config.nanoClock().getAsLong();
+        leases.register(id, config.address(), config.lease());
+        nodeId = id;
+        localDeadline = sent + config.lease().toNanos();
+        LOG.log(Level.INFO, "cluster node " + id + " registered (" + shardCount + " shards)");
+    }
+
+    public String nodeId() {
+        return nodeId;
+    }
+
+    public int shardCount() {
+        return shardCount;
+    }
+
+    /** The current tenure of {@code shard}, or null if this node does not hold it. */
+    public ShardTenure tenure(int shard) {
+        return tenures.get(shard);
+    }
+
+    /** Whether {@code shard} is ACTIVE here. */
+    public boolean isActive(int shard) {
+        ShardTenure t = tenures.get(shard);
+        return t != null && t.state() == ShardState.ACTIVE;
+    }
+
+    /**
+     * Whether the node may take events: its last successful heartbeat was less than a lease ago
+     * (by the local monotonic clock, from the time it was sent). Politeness, not correctness.
+     */
+    public boolean admitting() {
+        return config.nanoClock().getAsLong() - localDeadline < 0;
+    }
+
+    /** The address of the shard's owner in the latest map, or null if none, unknown or this node. */
+    public String ownerAddress(int shard) {
+        List<ShardInfo> map = lastMap;
+        if (shard >= map.size()) {
+            return null;
+        }
+        ShardInfo info = map.get(shard);
+        if (info.shard() != shard || info.ownerNode() == null || info.ownerNode().equals(nodeId) || !info.ownerAlive()) {
+            return null;
+        }
+        return info.ownerAddress();
+    }
+
+    /**
+     * A write under {@code tenure} was fenced: unless the node holds the shard at a newer epoch
+     * now, the tenure is lost.
+     *
+     * @return the newer tenure to process the event under again, or null (answer Moved)
+     */
+    public ShardTenure fenced(ShardTenure tenure) {
+        ShardTenure now = tenures.get(tenure.shard());
+        if (now != null && now.epoch() > tenure.epoch()) {
+            return now;
+        }
+        lose(tenure, "a write under its epoch was fenced");
+        return null;
+    }
+
+    /** Renews the lease; see invariant 3. Public for tests that run rounds by hand. */
+    public void heartbeat() {
+        synchronized (heartbeatLock) {
+            String id = nodeId;
+            long sent = config.nanoClock().getAsLong();
+            boolean alive;
+            try {
+                alive = leases.heartbeat(id, config.lease());
+            } catch (RuntimeException e) {
+                heartbeatFailures.increment();
+                LOG.log(Level.WARNING, "cluster heartbeat of " + id + " failed: " + e.getMessage());
+                return;
+            }
+            if (alive) {
+                localDeadline = sent + config.lease().toNanos();
+                return;
+            }
+            heartbeatFailures.increment();
+            LOG.log(Level.WARNING, "cluster node " + id + " is no longer registered (its lease ran out and it was"
+                    + " reaped): every shard it held is lost; registering anew");
+            for (ShardTenure t : List.copyOf(tenures.values())) {
+                lose(t, "the node's registration is gone");
+            }
+            try {
+                registerNew();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "registering anew failed; retrying at the next heartbeat: " + e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * One claim round (plan §5.4): reads the live nodes and the shard map, drops tenures the map
+     * contradicts, finishes re-tells, then takes shards up to the fair share or gives the surplus
+     * up. Public for tests that run rounds by hand.
+     *
+     * @return whether this node holds fewer shards than its fair share after the round
+     */
+    public synchronized boolean round() {
+        String me = nodeId;
+        List<NodeInfo> nodes = new ArrayList<>(leases.liveNodes());
+        nodes.sort(Comparator.comparing(NodeInfo::nodeId));
+        List<ShardInfo> map = leases.shards();
+        lastMap = map;
+        for (ShardTenure t : List.copyOf(tenures.values())) {
+            ShardInfo info = map.get(t.shard());
+            if (!me.equals(info.ownerNode()) || info.epoch() != t.epoch()) {
+                lose(t, "the shard map shows it at epoch " + info.epoch() + " owned by " + info.ownerNode());
+            }
+        }
+        retellWaiting();
+        int index = -1;
+        for (int i = 0; i < nodes.size(); i++) {
+            if (nodes.get(i).nodeId().equals(me)) {
+                index = i;
+            }
+        }
+        if (index < 0) {
+            return false; // not live by the store's clock: take nothing (our acquire would fail anyway)
+        }
+        int target = target(index, nodes.size());
+        int owned = tenures.size();
+        if (owned < target) {
+            acquire(map, me, Math.min(target - owned, config.maxMovesPerRound()));
+        } else if (owned > target && someNodeBelowTarget(nodes, map, me)) {
+            List<ShardTenure> surplus = tenures.values().stream()
+                    .sorted(Comparator.comparingInt(ShardTenure::shard).reversed())
+                    .limit(Math.min(owned - target, config.maxMovesPerRound()))
+                    .toList();
+            drainAndRelease(surplus, me);
+        }
+        long now = config.nanoClock().getAsLong();
+        if (now - lastReap >= REAP_EVERY.toNanos()) {
+            lastReap = now;
+            try {
+                leases.reap(REAP_OLDER_THAN);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "reaping dead cluster nodes failed: " + e.getMessage());
+            }
+        }
+        return tenures.size() < target;
+    }
+
+    /** Node {@code index}'s fair share: N / k, plus one for the first N % k nodes (by id). */
+    private int target(int index, int liveNodes) {
+        return shardCount / liveNodes + (index < shardCount % liveNodes ? 1 : 0);
+    }
+
+    private boolean someNodeBelowTarget(List<NodeInfo> nodes, List<ShardInfo> map, String me) {
+        Map<String, Integer> counts = new HashMap<>();
+        for (ShardInfo s : map) {
+            if (s.ownerNode() != null && s.ownerAlive()) {
+                counts.merge(s.ownerNode(), 1, Integer::sum);
+            }
+        }
+        for (int i = 0; i < nodes.size(); i++) {
+            String id = nodes.get(i).nodeId();
+            if (!id.equals(me) && counts.getOrDefault(id, 0) < target(i, nodes.size())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Takes up to {@code moves} shards: unowned ones first, then dead owners', lowest id first. */
+    private void acquire(List<ShardInfo> map, String me, int moves) {
+        List<ShardInfo> candidates = new ArrayList<>();
+        map.stream().filter(s -> s.ownerNode() == null && !tenures.containsKey(s.shard())).forEach(candidates::add);
+        map.stream().filter(s -> s.ownerNode() != null && !s.ownerAlive() && !s.ownerNode().equals(me)
+                && !tenures.containsKey(s.shard())).forEach(candidates::add);
+        List<ShardTenure> taken = new ArrayList<>();
+        for (ShardInfo s : candidates) {
+            if (taken.size() >= moves) {
+                break;
+            }
+            OptionalLong epoch;
+            try {
+                epoch = leases.acquire(s.shard(), me, s.epoch());
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "taking shard " + s.shard() + " failed; next round: " + e.getMessage());
+                continue;
+            }
+            if (epoch.isEmpty()) {
+                continue; // someone moved first, or our own lease ran out by the store's clock
+            }
+            ShardTenure t = new ShardTenure(s.shard(), epoch.getAsLong(), config.probe());
+            tenures.put(s.shard(), t); // from here on, the shard's events park
+            takeovers.increment();
+            host.sweep(s.shard());
+            try {
+                config.listener().acquired(s.shard(), t.epoch());
+            } catch (RuntimeException e) {
+                LOG.log(Level.ERROR, "the shard listener failed on acquired(" + s.shard() + ")", e);
+            }
+            t.moveTo(ShardState.RETELLING);
+            taken.add(t);
+        }
+        if (!taken.isEmpty()) {
+            LOG.log(Level.INFO, "cluster node " + me + " took shards "
+                    + taken.stream().map(t -> t.shard() + "@" + t.epoch()).collect(Collectors.joining(", ")));
+            retellWaiting();
+        }
+    }
+
+    /** Re-tells every RETELLING shard in one pass; all go ACTIVE if it completed. */
+    private void retellWaiting() {
+        List<ShardTenure> waiting = tenures.values().stream()
+                .filter(t -> t.state() == ShardState.RETELLING).toList();
+        if (waiting.isEmpty()) {
+            return;
+        }
+        Set<Integer> shards = new TreeSet<>();
+        waiting.forEach(t -> shards.add(t.shard()));
+        boolean complete;
+        try {
+            complete = host.retell(shards);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "re-telling the state events of shards " + shards + " failed; their events wait,"
+                    + " retried next round: " + e.getMessage());
+            return;
+        }
+        if (!complete) {
+            LOG.log(Level.WARNING, "the state sink refused a re-told state event of shards " + shards
+                    + "; their events wait, retried next round");
+            return;
+        }
+        waiting.forEach(t -> t.moveTo(ShardState.ACTIVE));
+    }
+
+    /** Drains the tenures together (one deadline), then releases each (invariant 5). */
+    private void drainAndRelease(List<ShardTenure> give, String me) {
+        for (ShardTenure t : give) {
+            t.moveTo(ShardState.DRAINING);
+        }
+        long deadline = System.nanoTime() + config.drainTimeout().toNanos();
+        for (ShardTenure t : give) {
+            try {
+                if (!t.awaitDrained(deadline)) {
+                    LOG.log(Level.WARNING, t.inFlight() + " events of " + t + " were still in flight after the drain"
+                            + " timeout; releasing it anyway (their writes will be fenced and answered Moved)");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (ShardTenure t : give) {
+            boolean released;
+            try {
+                released = leases.release(t.shard(), me, t.epoch());
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "releasing " + t + " failed; it will expire with this node's lease: "
+                        + e.getMessage());
+                released = false;
+            }
+            if (!released) {
+                lose(t, "its release was refused or failed");
+                continue;
+            }
+            if (tenures.remove(t.shard(), t)) {
+                t.moveTo(ShardState.RELEASED);
+                host.sweep(t.shard());
+                releases.increment();
+                try {
+                    config.listener().released(t.shard());
+                } catch (RuntimeException e) {
+                    LOG.log(Level.ERROR, "the shard listener failed on released(" + t.shard() + ")", e);
+                }
+            }
+        }
+    }
+
+    /** Ends {@code t} as LOST, once: parked events are answered Moved, cached state dropped. */
+    private void lose(ShardTenure t, String why) {
+        if (!tenures.remove(t.shard(), t)) {
+            return;
+        }
+        t.moveTo(ShardState.LOST);
+        host.sweep(t.shard());
+        lost.increment();
+        LOG.log(Level.WARNING, "cluster node " + nodeId + " lost " + t.shard() + " (epoch " + t.epoch() + "): " + why);
+        try {
+            config.listener().lost(t.shard());
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "the shard listener failed on lost(" + t.shard() + ")", e);
+        }
+    }
+
+    /** The view {@link dev.taskevents.engine.TaskEventEngine#cluster()} returns, without the engine's counters. */
+    public ClusterView view(long fencedRows, long movedAnswers) {
+        List<ClusterView.OwnedShard> owned = tenures.values().stream()
+                .map(t -> new ClusterView.OwnedShard(t.shard(), t.epoch(), t.state()))
+                .sorted(Comparator.comparingInt(ClusterView.OwnedShard::shard))
+                .toList();
+        return new ClusterView(nodeId, shardCount, owned, lastMap, new ClusterView.Counters(takeovers.sum(),
+                releases.sum(), lost.sum(), fencedRows, movedAnswers, heartbeatFailures.sum()));
+    }
+
+    private void heartbeatLoop() {
+        try {
+            while (!stopping.await(config.renewInterval().toMillis(), TimeUnit.MILLISECONDS)) {
+                heartbeat();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void claimLoop() {
+        long fastUntil = System.nanoTime() + config.lease().toNanos();
+        Duration wait = Duration.ZERO;
+        try {
+            while (!stopping.await(wait.toMillis(), TimeUnit.MILLISECONDS)) {
+                boolean below;
+                try {
+                    below = round();
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "cluster claim round failed; next round: " + e.getMessage());
+                    below = false;
+                }
+                // Below target: the surplus others release shows up soon; look often, for a while.
+                if (below && System.nanoTime() - fastUntil < 0) {
+                    wait = FAST_ROUND;
+                } else {
+                    wait = config.renewInterval();
+                    if (!below) {
+                        fastUntil = System.nanoTime() + config.lease().toNanos();
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Graceful leave: stops the claim rounds, drains and releases every shard, stops the
+     * heartbeats and ends the node's lease. A shard whose release fails expires with the lease.
+     */
+    @Override
+    public void close() {
+        stopping.countDown();
+        join(claimThread);
+        synchronized (this) {
+            drainAndRelease(List.copyOf(tenures.values()), nodeId);
+        }
+        join(heartbeatThread);
+        try {
+            leases.leave(nodeId);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "ending the lease of " + nodeId + " failed; it runs out by itself: " + e.getMessage());
+        }
+    }
+
+    private static void join(Thread t) {
+        if (t == null) {
+            return;
+        }
+        try {
+            if (!t.join(Duration.ofSeconds(30))) {
+                LOG.log(Level.WARNING, t.getName() + " did not stop within 30 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
