@@ -12,7 +12,9 @@ import dev.taskevents.api.Acknowledgement;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.DuplicateTaskInstanceException;
+import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.engine.ClusterView;
 import dev.taskevents.engine.EngineStats;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.engine.executor.QueueFullException;
@@ -145,7 +147,8 @@ public final class EventServer {
     }
 
     private enum Route {
-        EVENTS("POST", true), TASK_INSTANCES("POST", true), TASK_INSTANCE("GET", false), METRICS("GET", false);
+        EVENTS("POST", true), TASK_INSTANCES("POST", true), TASK_INSTANCE("GET", false), METRICS("GET", false),
+        CLUSTER("GET", false);
 
         final String method;
         final boolean hasBody;
@@ -187,6 +190,7 @@ public final class EventServer {
                         case TASK_INSTANCES -> postTaskInstances(exchange, body);
                         case TASK_INSTANCE -> getTaskInstance(exchange, path.substring("/v1/task-instances/".length()));
                         case METRICS -> sendText(exchange, 200, metrics());
+                        case CLUSTER -> send(exchange, 200, cluster());
                     }
                 } finally {
                     inFlight.release();
@@ -227,6 +231,8 @@ public final class EventServer {
             route = Route.TASK_INSTANCE;
         } else if (path.equals("/metrics")) {
             route = Route.METRICS;
+        } else if (path.equals("/v1/cluster")) {
+            route = Route.CLUSTER;
         } else {
             throw new BadRequest(404, "no such resource: " + JsonCodec.cut(path));
         }
@@ -561,12 +567,56 @@ public final class EventServer {
         return copy;
     }
 
+    /**
+     * {@code GET /v1/cluster}: this node, the live nodes and every shard's epoch and owner, read
+     * from the store now (the database is the one place that knows), with this node's own tenure
+     * state per shard it holds, and its counters.
+     */
+    private ObjectNode cluster() {
+        ClusterView view = engine.cluster().orElseThrow(() -> new BadRequest(404,
+                "this node does not run in cluster mode (serve --cluster)"));
+        ShardLeases leases = store.cluster().orElseThrow();
+        List<ShardLeases.NodeInfo> nodes;
+        List<ShardLeases.ShardInfo> shards;
+        try {
+            nodes = leases.liveNodes();
+            shards = leases.shards();
+        } catch (RuntimeException e) {
+            String id = errorId();
+            LOG.log(Level.WARNING, "GET /v1/cluster: the store failed, error " + id + ": " + describe(e));
+            throw new BadRequest(503, "the store is unavailable (error " + id + "); retry");
+        }
+        Map<Integer, ClusterView.OwnedShard> mine = new java.util.HashMap<>();
+        view.owned().forEach(o -> mine.put(o.shard(), o));
+        ObjectNode body = json.mapper.createObjectNode().put("self", view.nodeId()).put("shardCount", view.shardCount());
+        ArrayNode nodeList = body.putArray("nodes");
+        for (ShardLeases.NodeInfo node : nodes) {
+            ArrayNode owned = nodeList.addObject().put("id", node.nodeId()).put("address", node.address())
+                    .put("leaseLeftMs", node.leaseLeft().toMillis()).putArray("shards");
+            shards.stream().filter(sh -> node.nodeId().equals(sh.ownerNode())).forEach(sh -> owned.add(sh.shard()));
+        }
+        ArrayNode shardList = body.putArray("shards");
+        for (ShardLeases.ShardInfo shard : shards) {
+            ObjectNode entry = shardList.addObject().put("shard", shard.shard()).put("epoch", shard.epoch())
+                    .put("owner", shard.ownerNode()).put("ownerAddress", shard.ownerAddress())
+                    .put("ownerAlive", shard.ownerAlive());
+            ClusterView.OwnedShard own = mine.get(shard.shard());
+            // This node's tenure, if it is the one the store records (else it is stale or not yet taken).
+            entry.put("state", own == null || own.epoch() != shard.epoch() ? null : own.state().name());
+        }
+        ClusterView.Counters c = view.counters();
+        body.putObject("counters").put("takeovers", c.takeovers()).put("releases", c.releases())
+                .put("shardsLost", c.shardsLost()).put("fencedRows", c.fencedRows())
+                .put("movedAnswers", c.movedAnswers()).put("heartbeatFailures", c.heartbeatFailures());
+        return body;
+    }
+
     private String metrics() {
         EngineStats s = engine.stats();
         StringBuilder out = new StringBuilder();
         counter(out, "taskevents_events_total", "Events answered, by outcome.", Map.of(
                 "applied", s.applied(), "duplicate", s.duplicates(), "stale", s.stale(), "rejected", s.rejected(),
-                "failed", s.failed()));
+                "moved", s.moved(), "failed", s.failed()));
         gauge(out, "taskevents_queued_events", "Events accepted and not yet answered.", s.queued());
         gauge(out, "taskevents_active_workflows", "Workflow instances with an event queued or in progress.",
                 s.activeKeys());
@@ -580,7 +630,28 @@ public final class EventServer {
         plainCounter(out, "taskevents_write_retries_total", "Failed batch writes that were retried.", s.writeRetries());
         plainCounter(out, "taskevents_state_sink_failures_total", "State events the sink threw on.", s.sinkFailures());
         ackLatency.writeTo(out, "taskevents_ack_latency_seconds", "From accepting an event to its acknowledgement.");
+        engine.cluster().ifPresent(view -> {
+            ClusterView.Counters c = view.counters();
+            gauge(out, "taskevents_cluster_owned_shards", "Shards this node serves (ACTIVE).",
+                    view.owned().stream().filter(o -> o.state() == ClusterView.ShardState.ACTIVE).count());
+            gauge(out, "taskevents_cluster_owner_nodes", "Live nodes holding shards, in this node's last shard map.",
+                    ownerNodes(view));
+            plainCounter(out, "taskevents_cluster_takeovers_total", "Shards this node acquired.", c.takeovers());
+            plainCounter(out, "taskevents_cluster_releases_total", "Shards this node released in order.", c.releases());
+            plainCounter(out, "taskevents_cluster_shards_lost_total", "Shards this node lost without a release.",
+                    c.shardsLost());
+            plainCounter(out, "taskevents_cluster_fenced_writes_total", "Row writes fenced: the shard's epoch had moved on.",
+                    c.fencedRows());
+            plainCounter(out, "taskevents_cluster_heartbeat_failures_total", "Lease renewals that failed.",
+                    c.heartbeatFailures());
+        });
         return out.toString();
+    }
+
+    /** Distinct live owners in the last shard map: the nodes holding shards. */
+    private static long ownerNodes(ClusterView view) {
+        return view.shardMap().stream().filter(ShardLeases.ShardInfo::ownerAlive).map(ShardLeases.ShardInfo::ownerNode)
+                .distinct().count();
     }
 
     private static void counter(StringBuilder out, String name, String help, Map<String, Long> byOutcome) {

@@ -1,12 +1,16 @@
 package dev.taskevents.cli.serve;
 
+import dev.taskevents.api.Shards;
 import dev.taskevents.api.Stores;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WorkflowStateSink;
 import dev.taskevents.cli.Defaults;
 import dev.taskevents.cli.Options;
+import dev.taskevents.cli.UsageException;
+import dev.taskevents.engine.ClusterSettings;
 import dev.taskevents.engine.TaskEventEngine;
+import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -48,11 +52,24 @@ public final class ServeCommand {
               --state-log FILE       tell the engine's state events to FILE, one JSON line each,
                                      appended before the change leaves the store's outbox (at least
                                      once; repeats have the same taskInstanceId and version)
+              --cluster              run as one node of a cluster sharing the store (a jdbc: store):
+                                     this node takes and renews leases on its fair share of the
+                                     shards, answers 421 for events of other nodes' shards, and
+                                     hands its shards over on SIGTERM
+              --node-name NAME       the node's name in the cluster (default: the host name); its id
+                                     is NAME/ and 8 random hex digits, new at every start
+              --advertise URL        where workers reach this node, sent with 421 and MOVED answers
+                                     (default: http(s)://BIND:PORT; needed with --bind 0.0.0.0 or --port 0)
+              --lease-ms N           a node's lease, by the database's clock (default 10000)
+              --renew-ms N           how often a node renews its lease; below lease/3 (default 2000)
+              --shards N             the shard count, recorded when the schema is created (1-65536,
+                                     default 256); it cannot change later: a database created with
+                                     another count is refused
               --allow-insecure-http  take tokens over plain HTTP on a non-loopback address (only
                                      behind a TLS proxy on the same host; refused otherwise)
 
             Endpoints: POST /v1/task-instances, POST /v1/events, GET /v1/task-instances/{id},
-                       GET /healthz, GET /metrics
+                       GET /v1/cluster (with --cluster), GET /healthz, GET /metrics
             """.formatted(Defaults.STORE);
 
     private final PrintStream out;
@@ -66,7 +83,8 @@ public final class ServeCommand {
     public int run(List<String> args) throws InterruptedException {
         Options options = Options.parse("serve", args, Set.of("store", "port", "bind", "max-queued", "max-body-bytes",
                 "drain-seconds", "token-file", "tls-keystore", "tls-password-file", "max-in-flight",
-                "max-var-pool-bytes", "max-buffered-bytes", "state-log"), Set.of("help", "metrics-public", "allow-insecure-http"));
+                "max-var-pool-bytes", "max-buffered-bytes", "state-log", "node-name", "advertise", "lease-ms", "renew-ms",
+                "shards"), Set.of("help", "metrics-public", "allow-insecure-http", "cluster"));
         if (options.has("help")) {
             out.print(HELP);
             return 0;
@@ -90,10 +108,22 @@ public final class ServeCommand {
         JdkServerLimits.applyDefaults(); // before the JVM's first HTTP server is made: it reads them once
         StateLog stateLog = options.get("state-log", null) == null ? null
                 : StateLog.open(java.nio.file.Path.of(options.get("state-log", null)));
-        TaskInstanceStore store = Stores.open(url);
-        TaskEventEngine engine = TaskEventEngine.builder().store(store).maxQueued(maxQueued)
-                .stateSink(stateLog == null ? WorkflowStateSink.NONE : stateLog)
-                .submitTimeout(Duration.ofMillis(100)).build();
+        ClusterSettings cluster = options.has("cluster") ? clusterSettings(options, bind, port, tls != null) : null;
+        TaskInstanceStore store = openStore(url, options, cluster);
+        TaskEventEngine engine;
+        try {
+            TaskEventEngine.Builder builder = TaskEventEngine.builder().store(store).maxQueued(maxQueued)
+                    .stateSink(stateLog == null ? WorkflowStateSink.NONE : stateLog)
+                    .submitTimeout(Duration.ofMillis(100));
+            if (cluster != null) {
+                builder.cluster(cluster);
+            }
+            engine = builder.build();
+        } catch (RuntimeException e) {
+            store.close();
+            closeQuietly(stateLog);
+            throw e;
+        }
         EventServer server;
         try {
             server = new EventServer(engine, store, settings);
@@ -109,9 +139,11 @@ public final class ServeCommand {
             throw new UncheckedIOException("cannot start the HTTP server on " + bind + ":" + port, e);
         }
         server.start();
-        out.printf("taskevents serve: listening on %s://%s:%d (store %s; %s)%n", server.tls() ? "https" : "http",
+        out.printf("taskevents serve: listening on %s://%s:%d (store %s; %s)%s%n", server.tls() ? "https" : "http",
                 server.address().getHostString(), server.address().getPort(), JdbcStores.redact(url),
-                tokens.isEmpty() ? "no authentication: loopback only" : tokens.size() + " bearer token(s)");
+                tokens.isEmpty() ? "no authentication: loopback only" : tokens.size() + " bearer token(s)",
+                engine.cluster().map(view -> "; cluster node " + view.nodeId() + " of " + view.shardCount()
+                        + " shards, advertised as " + cluster.advertisedAddress()).orElse(""));
         out.flush();
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), signal -> stop.countDown());
@@ -141,5 +173,53 @@ public final class ServeCommand {
                 // the start failed already; that failure is the one to report
             }
         }
+    }
+
+    /**
+     * A cluster node's settings from the options. The advertised address defaults to the address
+     * it listens on, which must then be one other machines can use.
+     */
+    private static ClusterSettings clusterSettings(Options options, String bind, int port, boolean tls) {
+        String advertise = options.get("advertise", null);
+        if (advertise == null) {
+            if (port == 0 || bind.equals("0.0.0.0") || bind.equals("::") || bind.equals("[::]")) {
+                throw new UsageException("serve: with --cluster, give --advertise URL (where workers reach this"
+                        + " node): it cannot be told from --bind " + bind + " --port " + port
+                        + " (see: taskevents serve --help)");
+            }
+            advertise = (tls ? "https://" : "http://") + (bind.contains(":") ? "[" + bind + "]" : bind) + ":" + port;
+        }
+        int leaseMs = options.getInt("lease-ms", 10_000, 300, 3_600_000);
+        int renewMs = options.getInt("renew-ms", 2_000, 50, 1_200_000);
+        ClusterSettings.Builder builder = ClusterSettings.builder().advertisedAddress(advertise)
+                .lease(Duration.ofMillis(leaseMs)).renewInterval(Duration.ofMillis(renewMs));
+        if (options.get("node-name", null) != null) {
+            builder.nodeName(options.get("node-name", null));
+        }
+        return builder.build();
+    }
+
+    /**
+     * The store; for a JDBC one in cluster mode, with the write transactions' idle timeout at half
+     * the lease, so that a node paused inside a transaction does not hold its shards' locks (and
+     * so their takeover) for longer than that.
+     */
+    private static TaskInstanceStore openStore(String url, Options options, ClusterSettings cluster) {
+        if (!url.startsWith("jdbc:")) {
+            if (options.has("shards")) {
+                throw new UsageException("serve: --shards applies to jdbc: stores only (see: taskevents serve --help)");
+            }
+            return Stores.open(url); // memory: refuses cluster mode when the engine is built, saying why
+        }
+        JdbcStoreOptions storeOptions = JdbcStoreOptions.of(url);
+        if (options.has("shards")) {
+            storeOptions = storeOptions.withShardCount(options.getInt("shards", Shards.DEFAULT_SHARD_COUNT, 1,
+                    Shards.MAX_SHARD_COUNT));
+        }
+        if (cluster != null) {
+            storeOptions = storeOptions.withWriterIdleTimeout(Duration.ofMillis(
+                    Math.max(1_000, cluster.lease().toMillis() / 2)));
+        }
+        return JdbcStores.open(storeOptions);
     }
 }
