@@ -16,6 +16,7 @@ import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
+import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WorkflowStateSink;
@@ -192,6 +193,54 @@ class ClusterModeTest {
         assertEquals(1, view(a).counters().fencedRows());
         // The next event of shard 0 is answered Moved at once.
         assertInstanceOf(Acknowledgement.Moved.class, ack(a.submit(running("e0again", wf0, t0))));
+    }
+
+    @Test
+    void aRowFencedAfterTheNodeTookItsShardAgainIsDecidedAgainUnderTheNewEpoch() throws Exception {
+        ClusterTestStore store = store(2);
+        TaskEventEngine a = TaskEventEngine.builder().store(store).commitConcurrency(1)
+                .clock(Clock.fixed(T, ZoneOffset.UTC))
+                .cluster(ClusterSettings.builder().nodeName("a").lease(LEASE).renewInterval(Duration.ofSeconds(2))
+                        .manualRounds().nanoClock(nanos::get).build())
+                .build();
+        engines.add(a);
+        member(a).round();
+        List<Long> wfs0 = store.workflowsIn(0, 2, 1);
+        long wf1 = store.workflowsIn(1, 1, 1).getFirst();
+        long x = task(store, wfs0.get(0));
+        long y = task(store, wfs0.get(1));
+        long z = task(store, wf1);
+
+        // A batch of shard 1 waits (for a connection, say); x's row gathers behind it at epoch 1.
+        store.holdBeforeFenceIf = batch -> batch.updates().stream().anyMatch(u -> u.row().id() == z);
+        CompletableFuture<Acknowledgement> first = a.submit(running("z", wf1, z));
+        assertTrue(store.heldWriteEntered.await(30, TimeUnit.SECONDS));
+        CompletableFuture<Acknowledgement> old = a.submit(running("x", wfs0.get(0), x));
+        Await.until(() -> a.stats().pendingWrites() == 1);
+
+        // Meanwhile shard 0 went to b and came back free; a's round loses epoch 1 and takes epoch 4.
+        store.advance(LEASE.plusSeconds(1));
+        store.register("b/00000000", "http://b", LEASE);
+        assertTrue(store.acquire(0, "b/00000000", 1).isPresent());
+        assertTrue(store.release(0, "b/00000000", 2));
+        store.leave("b/00000000");
+        member(a).heartbeat();
+        member(a).round();
+        assertEquals(List.of(new ClusterView.OwnedShard(0, 4, ShardState.ACTIVE),
+                new ClusterView.OwnedShard(1, 1, ShardState.ACTIVE)), view(a).owned());
+        CompletableFuture<Acknowledgement> current = a.submit(running("y", wfs0.get(1), y));
+        Await.until(() -> a.stats().pendingWrites() == 2);
+        store.releaseHeld();
+
+        assertInstanceOf(Acknowledgement.Applied.class, ack(first));
+        Acknowledgement.Applied again = assertInstanceOf(Acknowledgement.Applied.class, ack(old),
+                "fenced at epoch 1, decided again at epoch 4");
+        assertEquals(1, again.task().version());
+        assertInstanceOf(Acknowledgement.Applied.class, ack(current));
+        assertEquals(1, view(a).counters().fencedRows());
+        assertEquals(1, view(a).counters().shardsLost(), "lost once, in the round; the fence lost nothing more");
+        assertTrue(store.batches.stream().flatMap(b -> b.updates().stream().filter(u -> u.row().id() == x)
+                .map(u -> b.fence().epochs().get(0))).allMatch(e -> e == 4), "x never reached the store at epoch 1");
     }
 
     @Test
@@ -555,7 +604,12 @@ class ClusterModeTest {
                 Thread.currentThread().interrupt();
             }
             told.add(e.eventId());
-        }, s -> {});
+        }, s -> s.listener(new ShardListener() {
+            @Override
+            public void acquired(int shard, long epoch) {
+                told.add("acquired " + shard + "@" + epoch);
+            }
+        }));
         Thread round = background("round", () -> member(b).round());
         assertTrue(sinkEntered.await(30, TimeUnit.SECONDS));
         assertEquals(ShardState.RETELLING, member(b).tenure(0).state());
@@ -567,10 +621,46 @@ class ClusterModeTest {
         sinkGo.countDown();
         round.join(30_000);
         assertEquals(2, assertInstanceOf(Acknowledgement.Applied.class, ack(waits)).task().version());
-        assertEquals(List.of("a0", "a1", "b0"), List.copyOf(told), "a's changes first, each once, then b's");
+        assertEquals(List.of("acquired 0@2", "acquired 1@2", "a0", "a1", "b0"), List.copyOf(told),
+                "the listener first, then a's changes, each once, then b's");
         assertEquals(List.of(), store.pendingStateEvents(10).stream()
                 .filter(e -> !e.eventId().equals("b0")).toList(), "the re-told entries were removed");
         assertEquals(2, owned(b).size());
+    }
+
+    @Test
+    void aGracefulCloseDrainsAndReleasesEveryShardAndEndsTheLease() throws Exception {
+        ClusterTestStore store = store(4);
+        ConcurrentLinkedQueue<Integer> released = new ConcurrentLinkedQueue<>();
+        TaskEventEngine a = node("a", store, e -> {}, s -> s.listener(new ShardListener() {
+            @Override
+            public void released(int shard) {
+                released.add(shard);
+            }
+        }));
+        member(a).round();
+        long wf = store.workflowsIn(3, 1, 1).getFirst();
+        long task = task(store, wf);
+        store.holdWritesIf = batch -> true;
+        CompletableFuture<Acknowledgement> inFlight = a.submit(running("e", wf, task));
+        assertTrue(store.heldWriteEntered.await(30, TimeUnit.SECONDS));
+        String id = view(a).nodeId();
+        Thread closer = background("close", () -> a.close(Duration.ofSeconds(30)));
+        Await.until(() -> member(a).tenure(3) != null && member(a).tenure(3).state() == ShardState.DRAINING);
+        store.releaseHeld();
+        assertInstanceOf(Acknowledgement.Applied.class, ack(inFlight), "the write in flight finished first");
+        closer.join(30_000);
+        assertFalse(closer.isAlive());
+        assertEquals(List.of(0, 1, 2, 3), released.stream().sorted().toList());
+        for (ShardLeases.ShardInfo s : store.shards()) {
+            assertNull(s.ownerNode());
+            assertEquals(2, s.epoch());
+        }
+        assertTrue(store.liveNodes().stream().noneMatch(n -> n.nodeId().equals(id)), "the lease ended");
+        // Another node takes them at once, without waiting for a's lease.
+        TaskEventEngine b = node("b", store);
+        member(b).round();
+        assertEquals(4, owned(b).size());
     }
 
     // ---- settings ----

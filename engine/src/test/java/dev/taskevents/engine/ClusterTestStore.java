@@ -34,7 +34,8 @@ import java.util.function.Predicate;
  * as the database's row lock makes it). The other lease operations read and write under the
  * {@code nodes} monitor only (as plain statements would not wait for writers); epochs and owners
  * change only with both held. Leases are judged by a manual clock the test advances ({@link #advance}).
- * A test can hold a write ({@link #holdWritesIf}) after its fence check, with the lock held.
+ * A test can hold a write after its fence check, with the lock held ({@link #holdWritesIf}), or
+ * before it ({@link #holdBeforeFenceIf}).
  */
 final class ClusterTestStore extends ForwardingTaskInstanceStore implements ShardLeases {
     private final int shardCount;
@@ -52,6 +53,11 @@ final class ClusterTestStore extends ForwardingTaskInstanceStore implements Shar
     final AtomicInteger releasesBegun = new AtomicInteger();
     /** Writes matching this are held after their fence check (lock held) until {@link #releaseHeld}. */
     volatile Predicate<WriteBatch> holdWritesIf = b -> false;
+    /**
+     * Writes matching this are held before their fence check, holding no lock (a batch waiting
+     * for a connection), until {@link #releaseHeld}.
+     */
+    volatile Predicate<WriteBatch> holdBeforeFenceIf = b -> false;
     final CountDownLatch heldWriteEntered = new CountDownLatch(1);
     private final CountDownLatch releaseHeld = new CountDownLatch(1);
     /** While set, every lease operation throws {@link StoreException} (the database is away). */
@@ -120,6 +126,11 @@ final class ClusterTestStore extends ForwardingTaskInstanceStore implements Shar
                     + shardCount);
         }
         batches.add(batch);
+        if (holdBeforeFenceIf.test(batch)) {
+            holdBeforeFenceIf = b -> false;
+            heldWriteEntered.countDown();
+            await(releaseHeld);
+        }
         fenceLock.readLock().lock();
         try {
             List<RowUpdate> pass = new ArrayList<>();
