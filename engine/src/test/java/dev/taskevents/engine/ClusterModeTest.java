@@ -629,6 +629,20 @@ class ClusterModeTest {
     }
 
     @Test
+    void aRoundReapsNodesDeadForAnHourThatOwnNothingOnceAMinute() {
+        ClusterTestStore store = store(2);
+        store.register("old/00000000", null, Duration.ofSeconds(1));
+        store.advance(Duration.ofHours(2));
+        TaskEventEngine a = node("a", store);
+        member(a).round();
+        assertTrue(store.registered("old/00000000"), "not before a minute has passed");
+        nanos.addAndGet(Duration.ofSeconds(61).toNanos());
+        member(a).round();
+        assertFalse(store.registered("old/00000000"));
+        assertTrue(store.registered(view(a).nodeId()));
+    }
+
+    @Test
     void aGracefulCloseDrainsAndReleasesEveryShardAndEndsTheLease() throws Exception {
         ClusterTestStore store = store(4);
         ConcurrentLinkedQueue<Integer> released = new ConcurrentLinkedQueue<>();

@@ -94,6 +94,11 @@ final class ClusterTestStore extends ForwardingTaskInstanceStore implements Shar
         leaseOp(() -> nodes.remove(nodeId));
     }
 
+    /** Whether a node row exists (live or not). */
+    boolean registered(String nodeId) {
+        return leaseOp(() -> nodes.containsKey(nodeId));
+    }
+
     /** The workflow ids of {@code count} workflows in {@code shard}, from {@code from} on. */
     List<Long> workflowsIn(int shard, int count, long from) {
         List<Long> ids = new ArrayList<>();
