@@ -125,6 +125,7 @@ public final class TaskEventEngine implements AutoCloseable {
         this.ownsStore = b.store == null;
         this.store = ownsStore ? Stores.open(b.storeUrl) : b.store;
         this.leases = b.cluster == null ? null : leasesOf(store, b);
+        int shardCount = leases == null ? 0 : shardCountOf(leases, store, ownsStore);
         this.clock = b.clock;
         // Store I/O (snapshot loads, batch writes) blocks in JDBC; virtual threads make that cheap.
         this.ioExecutor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("taskevents-io-", 0).factory());
@@ -152,20 +153,20 @@ public final class TaskEventEngine implements AutoCloseable {
                 .executor(ioExecutor)
                 .buildAsync(new SnapshotLoader(store, ioExecutor, 500, 2));
         this.committer = new GroupCommitter(store, ioExecutor, ioExecutor, b.maxCommitBatch, b.commitConcurrency,
-                b.commitRetry, leases == null ? 0 : leases.shardCount());
+                b.commitRetry, shardCount);
         if (leases == null) {
             this.member = null;
         } else {
             ClusterSettings c = b.cluster;
             this.member = new ClusterMember(leases, new ClusterMember.Config(c.nodeName(), c.advertisedAddress(),
                     c.lease(), c.renewInterval(), c.drainTimeout(), c.maxMovesPerRound(), c.listener(),
-                    c.manualRounds(), c.nanoClock(), c.probe()), new Host());
-            if (leases.writerIdleTimeout().isEmpty()) {
-                LOG.log(Level.WARNING, "cluster mode: the store does not bound how long a write transaction may sit"
-                        + " idle; a node paused inside a transaction delays the failover of its shards until the"
-                        + " database ends that transaction");
-            }
+                    c.manualRounds(), c.nanoClock(), c.probe()), shardCount, new Host());
             try {
+                if (leases.writerIdleTimeout().isEmpty()) {
+                    LOG.log(Level.WARNING, "cluster mode: the store does not bound how long a write transaction may"
+                            + " sit idle; a node paused inside a transaction delays the failover of its shards until"
+                            + " the database ends that transaction");
+                }
                 member.start();
             } catch (RuntimeException | Error e) {
                 executor.close(Duration.ZERO);
@@ -198,6 +199,18 @@ public final class TaskEventEngine implements AutoCloseable {
                 + " writes; the store " + name + " cannot ("
                 + (memory ? "it lives in one process" : "its cluster() is empty") + ")."
                 + " Use a jdbc: URL (PostgreSQL, MySQL/MariaDB, H2)");
+    }
+
+    /** The cluster's shard count; closes a store the engine opened if it cannot be read. */
+    private static int shardCountOf(ShardLeases leases, TaskInstanceStore store, boolean ownsStore) {
+        try {
+            return leases.shardCount();
+        } catch (RuntimeException | Error e) {
+            if (ownsStore) {
+                store.close();
+            }
+            throw e;
+        }
     }
 
     /** What the cluster member asks of this engine when a tenure begins or ends. */

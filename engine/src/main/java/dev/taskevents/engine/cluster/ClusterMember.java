@@ -93,11 +93,12 @@ public final class ClusterMember implements AutoCloseable {
     private final LongAdder lost = new LongAdder();
     private final LongAdder heartbeatFailures = new LongAdder();
 
-    public ClusterMember(ShardLeases leases, Config config, ShardHost host) {
+    /** @param shardCount {@code leases.shardCount()}, read once by the caller */
+    public ClusterMember(ShardLeases leases, Config config, int shardCount, ShardHost host) {
         this.leases = Objects.requireNonNull(leases, "leases");
         this.config = Objects.requireNonNull(config, "config");
         this.host = Objects.requireNonNull(host, "host");
-        this.shardCount = leases.shardCount();
+        this.shardCount = shardCount;
         this.lastReap = config.nanoClock().getAsLong();
     }
 
@@ -395,7 +396,7 @@ public final class ClusterMember implements AutoCloseable {
         t.moveTo(ShardState.LOST);
         host.sweep(t.shard());
         lost.increment();
-        LOG.log(Level.WARNING, "cluster node " + nodeId + " lost " + t.shard() + " (epoch " + t.epoch() + "): " + why);
+        LOG.log(Level.WARNING, "cluster node " + nodeId + " lost shard " + t.shard() + " (epoch " + t.epoch() + "): " + why);
         try {
             config.listener().lost(t.shard());
         } catch (RuntimeException e) {
