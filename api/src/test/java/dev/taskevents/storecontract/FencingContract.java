@@ -142,11 +142,12 @@ public abstract class FencingContract extends ClusterStoreFixture {
         leaseLockWait(store, Duration.ofMinutes(2));
         String a = newNode("a");
         String b = newNode("b");
-        leases.register(a, null, SHORT);
+        leases.register(a, null, LONG);
         leases.register(b, null, LONG);
         Owned o = own(a, 30);
         TaskInstance x = inserted(o.workflow());
         TaskInstance y = inserted(o.workflow());
+        assertTrue(leases.heartbeat(a, SHORT)); // a short lease from now on: it expires while we wait
         awaitExpired(a); // the fence still holds: epochs decide, not leases
 
         CountDownLatch held = new CountDownLatch(1);
@@ -197,10 +198,11 @@ public abstract class FencingContract extends ClusterStoreFixture {
                             .orElse(OptionalLong.empty()));
             String a = newNode("a");
             String b = newNode("b");
-            leases.register(a, null, SHORT);
+            leases.register(a, null, LONG);
             leases.register(b, null, LONG);
             Owned o = own(a, 31);
             TaskInstance x = inserted(o.workflow());
+            assertTrue(leases.heartbeat(a, SHORT)); // a short lease from now on: it expires while we wait
             awaitExpired(a);
 
             CountDownLatch held = new CountDownLatch(1);

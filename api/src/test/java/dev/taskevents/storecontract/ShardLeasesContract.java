@@ -66,9 +66,10 @@ public abstract class ShardLeasesContract extends ClusterStoreFixture {
     void aShardIsTakenOnceItsOwnersLeaseExpiredByTheStoresClock() throws Exception {
         String a = newNode("a");
         String b = newNode("b");
-        leases.register(a, "http://a:1", SHORT);
+        leases.register(a, "http://a:1", LONG);
         leases.register(b, "http://b:1", LONG);
         assertEquals(OptionalLong.of(1), leases.acquire(7, a, 0));
+        assertTrue(leases.heartbeat(a, SHORT)); // a short lease from now on: it expires while we wait
         awaitExpired(a);
         assertEquals(new ShardInfo(7, 1, a, "http://a:1", false), shard(7));
         assertEquals(OptionalLong.of(2), leases.acquire(7, b, 1));
@@ -182,10 +183,11 @@ public abstract class ShardLeasesContract extends ClusterStoreFixture {
         String owner = newNode("owner");
         String idle = newNode("idle");
         String live = newNode("live");
-        leases.register(owner, null, SHORT);
+        leases.register(owner, null, LONG);
         leases.register(idle, null, SHORT);
         leases.register(live, null, LONG);
         assertEquals(OptionalLong.of(1), leases.acquire(1, owner, 0));
+        assertTrue(leases.heartbeat(owner, SHORT));
         awaitExpired(owner);
         awaitExpired(idle);
         assertEquals(0, leases.reap(Duration.ofHours(1)), "expired less than an hour ago");

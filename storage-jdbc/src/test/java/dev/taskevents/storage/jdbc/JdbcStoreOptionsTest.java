@@ -47,10 +47,26 @@ class JdbcStoreOptionsTest {
     @Test
     void theTextFormNamesEveryFieldButThePassword() {
         assertEquals("JdbcStoreOptions[url=jdbc:postgresql://h/db?user=u&password=***, user=u, password=***, "
-                        + "maximumPoolSize=8, connectionTimeout=PT5S, migrateOnOpen=true, multiRowUpdates=false]",
+                        + "maximumPoolSize=8, connectionTimeout=PT5S, migrateOnOpen=true, multiRowUpdates=false, "
+                        + "shardCount=0, writerIdleTimeout=null]",
                 JdbcStoreOptions.of("jdbc:postgresql://h/db?user=u&password=pw1").withCredentials("u", "pw2").toString());
         assertEquals("JdbcStoreOptions[url=jdbc:h2:mem:options, user=null, password=null, maximumPoolSize=8, "
-                        + "connectionTimeout=PT5S, migrateOnOpen=true, multiRowUpdates=false]",
-                JdbcStoreOptions.of(URL).toString());
+                        + "connectionTimeout=PT5S, migrateOnOpen=true, multiRowUpdates=false, shardCount=64, "
+                        + "writerIdleTimeout=PT5S]",
+                JdbcStoreOptions.of(URL).withShardCount(64).withWriterIdleTimeout(Duration.ofSeconds(5)).toString());
+    }
+
+    @Test
+    void aShardCountOutsideOneTo65536AndANonPositiveIdleTimeoutAreRefused() {
+        assertEquals(65_536, JdbcStoreOptions.of(URL).withShardCount(65_536).shardCount());
+        assertEquals(0, JdbcStoreOptions.of(URL).shardCount());
+        assertEquals("shardCount must be between 1 and 65536, was 65537", assertThrows(IllegalArgumentException.class,
+                () -> JdbcStoreOptions.of(URL).withShardCount(65_537)).getMessage());
+        assertEquals("shardCount must be between 1 and 65536, was -1", assertThrows(IllegalArgumentException.class,
+                () -> JdbcStoreOptions.of(URL).withShardCount(-1)).getMessage());
+        assertEquals("writerIdleTimeout must be at least 1 ms, was PT0S", assertThrows(IllegalArgumentException.class,
+                () -> JdbcStoreOptions.of(URL).withWriterIdleTimeout(Duration.ZERO)).getMessage());
+        assertEquals(null, JdbcStoreOptions.of(URL).withWriterIdleTimeout(Duration.ofSeconds(1))
+                .withWriterIdleTimeout(null).writerIdleTimeout());
     }
 }
