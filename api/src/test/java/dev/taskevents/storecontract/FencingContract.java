@@ -187,6 +187,50 @@ public abstract class FencingContract extends ClusterStoreFixture {
     }
 
     /**
+     * A takeover or release blocked by a held write gives up after the lease lock-wait bound
+     * instead of hanging: acquire answers "not taken", release throws StoreException (the shard is
+     * still held), and the epoch is unchanged; once the write ended, both go through.
+     */
+    @Test
+    void aBlockedTakeoverOrReleaseGivesUpAndTheEpochStays() throws Exception {
+        leaseLockWait(store, Duration.ofMillis(500));
+        String a = newNode("a");
+        String b = newNode("b");
+        leases.register(a, null, LONG);
+        leases.register(b, null, LONG);
+        Owned o = own(a, 32);
+        TaskInstance x = inserted(o.workflow());
+        assertTrue(leases.heartbeat(a, SHORT));
+        awaitExpired(a);
+
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch resume = new CountDownLatch(1);
+        afterFenceRead(store, () -> {
+            held.countDown();
+            try {
+                resume.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        RowUpdate ux = update(x, "x1");
+        CompletableFuture<List<WriteOutcome>> write = CompletableFuture.supplyAsync(
+                () -> store.write(new WriteBatch(List.of(ux), fence(o))), runnable -> Thread.ofPlatform().start(runnable));
+        try {
+            assertTrue(held.await(30, TimeUnit.SECONDS), "the write reached its fence read");
+            afterFenceRead(store, null);
+            assertEquals(OptionalLong.empty(), leases.acquire(o.shard(), b, o.epoch()));
+            assertThrows(StoreException.class, () -> leases.release(o.shard(), a, o.epoch()));
+            assertEquals(o.epoch(), leases.shards().get(o.shard()).epoch());
+        } finally {
+            resume.countDown();
+        }
+        assertEquals(List.of(WriteOutcome.APPLIED), write.get(30, TimeUnit.SECONDS));
+        assertEquals(OptionalLong.of(o.epoch() + 1), leases.acquire(o.shard(), b, o.epoch()));
+        assertEquals(ux.row(), store.find(x.id()).orElseThrow());
+    }
+
+    /**
      * A write paused inside its transaction past the writer idle timeout: the database ends it, the
      * takeover completes, the paused write's commit fails, and its retry is FENCED. Nothing of it is written.
      */

@@ -148,7 +148,7 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         } catch (LockWaitEnded e) {
             throw new StoreException("could not " + what + " in " + redactedUrl + ": a write transaction kept the"
                     + " shard locked longer than " + lockWait.toMillis() + " ms; the shard is still held at epoch "
-                    + epoch + ", retry", e.getCause());
+                    + epoch + ", retry", e);
         }
     }
 
@@ -221,16 +221,19 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         T read(ResultSet r) throws SQLException;
     }
 
-    /** The statement waited for a row lock longer than the bound. */
-    private static final class LockWaitEnded extends RuntimeException {
+    /**
+     * The statement waited for a row lock longer than the bound. A StoreException, so that where
+     * no caller turns it into an answer it is what the SPI promises for a failure.
+     */
+    private static final class LockWaitEnded extends StoreException {
         private static final long serialVersionUID = 1L;
 
-        LockWaitEnded(Throwable cause) {
-            super(null, cause, false, false);
+        LockWaitEnded(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 
-    /** An insert hit the primary key. */
+    /** The insert of {@link #register} hit the primary key. */
     private static final class IdTaken extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
@@ -244,6 +247,9 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
             bind(s, binds);
             return s.executeUpdate();
         } catch (SQLException e) {
+            if (statement.equals(sql.register) && String.valueOf(e.getSQLState()).startsWith("23")) {
+                throw new IdTaken();
+            }
             throw failure(what, e);
         }
     }
@@ -285,10 +291,13 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
             default -> false;
         };
         if (lockWaitEnded) {
-            return new LockWaitEnded(Pool.redacted(e, options.url()));
+            return new LockWaitEnded("could not " + what + " in " + redactedUrl + ": a row it needs stayed locked longer"
+                    + " than " + lockWait.toMillis() + " ms (SQL state " + state + ")", Pool.redacted(e, options.url()));
         }
-        if (state.startsWith("23")) {
-            return new IdTaken();
+        if (state.startsWith("22") || state.startsWith("23")) {
+            // The database refuses this input (a node id longer than 128 characters, say): retrying cannot help.
+            return new RefusedByDatabaseException("could not " + what + ": the database refused the data (SQL state "
+                    + state + ")", Pool.redacted(e, options.url()));
         }
         return new StoreException("could not " + what + " in " + redactedUrl + ": " + e.getClass().getSimpleName()
                 + (state.isEmpty() ? "" : " (SQL state " + state + ")"), Pool.redacted(e, options.url()));
