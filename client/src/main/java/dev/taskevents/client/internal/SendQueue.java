@@ -60,7 +60,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *       for an event already failed (by 401 or close) does nothing, and no future is completed twice
  *       by this queue.
  *   <li>One dispatcher thread takes ready heads, up to {@code batchSize} for one target, waiting up
- *       to {@code linger} for a batch to fill; at most {@code maxInFlight} requests are out at once
+ *       to {@code linger} for a batch to fill (unless the first is a resend or must go alone: it has
+ *       waited already); at most {@code maxInFlight} requests are out at once
  *       (a semaphore taken by the dispatcher, released when the answer is handled). Answers are
  *       handled on the HttpClient's threads; they only complete futures and requeue.
  *   <li>Futures are completed outside the lock, so a caller's dependent action cannot block the
@@ -157,8 +158,10 @@ public final class SendQueue implements AutoCloseable {
                     while (ready.isEmpty() && !stopped) {
                         changed.await();
                     }
+                    // A resend (or an event to go alone) waited its backoff already: it does not linger.
                     long deadline = System.nanoTime() + settings.linger().toNanos();
-                    while (!stopped && ready.size() < settings.batchSize()) {
+                    while (!stopped && ready.size() < settings.batchSize() && !ready.isEmpty()
+                            && ready.peekFirst().attempts == 0 && !ready.peekFirst().alone) {
                         long left = deadline - System.nanoTime();
                         if (left <= 0) {
                             break;
