@@ -264,7 +264,11 @@ public final class Json {
         if (literal.length() > 1000) {
             throw error("a number of " + literal.length() + " characters");
         }
-        return new BigDecimal(literal);
+        try {
+            return new BigDecimal(literal);
+        } catch (NumberFormatException e) { // an exponent beyond int (found by the fuzz test)
+            throw error("a number out of range: " + literal.substring(0, Math.min(40, literal.length())));
+        }
     }
 
     private void digits() {
