@@ -54,6 +54,7 @@ public final class TaskEventsClient implements AutoCloseable {
     private final Duration giveUpAfter;
     private final Duration closeTimeout;
     private final HttpClient ownedHttp;
+    private volatile boolean closed;
 
     private TaskEventsClient(Builder b) {
         this.routes = new Routes(b.nodes, b.shardCount);
@@ -144,7 +145,7 @@ public final class TaskEventsClient implements AutoCloseable {
     }
 
     private FeedPoller poller() {
-        return new FeedPoller(transport, routes, backoff, giveUpAfter, ClientErrors.INSTANCE);
+        return new FeedPoller(transport, routes, backoff, giveUpAfter, ClientErrors.INSTANCE, () -> closed);
     }
 
     private static void checkFeed(FeedCursor after, int limit, Duration wait) {
@@ -164,8 +165,8 @@ public final class TaskEventsClient implements AutoCloseable {
 
     /**
      * Takes no more events; waits up to the builder's {@code closeTimeout} for the unanswered ones
-     * (still resent meanwhile), then fails the rest with {@link ClientClosedException}. Feed readers
-     * made by this client are not closed by it: close them yourself.
+     * (still resent meanwhile), then fails the rest with {@link ClientClosedException}. A feed reader
+     * made by this client fails with {@link ClientClosedException} at its next poll: close it first.
      */
     @Override
     public void close() {
@@ -174,6 +175,7 @@ public final class TaskEventsClient implements AutoCloseable {
 
     /** As {@link #close()}, waiting up to {@code timeout}; returns how many events were failed unanswered. */
     public int close(Duration timeout) {
+        closed = true;
         int failed = queue.close(timeout);
         if (ownedHttp != null) {
             ownedHttp.shutdownNow();

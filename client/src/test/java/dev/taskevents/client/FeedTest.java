@@ -223,6 +223,16 @@ class FeedTest {
     }
 
     @Test
+    void aFeedOfAClosedClientSaysSo() throws Exception {
+        StubServe stub = closeLater(StubServe.start());
+        TaskEventsClient client = TaskEventsClient.builder(stub.uri).build();
+        FeedReader feed = closeLater(client.feed(FeedCursor.parse("c7"), 10, Duration.ZERO));
+        client.close();
+        ClientClosedException e = assertThrows(ClientClosedException.class, feed::hasNext);
+        assertTrue(e.getMessage().contains("last stored cursor"), e.getMessage());
+    }
+
+    @Test
     void cursorsAreCheckedLocallyOnlyForWhatNoServerCursorHas() {
         assertEquals("te1.AAAAAAAAAAEAAAAAAAAAKg", FeedCursor.parse("te1.AAAAAAAAAAEAAAAAAAAAKg").toString());
         assertEquals(FeedCursor.LATEST, FeedCursor.parse("latest"));

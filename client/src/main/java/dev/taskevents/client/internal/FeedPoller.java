@@ -33,10 +33,14 @@ public final class FeedPoller {
     private final Backoff backoff;
     private final Duration giveUpAfter;
     private final Errors errors;
+    private final java.util.function.BooleanSupplier clientClosed;
     private final CountDownLatch cancelled = new CountDownLatch(1);
     private volatile CompletableFuture<?> current;
 
-    public FeedPoller(Transport transport, Routes routes, Backoff backoff, Duration giveUpAfter, Errors errors) {
+    /** @param clientClosed whether the client that made this poller was closed (its HttpClient is gone) */
+    public FeedPoller(Transport transport, Routes routes, Backoff backoff, Duration giveUpAfter, Errors errors,
+                      java.util.function.BooleanSupplier clientClosed) {
+        this.clientClosed = clientClosed;
         this.transport = transport;
         this.routes = routes;
         this.backoff = backoff;
@@ -55,6 +59,10 @@ public final class FeedPoller {
         URI avoid = null;
         for (int attempt = 1; ; attempt++) {
             checkCancelled();
+            if (clientClosed.getAsBoolean()) {
+                throw errors.closed("the client that made this feed reader was closed; read on from the last stored"
+                        + " cursor with another client");
+            }
             URI node = routes.feedNode(avoid);
             CompletableFuture<HttpResponse<String>> call = transport.get(node, query, wait);
             current = call;
