@@ -1,0 +1,365 @@
+package dev.taskevents.client;
+
+import dev.taskevents.api.Shards;
+import dev.taskevents.api.TaskEvent;
+import dev.taskevents.client.internal.Backoff;
+import dev.taskevents.client.internal.FeedPoller;
+import dev.taskevents.client.internal.Routes;
+import dev.taskevents.client.internal.SendQueue;
+import dev.taskevents.client.internal.Transport;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Flow;
+import java.util.function.Supplier;
+import javax.net.ssl.SSLContext;
+
+/**
+ * The client of {@code taskevents serve}: {@link #send} for workers, {@link #feed} and
+ * {@link #feedPublisher} for schedulers. Thread-safe; one per process is enough (it batches the
+ * events of all threads).
+ *
+ * <h2>Sending</h2>
+ * A future of {@link #send} completes with the server's final answer ({@link Ack}) once the event is
+ * <em>acknowledged</em>: serve has committed any change it made (APPLIED), or has found it applied
+ * before (DUPLICATE), outdated (STALE) or applying to no task (REJECTED). Until then the client
+ * resends it, batched with others: on connection errors and timeouts, on 503 (never sooner than its
+ * {@code Retry-After}) and on 5xx, with exponential backoff and full jitter, for as long as it takes
+ * (or up to {@link Builder#giveUpAfter}), to the shard's owner if the server says another node owns
+ * it (cluster mode's 421 and MOVED), and to another configured node when no owner is known or a
+ * node is unreachable. Resending is safe: serve answers an event it applied before, by its id, as
+ * DUPLICATE, so nothing is applied twice. A workflow instance's events are sent in the order
+ * {@code send} was called, each only after the one before it was answered. The future fails only
+ * with a {@link TaskEventsException} that resending cannot cure (see its subclasses).
+ *
+ * <h2>Reading the feed</h2>
+ * {@link #feed} and {@link #feedPublisher} read {@code GET /v1/state-events} from a cursor the
+ * caller stores ({@link FeedItem#cursor()}); they retry what the server may recover from, like
+ * sending does, and deliver each committed state change at least once, in commit order.
+ */
+public final class TaskEventsClient implements AutoCloseable {
+    private final Routes routes;
+    private final Transport transport;
+    private final SendQueue queue;
+    private final Backoff backoff;
+    private final Duration giveUpAfter;
+    private final Duration closeTimeout;
+    private final HttpClient ownedHttp;
+    private volatile boolean closed;
+
+    private TaskEventsClient(Builder b) {
+        this.routes = new Routes(b.nodes, b.shardCount);
+        HttpClient http = b.httpClient;
+        if (http == null) {
+            HttpClient.Builder hb = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(b.connectTimeout).followRedirects(HttpClient.Redirect.NEVER);
+            if (b.sslContext != null) {
+                hb.sslContext(b.sslContext);
+            }
+            http = hb.build();
+            this.ownedHttp = http;
+        } else {
+            this.ownedHttp = null;
+        }
+        this.transport = new Transport(http, b.token, b.requestTimeout);
+        this.backoff = new Backoff(b.backoffBase, b.backoffMax);
+        this.giveUpAfter = b.giveUpAfter;
+        this.closeTimeout = b.closeTimeout;
+        this.queue = new SendQueue(transport, routes, ClientErrors.INSTANCE,
+                new SendQueue.Settings(b.batchSize, b.linger, b.maxInFlight, backoff, b.giveUpAfter));
+    }
+
+    /**
+     * A builder for a client of the serve at {@code node} (e.g. {@code http://te-a:8080}), and of
+     * the other nodes of its cluster, if any, at {@code more}.
+     */
+    public static Builder builder(URI node, URI... more) {
+        Builder b = new Builder();
+        b.node(node);
+        for (URI uri : more) {
+            b.node(uri);
+        }
+        return b;
+    }
+
+    /**
+     * Sends the event (batched with others); the future completes with its final answer. See the
+     * class comment for what that means and what is resent.
+     *
+     * @throws NullPointerException if {@code event} is null
+     */
+    public CompletableFuture<Ack> send(TaskEvent event) {
+        return queue.submit(Objects.requireNonNull(event, "event"));
+    }
+
+    /** Sends each event as {@link #send} does; the future holds their answers in the same order. */
+    public CompletableFuture<List<Ack>> sendAll(List<TaskEvent> events) {
+        List<CompletableFuture<Ack>> futures = new ArrayList<>(events.size());
+        for (TaskEvent event : events) {
+            futures.add(send(event));
+        }
+        return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
+                .thenApply(done -> futures.stream().map(CompletableFuture::join).toList());
+    }
+
+    /** The feed after {@code after}, 1,000 events a page at most, each poll parked up to 30 s at the server. */
+    public FeedReader feed(FeedCursor after) {
+        return feed(after, 1_000, Duration.ofSeconds(30));
+    }
+
+    /**
+     * The feed after {@code after} as a blocking iterator.
+     *
+     * @param limit the most events a page (one request) carries, 1 to 10,000
+     * @param wait how long the server may hold a poll open waiting for events, 0 to 60 s
+     */
+    public FeedReader feed(FeedCursor after, int limit, Duration wait) {
+        checkFeed(after, limit, wait);
+        return new FeedReader(poller(), after, limit, wait);
+    }
+
+    /** As {@link #feedPublisher(FeedCursor, int, Duration)} with a limit of 1,000 and a wait of 30 s. */
+    public Flow.Publisher<FeedItem> feedPublisher(FeedCursor after) {
+        return feedPublisher(after, 1_000, Duration.ofSeconds(30));
+    }
+
+    /**
+     * The feed after {@code after} as a publisher: each subscriber gets its own reading from
+     * {@code after}, on a virtual thread of its own, polled only while it has demand (see
+     * {@link FeedReader} for order, resuming and failures). The feed has no end: {@code onComplete}
+     * is never called; {@code onError} gets the feed's final failures.
+     */
+    public Flow.Publisher<FeedItem> feedPublisher(FeedCursor after, int limit, Duration wait) {
+        checkFeed(after, limit, wait);
+        return subscriber -> new FeedSubscription(Objects.requireNonNull(subscriber, "subscriber"), poller(), after,
+                limit, wait).start();
+    }
+
+    private FeedPoller poller() {
+        return new FeedPoller(transport, routes, backoff, giveUpAfter, ClientErrors.INSTANCE, () -> closed);
+    }
+
+    private static void checkFeed(FeedCursor after, int limit, Duration wait) {
+        Objects.requireNonNull(after, "after");
+        if (limit < 1 || limit > 10_000) {
+            throw new IllegalArgumentException("limit must be between 1 and 10,000 events a page, was " + limit);
+        }
+        if (wait.isNegative() || wait.compareTo(Duration.ofSeconds(60)) > 0) {
+            throw new IllegalArgumentException("wait must be between 0 and 60 s (serve's cap), was " + wait);
+        }
+    }
+
+    /** The events sent and not yet answered. */
+    public int unanswered() {
+        return queue.unanswered();
+    }
+
+    /**
+     * Takes no more events; waits up to the builder's {@code closeTimeout} for the unanswered ones
+     * (still resent meanwhile), then fails the rest with {@link ClientClosedException}. A feed reader
+     * made by this client fails with {@link ClientClosedException} at its next poll: close it first.
+     */
+    @Override
+    public void close() {
+        close(closeTimeout);
+    }
+
+    /** As {@link #close()}, waiting up to {@code timeout}; returns how many events were failed unanswered. */
+    public int close(Duration timeout) {
+        closed = true;
+        int failed = queue.close(timeout);
+        if (ownedHttp != null) {
+            ownedHttp.shutdownNow();
+        }
+        return failed;
+    }
+
+    /** Builds a {@link TaskEventsClient}; not thread-safe. */
+    public static final class Builder {
+        private final List<URI> nodes = new ArrayList<>();
+        private Supplier<String> token = () -> null;
+        private SSLContext sslContext;
+        private HttpClient httpClient;
+        private Duration connectTimeout = Duration.ofSeconds(5);
+        private Duration requestTimeout = Duration.ofSeconds(90);
+        private int batchSize = 500;
+        private Duration linger = Duration.ofMillis(5);
+        private Duration backoffBase = Duration.ofMillis(100);
+        private Duration backoffMax = Duration.ofSeconds(10);
+        private int maxInFlight = 4;
+        private Duration giveUpAfter = Duration.ZERO;
+        private Duration closeTimeout = Duration.ofSeconds(10);
+        private int shardCount;
+
+        private Builder() {
+        }
+
+        private void node(URI uri) {
+            Objects.requireNonNull(uri, "node URI");
+            if (!uri.isAbsolute() || !("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()))
+                    || uri.getHost() == null || uri.getQuery() != null || uri.getFragment() != null) {
+                throw new IllegalArgumentException("a node URI must be http:// or https:// with a host and no query,"
+                        + " such as https://te-a:8080, was \"" + uri + "\"");
+            }
+            if (!nodes.contains(uri)) {
+                nodes.add(uri);
+            }
+        }
+
+        /** More nodes of the same cluster, tried when a node is unreachable or no owner is known. */
+        public Builder nodes(List<URI> more) {
+            more.forEach(this::node);
+            return this;
+        }
+
+        /** The bearer token, sent on every request; never logged. */
+        public Builder token(String token) {
+            Objects.requireNonNull(token, "token");
+            String t = token.strip();
+            if (t.isEmpty() || !t.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+                throw new IllegalArgumentException("a bearer token must be printable ASCII without spaces, and not empty"
+                        + " (the token itself is not shown)");
+            }
+            this.token = () -> t;
+            return this;
+        }
+
+        /** The bearer token as the first line of {@code file} (read now; the token is not shown in errors). */
+        public Builder token(Path file) {
+            try {
+                List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+                if (lines.isEmpty()) {
+                    throw new IllegalArgumentException("the token file " + file + " is empty; put the bearer token on its"
+                            + " first line");
+                }
+                return token(lines.getFirst());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the token file " + file + ": " + e.getMessage(), e);
+            }
+        }
+
+        /** The bearer token, asked for each request (for rotation); a null answer sends none. */
+        public Builder token(Supplier<String> token) {
+            this.token = Objects.requireNonNull(token, "token");
+            return this;
+        }
+
+        /** The TLS context for https:// nodes (its trust managers decide which server certificates are trusted). */
+        public Builder sslContext(SSLContext context) {
+            this.sslContext = Objects.requireNonNull(context, "context");
+            return this;
+        }
+
+        /**
+         * An HttpClient of the caller's, used instead of one the client makes (then {@link #sslContext}
+         * and {@link #connectTimeout} cannot be set: configure them on it). Not closed by the client.
+         */
+        public Builder httpClient(HttpClient client) {
+            this.httpClient = Objects.requireNonNull(client, "client");
+            return this;
+        }
+
+        /** How long connecting may take (default 5 s). */
+        public Builder connectTimeout(Duration timeout) {
+            this.connectTimeout = positive("connectTimeout", timeout);
+            return this;
+        }
+
+        /**
+         * How long one request may take before it counts as failed and is resent (default 90 s:
+         * serve's own ack timeout is 60 s); a feed poll gets its wait on top.
+         */
+        public Builder requestTimeout(Duration timeout) {
+            this.requestTimeout = positive("requestTimeout", timeout);
+            return this;
+        }
+
+        /** Up to {@code size} events a request, waiting up to {@code linger} to fill it (default 500, 5 ms). */
+        public Builder batch(int size, Duration linger) {
+            if (size < 1 || size > 10_000) {
+                throw new IllegalArgumentException("batch size must be between 1 and 10,000 events, was " + size);
+            }
+            if (linger.isNegative()) {
+                throw new IllegalArgumentException("linger must not be negative, was " + linger);
+            }
+            this.batchSize = size;
+            this.linger = linger;
+            return this;
+        }
+
+        /** Resend delays: random in [0, min(max, base * 2^(n-1))] before resend n (default 100 ms, 10 s). */
+        public Builder backoff(Duration base, Duration max) {
+            positive("backoff base", base);
+            if (max.compareTo(base) < 0) {
+                throw new IllegalArgumentException("backoff max " + max + " is below its base " + base);
+            }
+            this.backoffBase = base;
+            this.backoffMax = max;
+            return this;
+        }
+
+        /** At most this many requests out at once (default 4). */
+        public Builder maxInFlight(int requests) {
+            if (requests < 1) {
+                throw new IllegalArgumentException("maxInFlight must be at least 1, was " + requests);
+            }
+            this.maxInFlight = requests;
+            return this;
+        }
+
+        /**
+         * Gives up on an event (and a feed poll) that found no answer for this long, with
+         * {@link ServerUnavailableException}; {@link Duration#ZERO} (the default) never gives up.
+         */
+        public Builder giveUpAfter(Duration bound) {
+            if (bound.isNegative()) {
+                throw new IllegalArgumentException("giveUpAfter must not be negative, was " + bound);
+            }
+            this.giveUpAfter = bound;
+            return this;
+        }
+
+        /** How long {@link TaskEventsClient#close()} waits for unanswered events (default 10 s). */
+        public Builder closeTimeout(Duration timeout) {
+            if (timeout.isNegative()) {
+                throw new IllegalArgumentException("closeTimeout must not be negative, was " + timeout);
+            }
+            this.closeTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Cluster mode: the cluster's shard count ({@code GET /v1/cluster}), so that one answer naming a
+         * shard's owner routes every workflow of that shard ({@link Shards#of}). Without it owners are
+         * remembered per workflow instance.
+         */
+        public Builder shardCount(int count) {
+            this.shardCount = Shards.checkCount(count);
+            return this;
+        }
+
+        public TaskEventsClient build() {
+            if (httpClient != null && sslContext != null) {
+                throw new IllegalStateException("both httpClient(...) and sslContext(...) were given: set the"
+                        + " SSLContext on the HttpClient instead");
+            }
+            return new TaskEventsClient(this);
+        }
+
+        private static Duration positive(String what, Duration d) {
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(what + " must be positive, was " + d);
+            }
+            return d;
+        }
+    }
+}

@@ -1,0 +1,25 @@
+package dev.taskevents.client.internal;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Makes the public exceptions, whose constructors are not public: the client's package implements
+ * it, so the internals report what happened and the API package alone words what to do.
+ */
+public interface Errors {
+    RuntimeException unauthorized(int status, URI server);
+
+    RuntimeException tls(URI server, Throwable cause);
+
+    RuntimeException unavailable(String what, List<URI> nodes, Duration bound, Throwable last);
+
+    RuntimeException refused(String eventId, int status, URI server, String serverMessage);
+
+    RuntimeException closed(String message);
+
+    RuntimeException cursorExpired(String cursor, String oldest, String serverMessage);
+
+    RuntimeException cursorInvalid(String cursor, int status, String code, String serverMessage);
+}

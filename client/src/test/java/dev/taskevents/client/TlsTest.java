@@ -1,0 +1,94 @@
+package dev.taskevents.client;
+
+import static dev.taskevents.client.Events.running;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.taskevents.api.TaskState;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A serve on TLS with a self-signed certificate (made here with the JDK's keytool, for 127.0.0.1):
+ * a client that does not trust it gets the TLS error at once, never a resend loop; one given the
+ * certificate works.
+ */
+@Timeout(120)
+class TlsTest {
+    private static final char[] PASSWORD = "test-only".toCharArray();
+    private static StubServe stub;
+    private static KeyStore keys;
+
+    @BeforeAll
+    static void serveOnTls(@TempDir Path dir) throws Exception {
+        Path store = dir.resolve("stub.p12");
+        Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
+        Process p = new ProcessBuilder(keytool.toString(), "-genkeypair", "-alias", "stub", "-keyalg", "EC",
+                "-groupname", "secp256r1", "-dname", "CN=taskevents test", "-ext", "san=ip:127.0.0.1", "-validity", "2",
+                "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", new String(PASSWORD))
+                .redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "keytool: " + output);
+        keys = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(store)) {
+            keys.load(in, PASSWORD);
+        }
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keys, PASSWORD);
+        SSLContext server = SSLContext.getInstance("TLS");
+        server.init(kmf.getKeyManagers(), null, null);
+        stub = StubServe.startTls(server);
+    }
+
+    @AfterAll
+    static void stop() {
+        stub.close();
+    }
+
+    @Test
+    void anUntrustedCertificateFailsTheEventAtOnceWithTheTlsError() throws Exception {
+        try (TaskEventsClient client = TaskEventsClient.builder(stub.uri).backoff(Duration.ofMillis(1), Duration.ofMillis(5))
+                .closeTimeout(Duration.ZERO).build()) {
+            Throwable failure = SendingTest.failureOf(client.send(running("e1", 1, 11)));
+            TlsException e = assertInstanceOf(TlsException.class, failure);
+            assertTrue(e.getMessage().contains("not trusted by this client"), e.getMessage());
+            assertTrue(e.getMessage().contains("sslContext"), e.getMessage());
+            assertTrue(e.getMessage().contains(stub.uri.toString()), e.getMessage());
+            assertFalse(failure instanceof ServerUnavailableException);
+            assertTrue(stub.postedBatches().stream().noneMatch(b -> b.contains("e1")), "nothing reached the server");
+
+            FeedReader feed = client.feed(FeedCursor.OLDEST, 10, Duration.ZERO);
+            assertThrows(TlsException.class, feed::hasNext);
+        }
+    }
+
+    @Test
+    void aClientGivenTheCertificateSendsOverTls() throws Exception {
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("stub", keys.getCertificate("stub"));
+        tmf.init(trust);
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, tmf.getTrustManagers(), null);
+        try (TaskEventsClient client = TaskEventsClient.builder(stub.uri).sslContext(context).build()) {
+            assertEquals(new Ack.Applied("tls-1", TaskState.RUNNING, 1),
+                    client.send(running("tls-1", 1, 11)).get(30, TimeUnit.SECONDS));
+        }
+    }
+}
