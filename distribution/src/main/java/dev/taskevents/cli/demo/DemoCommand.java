@@ -4,6 +4,8 @@ import dev.taskevents.api.Stores;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.cli.Defaults;
 import dev.taskevents.cli.Options;
+import dev.taskevents.cli.UsageException;
+import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -32,6 +34,10 @@ public final class DemoCommand {
               --failure-rate R        share of tasks that fail, stopping their workflow (default 0.02)
               --seed N                random seed (default 42)
               --timeout-seconds N     give up after N seconds (default 120)
+              --nodes N               run N engine nodes in cluster mode on the store (1-9, default 1;
+                                      a jdbc: store), each with its own connection pool, and kill one
+                                      when 40%% of the workflows have finished: the others take its
+                                      shards over. The report gains a cluster line with the failover time
             """.formatted(Defaults.STORE);
 
     private final PrintStream out;
@@ -43,7 +49,7 @@ public final class DemoCommand {
     public int run(List<String> args) throws InterruptedException {
         Options options = Options.parse("demo", args, Set.of("store", "workflows", "tasks", "duplicate-rate",
                 "reorder-rate", "late-running-rate", "lost-ack-rate", "delay-rate", "failure-rate", "seed",
-                "timeout-seconds"), Set.of("help"));
+                "timeout-seconds", "nodes"), Set.of("help"));
         if (options.has("help")) {
             out.print(HELP);
             return 0;
@@ -58,11 +64,22 @@ public final class DemoCommand {
                 options.getRate("delay-rate", 0.10),
                 options.getRate("failure-rate", 0.02),
                 options.getInt("seed", 42, Integer.MIN_VALUE, Integer.MAX_VALUE),
-                Duration.ofSeconds(options.getInt("timeout-seconds", 120, 1, 86_400)), 1);
+                Duration.ofSeconds(options.getInt("timeout-seconds", 120, 1, 86_400)),
+                options.getInt("nodes", 1, 1, 9));
         String url = options.get("store", Defaults.STORE);
-        out.printf("taskevents demo: opening %s%n", JdbcStores.redact(url));
+        if (config.nodes() > 1 && !url.startsWith("jdbc:")) {
+            throw new UsageException("demo: --nodes " + config.nodes() + " needs a store the nodes share and that fences"
+                    + " writes: a jdbc: URL (the default H2 file, PostgreSQL, MariaDB or MySQL), not " + JdbcStores.redact(url)
+                    + " (see: taskevents demo --help)");
+        }
+        out.printf("taskevents demo: opening %s%s%n", JdbcStores.redact(url),
+                config.nodes() > 1 ? " for " + config.nodes() + " nodes" : "");
         try (TaskInstanceStore store = Stores.open(url)) {
-            Simulation simulation = new Simulation(config, store);
+            // Each node has its own pool, as a process of its own would; the write transactions' idle
+            // bound keeps a node's locks from outliving it by more than that.
+            Simulation simulation = config.nodes() == 1 ? new Simulation(config, store)
+                    : new Simulation(config, store, () -> JdbcStores.open(JdbcStoreOptions.of(url).withMaximumPoolSize(4)
+                            .withWriterIdleTimeout(Duration.ofSeconds(1))));
             DemoReport report;
             ProgressBar bar = ProgressBar.startIfTerminal(out, config.workflows(), simulation::workflowsFinished);
             try {

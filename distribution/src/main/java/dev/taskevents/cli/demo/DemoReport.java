@@ -10,15 +10,32 @@ import java.util.Map;
 public record DemoReport(SimulationConfig config, long elapsedNanos, Map<TaskEventType, Long> sent, long duplicatesSent,
                          long resends, long backpressureWaits, EngineStats engine, long[] ackLatencyNanos,
                          int workflows, int workflowsFinished, int workflowsSucceeded, boolean finishedInTime,
-                         Verification verification, List<Throwable> driverErrors) {
+                         Verification verification, List<Throwable> driverErrors, ClusterRun cluster,
+                         long stateEventsRepeated) {
 
     /** The store check: how many task rows were compared and what did not match. */
     public record Verification(int tasksChecked, List<String> problems) {}
 
+    /**
+     * A run of several nodes: what the cluster did.
+     *
+     * @param nodes engine nodes
+     * @param shardCount the store's shard count
+     * @param killed the node killed mid-run, or null if the run ended before the kill point
+     * @param killedAtPercent how far the run was (workflows finished) when it was killed
+     * @param killedShards shards the killed node served when it died
+     * @param takeovers shard acquisitions by all nodes (the first claims included)
+     * @param failoverNanos from the kill to the first Applied answer from another node for an event
+     *     of the killed node's shards; -1 if none came
+     * @param killedStats the killed node's counters (not in the report's engine counters), or null
+     */
+    public record ClusterRun(int nodes, int shardCount, String killed, int killedAtPercent, int killedShards,
+                             long takeovers, long failoverNanos, EngineStats killedStats) {}
+
     /** Whether the run finished in time, without driver errors, and every row matched. */
     public boolean ok() {
         return finishedInTime && driverErrors.isEmpty() && verification.problems().isEmpty() && engine.failed() == 0
-                && engine.rejected() == 0;
+                && engine.rejected() == 0 && (cluster == null || (cluster.killed() != null && cluster.failoverNanos() >= 0));
     }
 
     public long eventsSent() {
@@ -28,14 +45,19 @@ public record DemoReport(SimulationConfig config, long elapsedNanos, Map<TaskEve
     public void print(PrintStream out, String store) {
         double seconds = elapsedNanos / 1e9;
         long answered = engine.applied() + engine.duplicates() + engine.stale() + engine.rejected();
+        if (cluster != null && cluster.killedStats() != null) {
+            EngineStats k = cluster.killedStats();
+            answered += k.applied() + k.duplicates() + k.stale() + k.rejected();
+        }
         out.printf("%ntaskevents demo: %d workflows x %d tasks on %s%n", workflows, config.tasksPerWorkflow(), store);
         out.printf("  events sent     %,d  (DISPATCH %,d, DELAY %,d, RUNNING %,d, RESULT %,d)%n", eventsSent(),
                 sent.get(TaskEventType.DISPATCH), sent.get(TaskEventType.DELAY), sent.get(TaskEventType.RUNNING),
                 sent.get(TaskEventType.RESULT));
         out.printf("                  of which %,d sent twice at once, %,d resent after a lost ack;"
                 + " %,d waits on a full queue%n", duplicatesSent, resends, backpressureWaits);
-        out.printf("  acknowledged    applied %,d   duplicate %,d   stale %,d   rejected %,d   failed %,d%n",
-                engine.applied(), engine.duplicates(), engine.stale(), engine.rejected(), engine.failed());
+        out.printf("  acknowledged    applied %,d   duplicate %,d   stale %,d   rejected %,d   failed %,d%s%n",
+                engine.applied(), engine.duplicates(), engine.stale(), engine.rejected(), engine.failed(),
+                cluster == null ? "" : String.format("   moved %,d (resent to the owner)", engine.moved()));
         out.printf("  commits         %,d batches, %.1f rows per batch%n", engine.batches(),
                 engine.batches() == 0 ? 0.0 : (double) engine.rowsWritten() / engine.batches());
         out.printf("  throughput      %,.0f events/s  (%,d events answered in %.2f s)%n", answered / seconds, answered,
@@ -45,6 +67,25 @@ public record DemoReport(SimulationConfig config, long elapsedNanos, Map<TaskEve
         out.printf("  workflows       %,d of %,d finished: %,d succeeded, %,d stopped by a failed task%s%n",
                 workflowsFinished, workflows, workflowsSucceeded, workflowsFinished - workflowsSucceeded,
                 finishedInTime ? "" : "  (TIMED OUT after " + config.timeout().toSeconds() + " s)");
+        if (cluster != null) {
+            if (cluster.killed() == null) {
+                out.printf("  cluster         %d nodes, %d shards; no node was killed: the run ended first%n",
+                        cluster.nodes(), cluster.shardCount());
+            } else {
+                out.printf("  cluster         %d nodes, %d shards; %s killed at %d%% (it served %d shards);"
+                        + " %,d shard takeovers in all%n", cluster.nodes(), cluster.shardCount(), cluster.killed(),
+                        cluster.killedAtPercent(), cluster.killedShards(), cluster.takeovers());
+                out.printf("                  failover %s (kill to the first ack by another node for the killed"
+                        + " node's workflows; lease %.1f s)%n", cluster.failoverNanos() < 0 ? "never"
+                        : String.format("%.2f s", cluster.failoverNanos() / 1e9), ClusterNodes.LEASE.toMillis() / 1e3);
+                out.printf("                  %,d state events told again after the kill (same version; dropped by"
+                        + " the driver)%n", stateEventsRepeated);
+                EngineStats k = cluster.killedStats();
+                out.printf("                  the killed node had answered: applied %,d   duplicate %,d   stale %,d"
+                        + "   moved %,d; %,d failed as it died (their workers resent them)%n", k.applied(), k.duplicates(),
+                        k.stale(), k.moved(), k.failed() + k.queued());
+            }
+        }
         if (ok()) {
             out.printf("  verification    OK: all %,d task instances hold the state their workers reported%n",
                     verification.tasksChecked());

@@ -10,6 +10,7 @@ import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.engine.EngineStats;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.engine.executor.QueueFullException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,6 +29,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * A scheduler in miniature driving a {@link TaskEventEngine}: a workflow driver that creates and
@@ -57,11 +61,27 @@ public final class Simulation {
     private final ConcurrentLinkedQueue<Long> ackNanos = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<Throwable> driverErrors = new ConcurrentLinkedQueue<>();
     private final AtomicInteger workflowsFinished = new AtomicInteger();
-    private volatile TaskEventEngine engine;
+    private final Supplier<TaskInstanceStore> nodeStores;
+    /** Where events go: the engine, or with several nodes the node owning the event's shard. */
+    private volatile Function<TaskEvent, CompletableFuture<Acknowledgement>> engine;
 
+    /** A run against one engine on {@code store}. */
     public Simulation(SimulationConfig config, TaskInstanceStore store) {
+        this(config, store, null);
+    }
+
+    /**
+     * A run against {@code config.nodes()} engine nodes in cluster mode, each on its own store from
+     * {@code nodeStores}; {@code store} is the driver's (the scheduler creating tasks, and the check
+     * at the end).
+     */
+    public Simulation(SimulationConfig config, TaskInstanceStore store, Supplier<TaskInstanceStore> nodeStores) {
+        if (config.nodes() > 1 && nodeStores == null) {
+            throw new IllegalArgumentException("a run of " + config.nodes() + " nodes needs a store for each node");
+        }
         this.config = config;
         this.store = store;
+        this.nodeStores = nodeStores;
         this.workflowsLeft = new CountDownLatch(config.workflows());
         // Ids from the clock, so that runs against the same database never collide.
         this.firstWorkflowId = System.currentTimeMillis() * 1_000;
@@ -81,26 +101,62 @@ public final class Simulation {
 
     /** Runs the simulation to the end (or the timeout) and verifies the store. */
     public DemoReport run() throws InterruptedException {
-        long start = System.nanoTime();
+        long start;
         EngineStats stats;
         boolean finishedInTime;
-        try (TaskEventEngine built = TaskEventEngine.builder().store(store).stateSink(this::onStateEvent).build()) {
-            engine = built;
-            for (int w = 0; w < config.workflows(); w++) {
-                long workflowId = firstWorkflowId + w;
-                WorkflowRun run = new WorkflowRun(workflowId, config.tasksPerWorkflow());
-                runs.put(workflowId, run);
-                threads.execute(() -> guarded(() -> createAndDispatch(run, List.of(0))));
+        DemoReport.ClusterRun cluster = null;
+        if (config.nodes() == 1) {
+            try (TaskEventEngine built = TaskEventEngine.builder().store(store).stateSink(this::onStateEvent).build()) {
+                engine = built::submit;
+                start = System.nanoTime();
+                finishedInTime = startWorkflowsAndWait();
+                stats = built.stats();
+            } finally {
+                threads.shutdownNow();
             }
-            finishedInTime = workflowsLeft.await(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
-            stats = built.stats();
-        } finally {
-            threads.shutdownNow();
+        } else {
+            try (ClusterNodes nodes = new ClusterNodes(config.nodes(), nodeStores, this::onStateEvent)) {
+                nodes.awaitShardsServed(Duration.ofSeconds(60));
+                engine = nodes::submit;
+                start = System.nanoTime();
+                // The kill follows progress, not a clock: when 40 % of the workflows have finished.
+                int killAt = Math.max(1, config.workflows() * 40 / 100);
+                java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+                Thread killer = Thread.ofPlatform().daemon().name("demo-kill").start(() -> {
+                    while (workflowsFinished.get() < killAt && !ended.get()) {
+                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+                    }
+                    if (!ended.get()) {
+                        nodes.kill(workflowsFinished.get() * 100 / config.workflows());
+                    }
+                });
+                try {
+                    finishedInTime = startWorkflowsAndWait();
+                } finally {
+                    ended.set(true);
+                }
+                killer.join();
+                stats = nodes.stats();
+                cluster = nodes.summary();
+            } finally {
+                threads.shutdownNow();
+            }
         }
         long elapsed = System.nanoTime() - start;
         return new DemoReport(config, elapsed, eventCounts(), duplicatesSent.sum(), resends.sum(),
                 backpressureWaits.sum(), stats, latencies(), runs.size(), workflowsFinished.get(),
-                succeededWorkflows(), finishedInTime, verify(), List.copyOf(driverErrors));
+                succeededWorkflows(), finishedInTime, verify(), List.copyOf(driverErrors), cluster,
+                repeatedStateEvents.sum());
+    }
+
+    private boolean startWorkflowsAndWait() throws InterruptedException {
+        for (int w = 0; w < config.workflows(); w++) {
+            long workflowId = firstWorkflowId + w;
+            WorkflowRun run = new WorkflowRun(workflowId, config.tasksPerWorkflow());
+            runs.put(workflowId, run);
+            threads.execute(() -> guarded(() -> createAndDispatch(run, List.of(0))));
+        }
+        return workflowsLeft.await(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
     }
 
     // --- the workflow driver: reacts to state events, creates and dispatches ready tasks ---
@@ -259,6 +315,7 @@ public final class Simulation {
                 return;
             } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
                 resends.increment(); // not acknowledged (the store failed): resend, as a worker does
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10 + random.nextInt(40))); // and backs off
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -269,7 +326,7 @@ public final class Simulation {
     private CompletableFuture<Acknowledgement> submit(TaskEvent event) {
         while (true) {
             try {
-                CompletableFuture<Acknowledgement> ack = engine.submit(event);
+                CompletableFuture<Acknowledgement> ack = engine.apply(event);
                 sent.get(event.type()).increment();
                 return ack;
             } catch (QueueFullException full) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.storecontract.TcpProxy;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
