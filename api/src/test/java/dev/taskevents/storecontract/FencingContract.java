@@ -169,12 +169,14 @@ public abstract class FencingContract extends ClusterStoreFixture {
                 () -> leases.acquire(o.shard(), b, o.epoch()), runnable -> Thread.ofPlatform().start(runnable));
         Await.until(() -> {
             try {
-                return aSessionWaitsForALock();
+                return takeover.isDone() || aSessionWaitsForALock();
             } catch (Exception e) {
                 throw new AssertionError(e);
             }
         });
-        assertFalse(takeover.isDone(), "the takeover waits for the write holding the old epoch");
+        assertFalse(takeover.isDone(), () -> "the takeover must wait for the write holding the old epoch, but it"
+                + " ended with " + (takeover.isCompletedExceptionally() ? "a failure" : takeover.join())
+                + " while the write was held" + (write.isDone() ? " (and the write had ended)" : ""));
         resume.countDown();
 
         assertEquals(List.of(WriteOutcome.APPLIED), write.get(30, TimeUnit.SECONDS));

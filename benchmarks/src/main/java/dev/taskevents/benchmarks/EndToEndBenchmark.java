@@ -7,6 +7,9 @@ import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WorkflowStateSink;
+import dev.taskevents.api.Shards;
+import dev.taskevents.engine.ClusterSettings;
+import dev.taskevents.engine.ClusterView;
 import dev.taskevents.engine.EngineStats;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
@@ -77,7 +80,7 @@ final class EndToEndBenchmark {
      * lets them. Latency here is mostly time queued behind a full engine.
      */
     static Result maxThroughput(Target target, String mode, int maxCommitBatch, int workflows) throws Exception {
-        return run(target, mode, maxCommitBatch, workflows, 0, true);
+        return run(target, mode, maxCommitBatch, workflows, 0, true, 0);
     }
 
     /**
@@ -86,16 +89,83 @@ final class EndToEndBenchmark {
      */
     static Result maxThroughput(Target target, String mode, int maxCommitBatch, int workflows, boolean sink)
             throws Exception {
-        return run(target, mode, maxCommitBatch, workflows, 0, sink);
+        return run(target, mode, maxCommitBatch, workflows, 0, sink, 0);
+    }
+
+    /**
+     * {@link #maxThroughput} (with a sink) in cluster mode on {@code nodes} engine nodes, each with
+     * its own store and pool on the one database, each event sent to the node serving its shard.
+     * Sending starts once every shard is served and each node holds its fair share.
+     */
+    static Result maxThroughputInCluster(Target target, String mode, int workflows, int nodes) throws Exception {
+        return run(target, mode, 1_000, workflows, 0, true, nodes);
     }
 
     /** Open loop at a fixed {@code rate}; latency from each event's intended send time to its ack. */
     static Result atRate(Target target, String mode, int maxCommitBatch, int workflows, double rate) throws Exception {
-        return run(target, mode, maxCommitBatch, workflows, rate, true);
+        return run(target, mode, maxCommitBatch, workflows, rate, true, 0);
+    }
+
+    /** Cluster nodes: engines on stores of their own, and which node serves which shard. */
+    private record Nodes(List<TaskInstanceStore> stores, List<TaskEventEngine> engines, TaskEventEngine[] byShard)
+            implements AutoCloseable {
+        static Nodes start(String url, int count, int maxCommitBatch, WorkflowStateSink sink) throws Exception {
+            List<TaskInstanceStore> stores = new ArrayList<>();
+            List<TaskEventEngine> engines = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url));
+                stores.add(store);
+                engines.add(TaskEventEngine.builder().store(store).maxCommitBatch(maxCommitBatch).stateSink(sink)
+                        .maxQueued(20_000).submitTimeout(Duration.ofMinutes(5))
+                        .cluster(ClusterSettings.builder().nodeName("bench-" + i).lease(Duration.ofSeconds(5))
+                                .renewInterval(Duration.ofMillis(500)).build())
+                        .build());
+            }
+            int shardCount = engines.getFirst().cluster().orElseThrow().shardCount();
+            TaskEventEngine[] byShard = new TaskEventEngine[shardCount];
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (true) {
+                Arrays.fill(byShard, null);
+                boolean fair = true;
+                for (TaskEventEngine engine : engines) {
+                    List<ClusterView.OwnedShard> active = engine.cluster().orElseThrow().owned().stream()
+                            .filter(o -> o.state() == ClusterView.ShardState.ACTIVE).toList();
+                    fair &= active.size() >= shardCount / count;
+                    active.forEach(o -> byShard[o.shard()] = engine);
+                }
+                if (fair && Arrays.stream(byShard).allMatch(java.util.Objects::nonNull)) {
+                    return new Nodes(stores, engines, byShard);
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("the " + count + " nodes did not share the shards within 120 s");
+                }
+                Thread.sleep(50);
+            }
+        }
+
+        TaskEventEngine nodeFor(long workflowInstanceId) {
+            return byShard[Shards.of(workflowInstanceId, byShard.length)];
+        }
+
+        EngineStats stats() {
+            long rows = 0;
+            long batches = 0;
+            for (TaskEventEngine engine : engines) {
+                rows += engine.stats().rowsWritten();
+                batches += engine.stats().batches();
+            }
+            return new EngineStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, batches, rows, 0, 0, 0);
+        }
+
+        @Override
+        public void close() {
+            engines.forEach(TaskEventEngine::close);
+            stores.forEach(TaskInstanceStore::close);
+        }
     }
 
     private static Result run(Target target, String mode, int maxCommitBatch, int workflows, double rate,
-                              boolean withSink) throws Exception {
+                              boolean withSink, int clusterNodes) throws Exception {
         String url = target.freshUrl();
         try (TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url))) {
             Instant now = Instant.now();
@@ -132,9 +202,12 @@ final class EndToEndBenchmark {
             EngineStats stats;
             long elapsed;
             LongAdder told = new LongAdder();
-            try (TaskEventEngine engine = TaskEventEngine.builder().store(store).maxCommitBatch(maxCommitBatch)
-                    .stateSink(withSink ? event -> told.increment() : WorkflowStateSink.NONE)
-                    .maxQueued(20_000).submitTimeout(Duration.ofMinutes(5)).build()) {
+            WorkflowStateSink sink = withSink ? event -> told.increment() : WorkflowStateSink.NONE;
+            try (TaskEventEngine single = clusterNodes > 0 ? null : TaskEventEngine.builder().store(store)
+                    .maxCommitBatch(maxCommitBatch).stateSink(sink).maxQueued(20_000)
+                    .submitTimeout(Duration.ofMinutes(5)).build();
+                 Nodes nodes = clusterNodes > 0 ? Nodes.start(url, clusterNodes, maxCommitBatch, sink) : null) {
+                // told counts from here: a cluster's nodes tell nothing before (they re-tell an empty outbox).
                 long start = System.nanoTime() + 10_000_000;
                 int senders = rate > 0 ? 1 : 2;
                 Thread[] threads = new Thread[senders];
@@ -153,6 +226,8 @@ final class EndToEndBenchmark {
                                 }
                             }
                             int slot = i;
+                            TaskEventEngine engine = single != null ? single
+                                    : nodes.nodeFor(all[i].workflowInstanceId());
                             acks[slot] = engine.submit(all[i]).thenAccept((Acknowledgement a) -> {
                                 if (!(a instanceof Acknowledgement.Applied)) {
                                     throw new IllegalStateException("expected Applied, got " + a);
@@ -167,7 +242,7 @@ final class EndToEndBenchmark {
                 }
                 CompletableFuture.allOf(acks).get(10, TimeUnit.MINUTES);
                 elapsed = System.nanoTime() - start;
-                stats = engine.stats();
+                stats = single != null ? single.stats() : nodes.stats();
             }
             if (withSink && told.sum() < events) {
                 throw new IllegalStateException("the sink heard " + told.sum() + " of " + events + " changes");

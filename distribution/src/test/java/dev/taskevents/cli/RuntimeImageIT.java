@@ -64,6 +64,32 @@ class RuntimeImageIT {
         assertEquals(0, again.exit(), again.out() + again.err());
     }
 
+    /**
+     * The main job in cluster mode: three nodes on the demo's H2 file, one killed when 40% of the
+     * workflows have finished; the others take its shards over, re-tell what it may not have told,
+     * and every task still ends as its worker reported.
+     */
+    @Test
+    void demoWithThreeNodesSurvivesAKilledNode() throws Exception {
+        Path dir = Files.createTempDirectory("taskevents-demo-nodes-");
+        Run run = run(dir, "demo", "--nodes", "3", "--workflows", "300");
+        assertEquals(0, run.exit(), run.out() + run.err());
+        assertTrue(run.out().contains("300 of 300 finished"), run.out());
+        java.util.regex.Matcher cluster = java.util.regex.Pattern.compile(
+                "cluster {9}3 nodes, 256 shards; node-2 killed at \\d+% \\(it served (\\d+) shards\\)").matcher(run.out());
+        assertTrue(cluster.find(), run.out());
+        assertTrue(Integer.parseInt(cluster.group(1)) > 0, "the killed node served shards: " + run.out());
+        assertTrue(run.out().matches("(?s).*failover \\d+\\.\\d\\d s \\(kill to the first ack by another node.*"), run.out());
+        assertTrue(run.out().contains("verification    OK: all "), run.out());
+    }
+
+    @Test
+    void demoNodesNeedASharedStore() throws Exception {
+        Run run = run(Files.createTempDirectory("taskevents-demo-mem-"), "demo", "--nodes", "2", "--store", "memory:");
+        assertEquals(2, run.exit(), run.out() + run.err());
+        assertTrue(run.err().contains("demo: --nodes 2 needs a store the nodes share and that fences writes"), run.err());
+    }
+
     @Test
     void demoOnPostgreSql() throws Exception {
         String base = System.getenv("TASKEVENTS_TEST_POSTGRES_URL");
