@@ -5,6 +5,7 @@ import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
 import dev.taskevents.storage.jdbc.migration.V1__CreateTaskInstance;
 import dev.taskevents.storage.jdbc.migration.V2__AddOutbox;
+import dev.taskevents.storage.jdbc.migration.V4__AddStateFeed;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
@@ -18,7 +19,8 @@ public final class Schema {
         return Flyway.configure(Schema.class.getClassLoader())
                 .dataSource(dataSource)
                 .locations(new String[0])
-                .javaMigrations(new V1__CreateTaskInstance(), new V2__AddOutbox())
+                // V3 is cluster mode's (V3__AddCluster), merged separately: it goes between V2 and V4.
+                .javaMigrations(new V1__CreateTaskInstance(), new V2__AddOutbox(), new V4__AddStateFeed())
                 .failOnMissingLocations(false)
                 .load();
     }
