@@ -18,6 +18,7 @@ import dev.taskevents.engine.commit.GroupCommitter;
 import dev.taskevents.engine.executor.KeyedExecutor;
 import dev.taskevents.engine.executor.QueueFullException;
 import dev.taskevents.engine.executor.ThreadMode;
+import dev.taskevents.engine.feed.FeedCleaner;
 import dev.taskevents.engine.outbox.OutboxRelay;
 import dev.taskevents.engine.rules.Decision;
 import dev.taskevents.engine.rules.TransitionRules;
@@ -25,6 +26,9 @@ import java.lang.System.Logger.Level;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.Set;
+import dev.taskevents.api.spi.StateRecord;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -79,6 +83,9 @@ import java.util.function.Supplier;
  * With a sink, each batch records its state events in the store's outbox in its own transaction,
  * and the {@link OutboxRelay} tells the sink every committed change at least once, in commit order
  * per workflow, across unknown commit outcomes, crashes and sink failures (see its comment).
+ * With {@link Builder#stateFeed}, each batch also (or, without a sink, only) records them in the
+ * store's state-event feed, once per committed change: a retried batch whose first attempt
+ * committed gets VERSION_CONFLICT and records nothing again.
  */
 public final class TaskEventEngine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(TaskEventEngine.class.getName());
@@ -93,6 +100,9 @@ public final class TaskEventEngine implements AutoCloseable {
     private final KeyedExecutor<Long> executor;
     private final AsyncLoadingCache<Long, WorkflowSnapshot> snapshots;
     private final GroupCommitter committer;
+    /** Retention of the state-event feed; null without {@link Builder#stateFeed}. */
+    private final FeedCleaner feedCleaner;
+    private static final Duration FEED_CLEAN_INTERVAL = Duration.ofSeconds(10);
     private final LongAdder applied = new LongAdder();
     private final LongAdder duplicates = new LongAdder();
     private final LongAdder stale = new LongAdder();
@@ -106,7 +116,16 @@ public final class TaskEventEngine implements AutoCloseable {
         this.clock = b.clock;
         // Store I/O (snapshot loads, batch writes) blocks in JDBC; virtual threads make that cheap.
         this.ioExecutor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("taskevents-io-", 0).factory());
-        this.relay = new OutboxRelay(store, b.stateSink);
+        if (b.feedRetention != null && store.stateFeed().isEmpty()) {
+            ioExecutor.shutdown();
+            if (ownsStore) {
+                store.close();
+            }
+            throw new IllegalArgumentException("the state-event feed (stateFeed(" + b.feedRetention + ")) needs a store"
+                    + " that can keep one; " + store.getClass().getName() + " cannot: use a JDBC or memory: store,"
+                    + " or build the engine without stateFeed");
+        }
+        this.relay = new OutboxRelay(store, b.stateSink, b.feedRetention != null);
         try {
             // Changes committed and perhaps never told (a crash, an unknown commit outcome) are
             // told before the first event is taken, so they come before any later change.
@@ -126,8 +145,17 @@ public final class TaskEventEngine implements AutoCloseable {
                 .expireAfterAccess(b.cacheExpireAfterAccess)
                 .executor(ioExecutor)
                 .buildAsync(new SnapshotLoader(store, ioExecutor, 500, 2));
+        Set<StateRecord> recordIn = EnumSet.noneOf(StateRecord.class);
+        if (b.stateSink != WorkflowStateSink.NONE) {
+            recordIn.add(StateRecord.OUTBOX);
+        }
+        if (b.feedRetention != null) {
+            recordIn.add(StateRecord.FEED);
+        }
         this.committer = new GroupCommitter(store, ioExecutor, ioExecutor, b.maxCommitBatch, b.commitConcurrency,
-                b.commitRetry);
+                b.commitRetry, recordIn);
+        this.feedCleaner = b.feedRetention == null ? null
+                : new FeedCleaner(store.stateFeed().orElseThrow(), b.feedRetention, FEED_CLEAN_INTERVAL, 500);
         if (b.stateSink != WorkflowStateSink.NONE) {
             Thread.ofVirtual().name("taskevents-outbox-settler").start(this::settleInBackground); // ends at close
         }
@@ -442,6 +470,9 @@ public final class TaskEventEngine implements AutoCloseable {
             // Otherwise a background settle that did not run: the next start tells its entries.
         }
         relay.close();
+        if (feedCleaner != null) {
+            feedCleaner.close();
+        }
         ioExecutor.shutdown();
         if (ownsStore) {
             store.close();
@@ -463,6 +494,7 @@ public final class TaskEventEngine implements AutoCloseable {
         private int maxCommitBatch = 1_000;
         private int commitConcurrency = 2;
         private RetryPolicy commitRetry = new RetryPolicy(10, Duration.ofMillis(10), Duration.ofSeconds(2));
+        private Duration feedRetention;
 
         private Builder() {}
 
@@ -483,6 +515,25 @@ public final class TaskEventEngine implements AutoCloseable {
         /** Told of every committed change but DISPATCH's; by default {@link WorkflowStateSink#NONE}. */
         public Builder stateSink(WorkflowStateSink sink) {
             this.stateSink = Objects.requireNonNull(sink, "sink");
+            return this;
+        }
+
+        /**
+         * Records every committed change but DISPATCH's in the store's state-event feed
+         * ({@link TaskInstanceStore#stateFeed()}), in the batch's own transaction, and keeps the
+         * feed's changes for {@code retention} (a cleaner deletes older ones every 10 s, beside
+         * the write path). Works with or without a sink: without one the engine runs
+         * record-only, making notifications for the feed alone (nothing goes to the outbox).
+         * Off by default. {@link #build} fails if the store keeps no feed.
+         *
+         * @throws IllegalArgumentException if {@code retention} is not positive
+         */
+        public Builder stateFeed(Duration retention) {
+            Objects.requireNonNull(retention, "retention");
+            if (retention.isNegative() || retention.isZero()) {
+                throw new IllegalArgumentException("the state-event feed's retention must be positive, was " + retention);
+            }
+            this.feedRetention = retention;
             return this;
         }
 
@@ -576,7 +627,8 @@ public final class TaskEventEngine implements AutoCloseable {
 
         /**
          * @throws IllegalStateException if neither a store nor a store URL was given
-         * @throws IllegalArgumentException if no storage provider serves the store URL
+         * @throws IllegalArgumentException if no storage provider serves the store URL, or the
+         *     state feed was asked of a store that keeps none
          */
         public TaskEventEngine build() {
             if (store == null && storeUrl == null) {

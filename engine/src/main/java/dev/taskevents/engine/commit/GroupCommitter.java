@@ -3,6 +3,7 @@ package dev.taskevents.engine.commit;
 import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.api.spi.StateRecord;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
 import dev.taskevents.engine.RetryPolicy;
@@ -12,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -50,6 +52,7 @@ public final class GroupCommitter {
     private static final System.Logger LOG = System.getLogger(GroupCommitter.class.getName());
 
     private final TaskInstanceStore store;
+    private final Set<StateRecord> recordIn;
     private final RetryPolicy retry;
     private final Batcher<PendingWrite> batcher;
     private final LongAdder batches = new LongAdder();
@@ -64,6 +67,13 @@ public final class GroupCommitter {
      */
     public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, int maxBatch,
                           int maxFlushers, RetryPolicy retry) {
+        this(store, flusherExecutor, completions, maxBatch, maxFlushers, retry, Set.of(StateRecord.OUTBOX));
+    }
+
+    /** As above, each batch recording its notifications in {@code recordIn} ({@link WriteBatch#recordIn()}). */
+    public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, int maxBatch,
+                          int maxFlushers, RetryPolicy retry, Set<StateRecord> recordIn) {
+        this.recordIn = Set.copyOf(recordIn);
         this.store = store;
         this.retry = retry;
         this.completions = completions;
@@ -121,7 +131,7 @@ public final class GroupCommitter {
         for (int attempt = 1; ; attempt++) {
             List<WriteOutcome> outcomes;
             try {
-                outcomes = store.write(new WriteBatch(updates));
+                outcomes = store.write(new WriteBatch(updates).withRecordIn(recordIn));
             } catch (StoreException e) {
                 if (attempt >= retry.maxAttempts()) {
                     StoreException failure = new StoreException("writing " + batch.size()
