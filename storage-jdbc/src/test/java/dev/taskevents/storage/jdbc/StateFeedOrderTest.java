@@ -388,6 +388,11 @@ class StateFeedOrderTest {
                 long at = cursor;
                 StoreException e = assertThrows(StoreException.class, () -> feed.read(at, 100));
                 assertTrue(e.getMessage().contains("read the state-event feed after position 1"), e.getMessage());
+                // The feed's other database paths fail the same way while it is down.
+                assertThrows(StoreException.class, feed::head);
+                assertThrows(StoreException.class, feed::prunedThrough);
+                assertThrows(StoreException.class, () -> feed.prune(Duration.ZERO, 10));
+                assertThrows(StoreException.class, () -> store.write(batch(rows.subList(1, 2), "lost-")));
                 proxy.setDown(false);
                 // Written meanwhile by another process (this store's pool may still hold cut connections).
                 try (TaskInstanceStore other = JdbcStores.open(JdbcStoreOptions.of(direct).withMaximumPoolSize(2))) {

@@ -263,22 +263,30 @@ final class JdbcStateFeed {
      * is never touched.
      */
     long prune(DSLContext sql, Duration retention, int maxEvents) {
-        return sql.connectionResult(c -> {
-            c.setTransactionIsolation(java.sql.Connection.TRANSACTION_READ_COMMITTED);
-            c.setAutoCommit(false);
+        return sql.connectionResult(c -> pruneOn(c, sql, retention, maxEvents, () -> { }));
+    }
+
+    /**
+     * {@link #prune} on connection {@code c}; {@code beforeCommit} runs with the deletes done and
+     * not committed (tests hold the cleaner's transaction open there).
+     */
+    long pruneOn(java.sql.Connection c, DSLContext sql, Duration retention, int maxEvents, Runnable beforeCommit)
+            throws java.sql.SQLException {
+        c.setTransactionIsolation(java.sql.Connection.TRANSACTION_READ_COMMITTED);
+        c.setAutoCommit(false);
+        try {
+            long result = pruneIn(DSL.using(c, sql.dialect(), sql.settings()), retention, maxEvents);
+            beforeCommit.run();
+            c.commit();
+            return result;
+        } catch (RuntimeException | java.sql.SQLException e) {
             try {
-                long result = pruneIn(DSL.using(c, sql.dialect(), sql.settings()), retention, maxEvents);
-                c.commit();
-                return result;
-            } catch (RuntimeException | java.sql.SQLException e) {
-                try {
-                    c.rollback();
-                } catch (java.sql.SQLException rollback) {
-                    e.addSuppressed(rollback);
-                }
-                throw e;
+                c.rollback();
+            } catch (java.sql.SQLException rollback) {
+                e.addSuppressed(rollback);
             }
-        });
+            throw e;
+        }
     }
 
     private long pruneIn(DSLContext t, Duration retention, int maxEvents) {
