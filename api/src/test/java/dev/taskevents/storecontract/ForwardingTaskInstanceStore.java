@@ -29,6 +29,12 @@ public class ForwardingTaskInstanceStore implements TaskInstanceStore {
         this.delegate = delegate;
     }
 
+    /** The delegate's feed: a batch written through this store records in it, and the engine may use it. */
+    @Override
+    public Optional<dev.taskevents.api.spi.StateEventFeed> stateFeed() {
+        return delegate.stateFeed();
+    }
+
     @Override
     public Optional<TaskInstance> find(long taskInstanceId) {
         return delegate.find(taskInstanceId);

@@ -23,7 +23,7 @@ class MigrateCommandTest {
         assertEquals(0, Main.run(new String[] {"migrate", "--store", url, "--shards", "16"},
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)),
                 err.toString(StandardCharsets.UTF_8));
-        assertTrue(out.toString(StandardCharsets.UTF_8).contains("is at version 3"), out.toString(StandardCharsets.UTF_8));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("is at version 4"), out.toString(StandardCharsets.UTF_8));
         try (TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url))) {
             assertEquals(16, store.cluster().orElseThrow().shardCount());
         }

@@ -110,7 +110,7 @@ class RuntimeImageIT {
             assertTrue(run.out().contains("verification    OK"), run.out());
             Run migrate = run(dir, "migrate", "--store", url);
             assertEquals(0, migrate.exit(), migrate.out() + migrate.err());
-            assertTrue(migrate.out().contains("is at version 3"), migrate.out());
+            assertTrue(migrate.out().contains("is at version 4"), migrate.out());
         } finally {
             try (java.sql.Connection c = java.sql.DriverManager.getConnection(base);
                  java.sql.Statement statement = c.createStatement()) {

@@ -23,6 +23,7 @@ import dev.taskevents.engine.commit.GroupCommitter;
 import dev.taskevents.engine.executor.KeyedExecutor;
 import dev.taskevents.engine.executor.QueueFullException;
 import dev.taskevents.engine.executor.ThreadMode;
+import dev.taskevents.engine.feed.FeedCleaner;
 import dev.taskevents.engine.outbox.OutboxRelay;
 import dev.taskevents.engine.rules.Decision;
 import dev.taskevents.engine.rules.TransitionRules;
@@ -30,6 +31,9 @@ import java.lang.System.Logger.Level;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.Set;
+import dev.taskevents.api.spi.StateRecord;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -96,6 +100,11 @@ import java.util.function.Supplier;
  * store fences writes of an epoch that is no longer the shard's: such an event is answered
  * {@code Moved} (or decided again, if this node holds the shard at a newer epoch by then). No
  * recovery runs at start: each shard's outbox entries are told when the shard is taken.
+ *
+ * <h2>The state-event feed</h2>
+ * With {@link Builder#stateFeed}, each batch also (or, without a sink, only) records its state events in the
+ * store's state-event feed, once per committed change: a retried batch whose first attempt
+ * committed gets VERSION_CONFLICT and records nothing again.
  */
 public final class TaskEventEngine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(TaskEventEngine.class.getName());
@@ -110,6 +119,9 @@ public final class TaskEventEngine implements AutoCloseable {
     private final KeyedExecutor<Long> executor;
     private final AsyncLoadingCache<Long, WorkflowSnapshot> snapshots;
     private final GroupCommitter committer;
+    /** Retention of the state-event feed; null without {@link Builder#stateFeed}. */
+    private final FeedCleaner feedCleaner;
+    private static final Duration FEED_CLEAN_INTERVAL = Duration.ofSeconds(10);
     private final LongAdder applied = new LongAdder();
     private final LongAdder duplicates = new LongAdder();
     private final LongAdder stale = new LongAdder();
@@ -129,7 +141,16 @@ public final class TaskEventEngine implements AutoCloseable {
         this.clock = b.clock;
         // Store I/O (snapshot loads, batch writes) blocks in JDBC; virtual threads make that cheap.
         this.ioExecutor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("taskevents-io-", 0).factory());
-        this.relay = new OutboxRelay(store, b.stateSink);
+        if (b.feedRetention != null && store.stateFeed().isEmpty()) {
+            ioExecutor.shutdown();
+            if (ownsStore) {
+                store.close();
+            }
+            throw new IllegalArgumentException("the state-event feed (stateFeed(" + b.feedRetention + ")) needs a store"
+                    + " that can keep one; " + store.getClass().getName() + " cannot: use a JDBC or memory: store,"
+                    + " or build the engine without stateFeed");
+        }
+        this.relay = new OutboxRelay(store, b.stateSink, b.feedRetention != null);
         try {
             // Changes committed and perhaps never told (a crash, an unknown commit outcome) are
             // told before the first event is taken, so they come before any later change.
@@ -152,8 +173,17 @@ public final class TaskEventEngine implements AutoCloseable {
                 .expireAfterAccess(b.cacheExpireAfterAccess)
                 .executor(ioExecutor)
                 .buildAsync(new SnapshotLoader(store, ioExecutor, 500, 2));
+        Set<StateRecord> recordIn = EnumSet.noneOf(StateRecord.class);
+        if (b.stateSink != WorkflowStateSink.NONE) {
+            recordIn.add(StateRecord.OUTBOX);
+        }
+        if (b.feedRetention != null) {
+            recordIn.add(StateRecord.FEED);
+        }
         this.committer = new GroupCommitter(store, ioExecutor, ioExecutor, b.maxCommitBatch, b.commitConcurrency,
-                b.commitRetry, shardCount);
+                b.commitRetry, shardCount, recordIn);
+        this.feedCleaner = b.feedRetention == null ? null
+                : new FeedCleaner(store.stateFeed().orElseThrow(), b.feedRetention, FEED_CLEAN_INTERVAL, 500);
         if (leases == null) {
             this.member = null;
         } else {
@@ -171,6 +201,9 @@ public final class TaskEventEngine implements AutoCloseable {
             } catch (RuntimeException | Error e) {
                 executor.close(Duration.ZERO);
                 relay.close();
+                if (feedCleaner != null) {
+                    feedCleaner.close();
+                }
                 ioExecutor.shutdown();
                 if (ownsStore) {
                     store.close();
@@ -624,6 +657,9 @@ public final class TaskEventEngine implements AutoCloseable {
             // Otherwise a background settle that did not run: the next start tells its entries.
         }
         relay.close();
+        if (feedCleaner != null) {
+            feedCleaner.close();
+        }
         ioExecutor.shutdown();
         if (ownsStore) {
             store.close();
@@ -646,6 +682,7 @@ public final class TaskEventEngine implements AutoCloseable {
         private int commitConcurrency = 2;
         private RetryPolicy commitRetry = new RetryPolicy(10, Duration.ofMillis(10), Duration.ofSeconds(2));
         private ClusterSettings cluster;
+        private Duration feedRetention;
 
         private Builder() {}
 
@@ -666,6 +703,25 @@ public final class TaskEventEngine implements AutoCloseable {
         /** Told of every committed change but DISPATCH's; by default {@link WorkflowStateSink#NONE}. */
         public Builder stateSink(WorkflowStateSink sink) {
             this.stateSink = Objects.requireNonNull(sink, "sink");
+            return this;
+        }
+
+        /**
+         * Records every committed change but DISPATCH's in the store's state-event feed
+         * ({@link TaskInstanceStore#stateFeed()}), in the batch's own transaction, and keeps the
+         * feed's changes for {@code retention} (a cleaner deletes older ones every 10 s, beside
+         * the write path). Works with or without a sink: without one the engine runs
+         * record-only, making notifications for the feed alone (nothing goes to the outbox).
+         * Off by default. {@link #build} fails if the store keeps no feed.
+         *
+         * @throws IllegalArgumentException if {@code retention} is not positive
+         */
+        public Builder stateFeed(Duration retention) {
+            Objects.requireNonNull(retention, "retention");
+            if (retention.isNegative() || retention.isZero()) {
+                throw new IllegalArgumentException("the state-event feed's retention must be positive, was " + retention);
+            }
+            this.feedRetention = retention;
             return this;
         }
 
@@ -769,7 +825,8 @@ public final class TaskEventEngine implements AutoCloseable {
 
         /**
          * @throws IllegalStateException if neither a store nor a store URL was given
-         * @throws IllegalArgumentException if no storage provider serves the store URL, or with
+         * @throws IllegalArgumentException if no storage provider serves the store URL, if the
+         *     state feed was asked of a store that keeps none, or with
          *     {@link #cluster} settings, if the store cannot take part in a cluster
          */
         public TaskEventEngine build() {

@@ -69,7 +69,10 @@ public interface TaskInstanceStore extends AutoCloseable {
      *
      * <p>The outbox: for each APPLIED update that carries a {@link RowUpdate#notification()}, the
      * notification is recorded in the same transaction, so that it exists if and only if the row
-     * change was committed. It stays until {@link #removeStateEvents} removes it.
+     * change was committed, in each place the batch's {@link WriteBatch#recordIn()} names: in the
+     * outbox it stays until {@link #removeStateEvents} removes it; in the {@link #stateFeed()} it
+     * gets the next positions. A batch that asks for the feed of a store without one is refused
+     * input ({@link IllegalArgumentException}).
      *
      * <p>Cluster mode: with a {@link WriteBatch#fence()}, for each shard the epoch check and the
      * writes of its rows happen atomically with respect to {@link ShardLeases#acquire} and
@@ -87,6 +90,14 @@ public interface TaskInstanceStore extends AutoCloseable {
      * lives in one process, such as {@code memory:}).
      */
     default Optional<ShardLeases> cluster() {
+        return Optional.empty();
+    }
+
+    /**
+     * The durable feed of state changes this store keeps ({@link StateEventFeed}), if it can keep
+     * one; empty otherwise (the default).
+     */
+    default Optional<StateEventFeed> stateFeed() {
         return Optional.empty();
     }
 

@@ -1,5 +1,6 @@
 package dev.taskevents.api.spi;
 
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -12,11 +13,18 @@ import java.util.Set;
  * @param updates the row updates, in no particular order
  * @param fence the shard epochs the batch is written under; {@link ShardFence#NONE} outside
  *     cluster mode. With a fence, every row's shard has an epoch in it.
+ * @param recordIn where the notifications of the APPLIED rows are recorded, in the batch's
+ *     transaction: the outbox, the feed, both, or (empty) nowhere. The constructors without it
+ *     record in the {@link StateRecord#OUTBOX} only. A store without a
+ *     {@link TaskInstanceStore#stateFeed()} refuses a batch that asks for the
+ *     {@link StateRecord#FEED} ({@link IllegalArgumentException}).
  */
-public record WriteBatch(List<RowUpdate> updates, ShardFence fence) {
+public record WriteBatch(List<RowUpdate> updates, ShardFence fence, Set<StateRecord> recordIn) {
     public WriteBatch {
         updates = List.copyOf(updates);
         Objects.requireNonNull(fence, "fence");
+        Objects.requireNonNull(recordIn, "recordIn");
+        recordIn = recordIn.isEmpty() ? Set.of() : java.util.Collections.unmodifiableSet(EnumSet.copyOf(recordIn));
         Set<Long> ids = new HashSet<>();
         for (RowUpdate u : updates) {
             if (!ids.add(u.row().id())) {
@@ -31,8 +39,23 @@ public record WriteBatch(List<RowUpdate> updates, ShardFence fence) {
         }
     }
 
-    /** A batch outside cluster mode: nothing fenced. */
+    /** A batch under {@code fence} that records its notifications in the outbox only. */
+    public WriteBatch(List<RowUpdate> updates, ShardFence fence) {
+        this(updates, fence, Set.of(StateRecord.OUTBOX));
+    }
+
+    /** A batch outside cluster mode: nothing fenced; notifications recorded in the outbox only. */
     public WriteBatch(List<RowUpdate> updates) {
         this(updates, ShardFence.NONE);
+    }
+
+    /** This batch, recording its notifications in {@code places} instead (empty: nowhere). */
+    public WriteBatch withRecordIn(Set<StateRecord> places) {
+        return new WriteBatch(updates, fence, places);
+    }
+
+    /** Whether the notifications are recorded in {@code place}. */
+    public boolean recordsIn(StateRecord place) {
+        return recordIn.contains(place);
     }
 }

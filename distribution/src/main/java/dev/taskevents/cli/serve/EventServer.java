@@ -49,7 +49,9 @@ import java.util.concurrent.TimeoutException;
  *   <li>{@code POST /v1/events}: one event or an array; every event is validated before any is
  *       submitted, then the answer waits for the commits: 200 with one ack per event, or 503 with
  *       {@code Retry-After} if the engine was full or the store failed (resending is safe);
- *   <li>{@code GET /v1/task-instances/{id}}, {@code GET|HEAD /healthz}, {@code GET /metrics} (Prometheus text).
+ *   <li>{@code GET /v1/task-instances/{id}}, {@code GET|HEAD /healthz}, {@code GET /metrics} (Prometheus text);
+ *   <li>{@code GET /v1/state-events?after=CURSOR&limit=N&wait=SECONDS}: the store's state-event feed,
+ *       long-polled ({@link StateEventsEndpoint}).
  * </ul>
  * Client errors are 4xx with {@code {"error": "..."}} naming the field; a server fault is a 500
  * or 503 whose body says only that, with an error id; the server's log has the same id, the
@@ -100,6 +102,8 @@ public final class EventServer {
     private final java.util.concurrent.atomic.AtomicInteger readingBodies = new java.util.concurrent.atomic.AtomicInteger();
     private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
     private final HttpServer server;
+    /** {@code GET /v1/state-events}; null when the store keeps no feed. */
+    private final StateEventsEndpoint stateEvents;
     private volatile boolean stopping;
 
     public EventServer(TaskEventEngine engine, TaskInstanceStore store, ServerSettings settings) throws IOException {
@@ -120,6 +124,16 @@ public final class EventServer {
         }
         server.setExecutor(handlers);
         server.createContext("/", this::handle);
+        ServerSettings.FeedSettings feedSettings = settings.feed().cappedBy(Duration.ofSeconds(
+                Long.getLong("sun.net.httpserver.maxRspTime", Long.parseLong(JdkServerLimits.DEFAULTS.get(
+                        "sun.net.httpserver.maxRspTime")))));
+        this.stateEvents = store.stateFeed().map(feed -> new StateEventsEndpoint(feed, json, feedSettings, handlers))
+                .orElse(null);
+    }
+
+    /** The state-event polls parked now (for metrics and tests). */
+    int parkedPolls() {
+        return stateEvents == null ? 0 : stateEvents.parked();
     }
 
     /** Whether this server speaks HTTPS. */
@@ -142,6 +156,9 @@ public final class EventServer {
      */
     public void stop(Duration drain) {
         stopping = true;
+        if (stateEvents != null) {
+            stateEvents.stop(); // parked polls get 503 now: they would hold the drain for their whole wait
+        }
         server.stop((int) Math.max(0, drain.toSeconds()));
         handlers.shutdown();
     }
@@ -160,6 +177,10 @@ public final class EventServer {
     }
 
     private void handle(HttpExchange exchange) throws IOException {
+        if (exchange.getRequestURI().getPath().equals("/v1/state-events")) {
+            stateEvents(exchange);
+            return;
+        }
         try (exchange) {
             String path = exchange.getRequestURI().getPath();
             String method = exchange.getRequestMethod();
@@ -209,6 +230,34 @@ public final class EventServer {
                 if (body != null) {
                     body.release();
                 }
+            }
+        }
+    }
+
+    /**
+     * {@code GET /v1/state-events}, outside the try-with-resources of {@link #handle}: a parked
+     * poll's exchange must stay open after this returns ({@link StateEventsEndpoint}). Same tokens
+     * as the other endpoints; not counted in {@code maxInFlight}.
+     */
+    private void stateEvents(HttpExchange exchange) throws IOException {
+        boolean parked = false;
+        try {
+            if (!tokens.permits(exchange.getRequestHeaders().getFirst("Authorization"))) {
+                exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+                send(exchange, 401, json.error("unauthorized"));
+            } else if (stateEvents == null) {
+                send(exchange, 404, json.error("this server's store keeps no state-event feed"));
+            } else {
+                parked = stateEvents.handle(exchange);
+            }
+        } catch (RuntimeException e) {
+            String id = errorId();
+            LOG.log(Level.ERROR, "request GET /v1/state-events failed, error " + id + ": " + describe(e),
+                    withoutMessages(e));
+            send(exchange, 500, json.error("internal error " + id + "; the server log has the details"));
+        } finally {
+            if (!parked) {
+                exchange.close();
             }
         }
     }
@@ -630,6 +679,12 @@ public final class EventServer {
         plainCounter(out, "taskevents_write_retries_total", "Failed batch writes that were retried.", s.writeRetries());
         plainCounter(out, "taskevents_state_sink_failures_total", "State events the sink threw on.", s.sinkFailures());
         ackLatency.writeTo(out, "taskevents_ack_latency_seconds", "From accepting an event to its acknowledgement.");
+        if (stateEvents != null) {
+            gauge(out, "taskevents_feed_waiters", "State-event polls parked, waiting for a commit.", stateEvents.parked());
+            plainCounter(out, "taskevents_feed_reads_total", "Reads of the state-event feed.", stateEvents.reads());
+            plainCounter(out, "taskevents_feed_events_served_total", "State events answered to polls.",
+                    stateEvents.served());
+        }
         engine.cluster().ifPresent(view -> {
             ClusterView.Counters c = view.counters();
             gauge(out, "taskevents_cluster_owned_shards", "Shards this node serves (ACTIVE).",

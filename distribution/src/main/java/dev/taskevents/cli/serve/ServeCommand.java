@@ -67,8 +67,14 @@ public final class ServeCommand {
                                      another count is refused
               --allow-insecure-http  take tokens over plain HTTP on a non-loopback address (only
                                      behind a TLS proxy on the same host; refused otherwise)
+              --feed-retention D     how long GET /v1/state-events keeps committed changes, e.g. 24h,
+                                     90m, 7d (default 24h; at least 1m). A cursor older than that
+                                     gets 410
+              --max-feed-waiters N   state-event polls parked at once (default 256); more are
+                                     answered at once with what there is
 
             Endpoints: POST /v1/task-instances, POST /v1/events, GET /v1/task-instances/{id},
+                       GET /v1/state-events?after=CURSOR&limit=N&wait=SECONDS,
                        GET /v1/cluster (with --cluster), GET /healthz, GET /metrics
             """.formatted(Defaults.STORE);
 
@@ -80,11 +86,32 @@ public final class ServeCommand {
         this.err = err;
     }
 
+    /** {@code --feed-retention}: a whole number and a unit (s, m, h, d), at least a minute. */
+    static Duration retention(Options options) {
+        String raw = options.get("feed-retention", "24h").trim();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,9})([smhd])").matcher(raw);
+        if (!m.matches()) {
+            throw options.usage("--feed-retention must be a whole number and a unit (s, m, h or d), e.g. 24h or 90m,"
+                    + " was \"" + raw + "\"");
+        }
+        long n = Long.parseLong(m.group(1));
+        Duration d = switch (m.group(2)) {
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            default -> Duration.ofDays(n);
+        };
+        if (d.compareTo(Duration.ofMinutes(1)) < 0) {
+            throw options.usage("--feed-retention must be at least 1m (a consumer needs time to read), was " + raw);
+        }
+        return d;
+    }
+
     public int run(List<String> args) throws InterruptedException {
         Options options = Options.parse("serve", args, Set.of("store", "port", "bind", "max-queued", "max-body-bytes",
                 "drain-seconds", "token-file", "tls-keystore", "tls-password-file", "max-in-flight",
                 "max-var-pool-bytes", "max-buffered-bytes", "state-log", "node-name", "advertise", "lease-ms", "renew-ms",
-                "shards"), Set.of("help", "metrics-public", "allow-insecure-http", "cluster"));
+                "shards", "feed-retention", "max-feed-waiters"), Set.of("help", "metrics-public", "allow-insecure-http", "cluster"));
         if (options.has("help")) {
             out.print(HELP);
             return 0;
@@ -101,10 +128,14 @@ public final class ServeCommand {
         long maxBuffered = options.getInt("max-buffered-bytes",
                 (int) Math.min(Integer.MAX_VALUE, ServerSettings.defaultMaxBufferedBytes(maxBody)), maxBody,
                 Integer.MAX_VALUE);
+        Duration feedRetention = retention(options);
         ServerSettings settings = ServerSettings.builder(new InetSocketAddress(bind, port)).maxBodyBytes(maxBody)
                 .tokens(tokens).metricsPublic(options.has("metrics-public")).tls(tls)
                 .maxInFlight(options.getInt("max-in-flight", 256, 1, 100_000)).maxVarPoolBytes(maxVarPool)
-                .maxBufferedBytes(maxBuffered).allowInsecureHttp(options.has("allow-insecure-http")).build();
+                .maxBufferedBytes(maxBuffered).allowInsecureHttp(options.has("allow-insecure-http"))
+                .feed(new ServerSettings.FeedSettings(feedRetention, options.getInt("max-feed-waiters", 256, 0, 10_000),
+                        ServerSettings.FeedSettings.DEFAULTS.maxWait(), ServerSettings.FeedSettings.DEFAULTS.headPoll()))
+                .build();
         JdkServerLimits.applyDefaults(); // before the JVM's first HTTP server is made: it reads them once
         StateLog stateLog = options.get("state-log", null) == null ? null
                 : StateLog.open(java.nio.file.Path.of(options.get("state-log", null)));
@@ -114,7 +145,9 @@ public final class ServeCommand {
         try {
             TaskEventEngine.Builder builder = TaskEventEngine.builder().store(store).maxQueued(maxQueued)
                     .stateSink(stateLog == null ? WorkflowStateSink.NONE : stateLog)
-                    .submitTimeout(Duration.ofMillis(100));
+                    .submitTimeout(Duration.ofMillis(100)).stateFeed(feedRetention);
+            // Every committed change goes to the feed for remote schedulers, and with --state-log also
+            // to the file (through the outbox, so that a node taking a shard over re-tells it).
             if (cluster != null) {
                 builder.cluster(cluster);
             }

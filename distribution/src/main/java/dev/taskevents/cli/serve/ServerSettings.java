@@ -24,11 +24,12 @@ import javax.net.ssl.SSLContext;
  * @param maxBufferedBytes the most request-body bytes held at once over all requests; a request
  *     whose body would go over gets 503 with {@code Retry-After}
  * @param allowInsecureHttp whether tokens may be taken over plain HTTP on a non-loopback address
+ * @param feed how {@code GET /v1/state-events} parks its long polls
  */
 public record ServerSettings(InetSocketAddress address, int maxBodyBytes, Duration bodyReadTimeout,
                              Duration ackTimeout, List<String> tokens, boolean metricsPublic, SSLContext tls,
                              int maxInFlight, int maxVarPoolBytes, long maxBufferedBytes,
-                             boolean allowInsecureHttp) {
+                             boolean allowInsecureHttp, FeedSettings feed) {
     /** The default {@code --max-var-pool-bytes}: 1 MiB. */
     public static final int DEFAULT_MAX_VAR_POOL_BYTES = 1 << 20;
 
@@ -36,6 +37,7 @@ public record ServerSettings(InetSocketAddress address, int maxBodyBytes, Durati
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(bodyReadTimeout, "bodyReadTimeout");
         Objects.requireNonNull(ackTimeout, "ackTimeout");
+        Objects.requireNonNull(feed, "feed");
         if (address.isUnresolved()) {
             throw new IllegalArgumentException("cannot listen on " + address.getHostString()
                     + ": the name does not resolve to an address; give an IP address or a resolvable name with --bind");
@@ -68,6 +70,42 @@ public record ServerSettings(InetSocketAddress address, int maxBodyBytes, Durati
         if (maxBufferedBytes < maxBodyBytes) {
             throw new IllegalArgumentException("maxBufferedBytes (" + maxBufferedBytes
                     + ") must be at least maxBodyBytes (" + maxBodyBytes + "), or no largest body could be read");
+        }
+    }
+
+    /**
+     * The state-event feed's long polls.
+     *
+     * @param retention the feed's retention (as the engine was built with): named in a 410's message
+     * @param maxWaiters the most polls parked at once; a poll over it is answered at once with what
+     *     there is (the client polls again), never refused
+     * @param maxWait the longest {@code wait} a poll gets; a longer one is cut to it. At most half
+     *     the JDK server's {@code maxRspTime}, which cuts a response that takes longer
+     * @param headPoll how often the feed's head is read while polls are parked, to wake them for
+     *     commits of other processes sharing the database (local commits wake them at once)
+     */
+    public record FeedSettings(Duration retention, int maxWaiters, Duration maxWait, Duration headPoll) {
+        /** The defaults of {@code taskevents serve}: 24 h, 256 waiters, 60 s, 20 ms. */
+        public static final FeedSettings DEFAULTS = new FeedSettings(Duration.ofHours(24), 256, Duration.ofSeconds(60),
+                Duration.ofMillis(20));
+
+        public FeedSettings {
+            Objects.requireNonNull(retention, "retention");
+            Objects.requireNonNull(maxWait, "maxWait");
+            Objects.requireNonNull(headPoll, "headPoll");
+            if (maxWaiters < 0) {
+                throw new IllegalArgumentException("maxWaiters must not be negative, was " + maxWaiters);
+            }
+            if (maxWait.isNegative() || headPoll.isNegative() || headPoll.isZero()) {
+                throw new IllegalArgumentException("maxWait must not be negative and headPoll must be positive, were "
+                        + maxWait + " and " + headPoll);
+            }
+        }
+
+        /** This, with {@code maxWait} cut to half of the JDK server's {@code maxRspTime} if that is smaller. */
+        FeedSettings cappedBy(Duration maxRspTime) {
+            Duration half = maxRspTime.dividedBy(2);
+            return half.compareTo(maxWait) < 0 ? new FeedSettings(retention, maxWaiters, half, headPoll) : this;
         }
     }
 
@@ -104,6 +142,7 @@ public record ServerSettings(InetSocketAddress address, int maxBodyBytes, Durati
         private int maxVarPoolBytes = DEFAULT_MAX_VAR_POOL_BYTES;
         private long maxBufferedBytes = -1;
         private boolean allowInsecureHttp;
+        private FeedSettings feed = FeedSettings.DEFAULTS;
 
         private Builder(InetSocketAddress address) {
             this.address = address;
@@ -119,12 +158,13 @@ public record ServerSettings(InetSocketAddress address, int maxBodyBytes, Durati
         public Builder maxVarPoolBytes(int bytes) { this.maxVarPoolBytes = bytes; return this; }
         public Builder maxBufferedBytes(long bytes) { this.maxBufferedBytes = bytes; return this; }
         public Builder allowInsecureHttp(boolean allow) { this.allowInsecureHttp = allow; return this; }
+        public Builder feed(FeedSettings settings) { this.feed = settings; return this; }
 
         public ServerSettings build() {
             return new ServerSettings(address, maxBodyBytes, bodyReadTimeout, ackTimeout, tokens, metricsPublic, tls,
                     maxInFlight, maxVarPoolBytes,
                     maxBufferedBytes < 0 ? defaultMaxBufferedBytes(maxBodyBytes) : maxBufferedBytes,
-                    allowInsecureHttp);
+                    allowInsecureHttp, feed);
         }
     }
 }

@@ -4,6 +4,7 @@ import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.ShardFence;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.api.spi.StateRecord;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
 import dev.taskevents.engine.RetryPolicy;
@@ -15,6 +16,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -61,6 +63,7 @@ public final class GroupCommitter {
     private final TaskInstanceStore store;
     /** The cluster's shard count; 0 outside cluster mode (no fence). */
     private final int shardCount;
+    private final Set<StateRecord> recordIn;
     private final RetryPolicy retry;
     private final Batcher<PendingWrite> batcher;
     private final LongAdder batches = new LongAdder();
@@ -75,7 +78,7 @@ public final class GroupCommitter {
      */
     public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, int maxBatch,
                           int maxFlushers, RetryPolicy retry) {
-        this(store, flusherExecutor, completions, maxBatch, maxFlushers, retry, 0);
+        this(store, flusherExecutor, completions, maxBatch, maxFlushers, retry, 0, Set.of(StateRecord.OUTBOX));
     }
 
     /**
@@ -86,6 +89,22 @@ public final class GroupCommitter {
      */
     public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, int maxBatch,
                           int maxFlushers, RetryPolicy retry, int shardCount) {
+        this(store, flusherExecutor, completions, maxBatch, maxFlushers, retry, shardCount, Set.of(StateRecord.OUTBOX));
+    }
+
+    /** As above, each batch recording its notifications in {@code recordIn} ({@link WriteBatch#recordIn()}). */
+    public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, int maxBatch,
+                          int maxFlushers, RetryPolicy retry, Set<StateRecord> recordIn) {
+        this(store, flusherExecutor, completions, maxBatch, maxFlushers, retry, 0, recordIn);
+    }
+
+    /**
+     * The committer in full: fenced by {@code shardCount} shards (0: no fence), recording each
+     * batch's notifications in {@code recordIn}.
+     */
+    public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, int maxBatch,
+                          int maxFlushers, RetryPolicy retry, int shardCount, Set<StateRecord> recordIn) {
+        this.recordIn = Set.copyOf(recordIn);
         this.store = store;
         this.shardCount = shardCount;
         this.retry = retry;
@@ -165,7 +184,7 @@ public final class GroupCommitter {
         for (int attempt = 1; ; attempt++) {
             List<WriteOutcome> outcomes;
             try {
-                outcomes = store.write(new WriteBatch(updates, fence));
+                outcomes = store.write(new WriteBatch(updates, fence, recordIn));
             } catch (StoreException e) {
                 if (attempt >= retry.maxAttempts()) {
                     StoreException failure = new StoreException("writing " + batch.size()

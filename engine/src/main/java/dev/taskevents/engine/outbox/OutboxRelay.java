@@ -82,6 +82,8 @@ public final class OutboxRelay {
     private final TaskInstanceStore store;
     private final WorkflowStateSink sink;
     private final boolean enabled;
+    /** Whether notifications are recorded in the state-event feed (made even without a sink). */
+    private final boolean feed;
     /** Entries told and not yet removed from the store, by task instance and version. */
     private final Map<Key, StateEvent> told = new ConcurrentHashMap<>();
     /** Workflows whose store entries may hold a change the sink has not heard of. */
@@ -104,15 +106,28 @@ public final class OutboxRelay {
     }
 
     public OutboxRelay(TaskInstanceStore store, WorkflowStateSink sink) {
+        this(store, sink, false);
+    }
+
+    /**
+     * @param feed whether the engine records its changes in the store's state-event feed: then
+     *     notifications are made without a sink too (record-only mode), and the relay stays off
+     *     without one, as before
+     */
+    public OutboxRelay(TaskInstanceStore store, WorkflowStateSink sink, boolean feed) {
         this.store = store;
         this.sink = sink;
         this.enabled = sink != WorkflowStateSink.NONE;
+        this.feed = feed;
         this.remover = enabled ? Thread.ofVirtual().name("taskevents-outbox-remover").start(this::removeTold) : null;
     }
 
-    /** The outbox entry for the change {@code event} makes, or null if the sink is not told of it. */
+    /**
+     * The notification of the change {@code event} makes, or null if no one is told of it: not
+     * for DISPATCH, and not when there is neither a sink nor the feed.
+     */
     public StateEvent notificationFor(TaskEvent event, TaskInstance next) {
-        if (!enabled || event.type() == TaskEventType.DISPATCH) {
+        if ((!enabled && !feed) || event.type() == TaskEventType.DISPATCH) {
             return null;
         }
         return new StateEvent(next.workflowInstanceId(), next.id(), event.type(), next.state(), event.eventId(),
@@ -125,6 +140,11 @@ public final class OutboxRelay {
      * that tells them all in order.
      */
     public void committed(StateEvent event) {
+        if (!enabled) {
+            // Record-only (the feed without a sink): nothing to tell, and no remover thread to
+            // empty told/removals, which would otherwise grow for ever.
+            return;
+        }
         long workflowId = event.workflowInstanceId();
         if (isUnsettled(workflowId)) {
             unsettled.add(workflowId);

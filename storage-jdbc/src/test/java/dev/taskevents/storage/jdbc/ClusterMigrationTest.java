@@ -53,7 +53,7 @@ class ClusterMigrationTest {
     }
 
     private static void freshRecordsItsCount(String url, String q) throws Exception {
-        assertEquals("3", JdbcStores.migrate(JdbcStoreOptions.of(url).withShardCount(7)));
+        assertEquals("4", JdbcStores.migrate(JdbcStoreOptions.of(url).withShardCount(7)));
         assertEquals(List.of("1:7"), rows(url, "select " + q + "id" + q + ", " + q + "shard_count" + q + " from " + q
                 + "cluster_info" + q));
         assertEquals(List.of("0:0:null", "1:0:null", "2:0:null", "3:0:null", "4:0:null", "5:0:null", "6:0:null"),
@@ -86,7 +86,7 @@ class ClusterMigrationTest {
                             row.lastEventId(), row.version(), local(row.updatedAt()))
                     .execute();
         }
-        assertEquals("3", JdbcStores.migrate(JdbcStoreOptions.of(url)));
+        assertEquals("4", JdbcStores.migrate(JdbcStoreOptions.of(url)));
         assertEquals(List.of("1:" + Shards.DEFAULT_SHARD_COUNT), rows(url, "select " + q + "id" + q + ", " + q
                 + "shard_count" + q + " from " + q + "cluster_info" + q));
         assertEquals(List.of(Shards.DEFAULT_SHARD_COUNT + ":0:" + (Shards.DEFAULT_SHARD_COUNT - 1) + ":0"),

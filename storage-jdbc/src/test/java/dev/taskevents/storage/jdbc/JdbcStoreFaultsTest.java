@@ -84,8 +84,8 @@ class JdbcStoreFaultsTest {
     @Test
     void migrateReportsTheSchemaVersionAndIsIdempotent() {
         String url = TestDatabases.freshUrl(Server.POSTGRES);
-        assertEquals("3", JdbcStores.migrate(JdbcStoreOptions.of(url)));
-        assertEquals("3", JdbcStores.migrate(JdbcStoreOptions.of(url)));
+        assertEquals("4", JdbcStores.migrate(JdbcStoreOptions.of(url)));
+        assertEquals("4", JdbcStores.migrate(JdbcStoreOptions.of(url)));
     }
 
     @Test

@@ -73,7 +73,12 @@ class MigrationUpgradeTest {
             }
         }
 
-        assertEquals("3", JdbcStores.migrate(JdbcStoreOptions.of(url)));
+        assertEquals("4", JdbcStores.migrate(JdbcStoreOptions.of(url)));
+        try (TaskInstanceStore upgraded = Stores.open(url)) {
+            // An upgraded database gets an empty feed with its own id.
+            assertEquals(0, upgraded.stateFeed().orElseThrow().head());
+            org.junit.jupiter.api.Assertions.assertNotEquals(0, upgraded.stateFeed().orElseThrow().feedId());
+        }
         ConcurrentLinkedQueue<StateEvent> told = new ConcurrentLinkedQueue<>();
         try (TaskInstanceStore store = Stores.open(url);
              TaskEventEngine engine = TaskEventEngine.builder().store(store).stateSink(told::add).build()) {

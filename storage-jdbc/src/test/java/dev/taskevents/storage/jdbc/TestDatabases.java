@@ -32,8 +32,9 @@ import org.testcontainers.postgresql.PostgreSQLContainer;
  * Each call to {@link #freshUrl} makes a new schema (PostgreSQL) or database (MariaDB/MySQL)
  * named {@code te_<random>}, so that runs and test classes do not see each other's rows.
  */
-final class TestDatabases {
-    enum Server {
+public final class TestDatabases {
+    /** The database servers the tests run on. */
+    public enum Server {
         POSTGRES("TASKEVENTS_TEST_POSTGRES_URL", "jdbc:postgresql://127.0.0.1:5432/test?user=postgres"),
         MARIADB("TASKEVENTS_TEST_MARIADB_URL", "jdbc:mariadb://127.0.0.1:3306/test?user=root"),
         MYSQL("TASKEVENTS_TEST_MYSQL_URL", "jdbc:mysql://127.0.0.1:3306/test?user=root");
@@ -95,7 +96,7 @@ final class TestDatabases {
     }
 
     /** A URL to a new, empty schema or database on the server. */
-    static String freshUrl(Server server) {
+    public static String freshUrl(Server server) {
         String base = baseUrl(server);
         String name = "te_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12).toLowerCase(Locale.ROOT);
         try (Connection c = DriverManager.getConnection(base)) {

@@ -3,7 +3,10 @@ package dev.taskevents.storage.memory;
 import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.DuplicateTaskInstanceException;
+import dev.taskevents.api.spi.FeedPage;
 import dev.taskevents.api.spi.RowUpdate;
+import dev.taskevents.api.spi.StateEventFeed;
+import dev.taskevents.api.spi.StateRecord;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
@@ -28,7 +31,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * all; readers do not block each other. Every read that spans several workflows
  * ({@link #findByWorkflows}) takes the lock once, so it too sees a batch whole or not at all. The
  * outbox is a map in insertion order, written under the same write lock as the rows, so an entry
- * exists exactly when its change does and the map's order is commit order.
+ * exists exactly when its change does and the map's order is commit order. The state-event feed
+ * ({@link MemoryStateFeed}) is appended in that same critical section.
  *
  * <p>The data ({@link Data}) and the handle are separate: {@code memory:NAME} gives every open its
  * own handle onto one shared {@code Data}, so that closing one handle (after which it throws
@@ -41,6 +45,7 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
         private final Map<Long, TaskInstance> rows = new HashMap<>();
         private final Map<Long, TreeMap<Long, TaskInstance>> byWorkflow = new HashMap<>();
         private final LinkedHashMap<OutboxKey, StateEvent> outbox = new LinkedHashMap<>();
+        private final MemoryStateFeed feed = new MemoryStateFeed(lock, java.time.Clock.systemUTC());
     }
 
     private final ReadWriteLock lock;
@@ -48,6 +53,8 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
     private final Map<Long, TreeMap<Long, TaskInstance>> byWorkflow;
     private final LinkedHashMap<OutboxKey, StateEvent> outbox;
     private final String name;
+    private final MemoryStateFeed feed;
+    private final StateEventFeed feedView = new FeedView();
     private volatile boolean closed;
 
     /** A handle onto {@code data}; {@code name} is for messages ("memory:" or "memory:NAME"). */
@@ -56,6 +63,7 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
         this.rows = data.rows;
         this.byWorkflow = data.byWorkflow;
         this.outbox = data.outbox;
+        this.feed = data.feed;
         this.name = name;
     }
 
@@ -132,6 +140,15 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
 
     @Override
     public List<WriteOutcome> write(WriteBatch batch) {
+        List<StateEvent> toFeed = new ArrayList<>();
+        List<WriteOutcome> result = writeLocked(batch, toFeed);
+        if (!toFeed.isEmpty()) {
+            feed.appended();
+        }
+        return result;
+    }
+
+    private List<WriteOutcome> writeLocked(WriteBatch batch, List<StateEvent> toFeed) {
         lock.writeLock().lock();
         try {
             ensureOpen("write a batch of " + batch.updates().size() + " task instance updates");
@@ -160,13 +177,67 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
                     RowUpdate update = batch.updates().get(i);
                     put(update.row());
                     if (update.notification() != null) {
-                        outbox.put(OutboxKey.of(update.notification()), update.notification());
+                        if (batch.recordsIn(StateRecord.OUTBOX)) {
+                            outbox.put(OutboxKey.of(update.notification()), update.notification());
+                        }
+                        if (batch.recordsIn(StateRecord.FEED)) {
+                            toFeed.add(update.notification());
+                        }
                     }
                 }
             }
+            feed.append(toFeed);
             return outcomes;
         } finally {
             lock.writeLock().unlock();
+        }
+    }
+
+    /** The feed in memory ({@link MemoryStateFeed}): positions, retention and 410s as the JDBC store's; not durable. */
+    @Override
+    public Optional<StateEventFeed> stateFeed() {
+        return Optional.of(feedView);
+    }
+
+    /** The shared feed, refused once this handle is closed. */
+    private final class FeedView implements StateEventFeed {
+        @Override
+        public long feedId() {
+            return feed.feedId();
+        }
+
+        @Override
+        public FeedPage read(long after, int limit) {
+            ensureOpen("read the state-event feed");
+            return feed.read(after, limit);
+        }
+
+        @Override
+        public long head() {
+            ensureOpen("read the state-event feed's head");
+            return feed.head();
+        }
+
+        @Override
+        public long prunedThrough() {
+            ensureOpen("read the state-event feed's pruned position");
+            return feed.prunedThrough();
+        }
+
+        @Override
+        public long prune(java.time.Duration retention, int maxEvents) {
+            ensureOpen("prune the state-event feed");
+            return feed.prune(retention, maxEvents);
+        }
+
+        @Override
+        public void addListener(Runnable appended) {
+            feed.addListener(appended);
+        }
+
+        @Override
+        public void removeListener(Runnable appended) {
+            feed.removeListener(appended);
         }
     }
 

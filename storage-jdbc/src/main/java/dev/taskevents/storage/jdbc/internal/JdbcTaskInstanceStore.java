@@ -22,9 +22,12 @@ import static dev.taskevents.storage.jdbc.internal.TaskInstanceTable.WORKFLOW_IN
 import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.DuplicateTaskInstanceException;
+import dev.taskevents.api.spi.FeedPage;
 import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.ShardFence;
 import dev.taskevents.api.spi.ShardLeases;
+import dev.taskevents.api.spi.StateEventFeed;
+import dev.taskevents.api.spi.StateRecord;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
@@ -71,11 +74,13 @@ import org.jooq.impl.DSL;
  * row (jOOQ issue 1637), so the update counts are checked here: any count other than 1 rolls the
  * transaction back and fails the batch; (3) the APPLIED rows' notifications are written to the
  * outbox as one row ({@link JdbcOutbox}), in the same transaction, so an outbox entry exists
- * exactly when its change was committed.
+ * exactly when its change was committed; (4) if the batch records in the feed, the feed's counter
+ * and row ({@link JdbcStateFeed}), as the last statements before the commit.
  *
  * <p>Cluster mode: a batch with a {@link ShardFence} first reads its shards' epochs with a shared
  * row lock ({@link #lockShards}); rows of a shard whose epoch is not the fence's are FENCED and
- * take no part in (1)-(3). Lock order is always shard rows (by shard id), task rows (by id), outbox.
+ * take no part in (1)-(4). Lock order is always shard rows (by shard id), task rows (by id), outbox,
+ * feed counter (last).
  * Every update sets {@code written_epoch}: the shard's epoch when fenced, null otherwise.
  */
 public final class JdbcTaskInstanceStore implements TaskInstanceStore {
@@ -93,12 +98,15 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     private final JdbcStoreOptions options;
     private final JdbcShardLeases leases;
     private volatile Runnable fenceProbe;
+    private final JdbcStateFeed feed;
+    private final StateEventFeed feedView = new FeedView();
 
     private JdbcTaskInstanceStore(Pool pool, SQLDialect dialect, JdbcStoreOptions options, int shardCount) {
         this.pool = pool;
         this.shardCount = shardCount;
         this.options = options;
         this.multiRowUpdate = dialect == SQLDialect.POSTGRES && options.multiRowUpdates();
+        this.feed = new JdbcStateFeed(dialect);
         String url = options.url();
         this.sql = DSL.using(pool.dataSource(), dialect, new Settings().withExecuteLogging(false));
         this.redactedUrl = JdbcStores.redact(url);
@@ -244,6 +252,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
             return List.of();
         }
         long[] outboxRow = {-1};
+        boolean[] appended = {false};
         List<StateEvent> notifications = new ArrayList<>();
         List<WriteOutcome> result = run("write a batch of " + updates.size() + " task instance updates",
                 () -> sql.transactionResult(tx -> {
@@ -286,14 +295,22 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                     applyLocked(t, toApply, writtenEpoch);
                 }
                 toApply.stream().map(RowUpdate::notification).filter(n -> n != null).forEach(notifications::add);
-                if (!notifications.isEmpty()) {
+                if (!notifications.isEmpty() && batch.recordsIn(StateRecord.OUTBOX)) {
                     outboxRow[0] = outbox.record(t, notifications);
+                }
+                if (!notifications.isEmpty() && batch.recordsIn(StateRecord.FEED)) {
+                    // Last before the commit: it locks the feed's counter row until then (JdbcStateFeed).
+                    feed.record(t, notifications);
+                    appended[0] = true;
                 }
             }
             return outcomes;
         }));
         if (outboxRow[0] >= 0) {
             outbox.committed(outboxRow[0], notifications);
+        }
+        if (appended[0]) {
+            feed.appended();
         }
         return result;
     }
@@ -454,6 +471,62 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                 throw new StoreException("updating task instance " + rows.get(i).row().id() + " matched "
                         + counts[i] + " rows although it was locked at the expected version; the batch was rolled back");
             }
+        }
+    }
+
+    /** Always present: {@code V4__AddStateFeed} creates the feed's tables in every database. */
+    @Override
+    public Optional<StateEventFeed> stateFeed() {
+        return Optional.of(feedView);
+    }
+
+    /** {@link JdbcStateFeed}'s SQL, with this store's errors ({@link #run}) and closed check. */
+    private final class FeedView implements StateEventFeed {
+        @Override
+        public long feedId() {
+            return run("read the state-event feed's id", () -> feed.feedId(sql));
+        }
+
+        @Override
+        public FeedPage read(long after, int limit) {
+            if (after < 0) {
+                throw new IllegalArgumentException("a feed position is not negative, was " + after);
+            }
+            if (limit < 1) {
+                throw new IllegalArgumentException("limit must be at least 1, was " + limit);
+            }
+            return run("read the state-event feed after position " + after, () -> feed.read(sql, after, limit));
+        }
+
+        @Override
+        public long head() {
+            return run("read the state-event feed's head", () -> feed.head(sql));
+        }
+
+        @Override
+        public long prunedThrough() {
+            return run("read the state-event feed's pruned position", () -> feed.prunedThrough(sql));
+        }
+
+        @Override
+        public long prune(java.time.Duration retention, int maxEvents) {
+            if (retention.isNegative()) {
+                throw new IllegalArgumentException("retention must not be negative, was " + retention);
+            }
+            if (maxEvents < 1) {
+                throw new IllegalArgumentException("maxEvents must be at least 1, was " + maxEvents);
+            }
+            return run("prune the state-event feed", () -> feed.prune(sql, retention, maxEvents));
+        }
+
+        @Override
+        public void addListener(Runnable appended) {
+            feed.addListener(appended);
+        }
+
+        @Override
+        public void removeListener(Runnable appended) {
+            feed.removeListener(appended);
         }
     }
 

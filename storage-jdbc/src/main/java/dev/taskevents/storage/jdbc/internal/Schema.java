@@ -7,6 +7,7 @@ import dev.taskevents.storage.jdbc.JdbcStores;
 import dev.taskevents.storage.jdbc.migration.V1__CreateTaskInstance;
 import dev.taskevents.storage.jdbc.migration.V2__AddOutbox;
 import dev.taskevents.storage.jdbc.migration.V3__AddCluster;
+import dev.taskevents.storage.jdbc.migration.V4__AddStateFeed;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
@@ -27,7 +28,8 @@ public final class Schema {
                 .dataSource(dataSource)
                 .locations(new String[0])
                 .javaMigrations(new V1__CreateTaskInstance(), new V2__AddOutbox(),
-                        new V3__AddCluster(shardCount == 0 ? Shards.DEFAULT_SHARD_COUNT : shardCount))
+                        new V3__AddCluster(shardCount == 0 ? Shards.DEFAULT_SHARD_COUNT : shardCount),
+                        new V4__AddStateFeed())
                 .failOnMissingLocations(false)
                 .load();
     }

@@ -1,0 +1,459 @@
+package dev.taskevents.cli.serve;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import dev.taskevents.api.StateEvent;
+import dev.taskevents.api.spi.FeedEvent;
+import dev.taskevents.api.spi.FeedPage;
+import dev.taskevents.api.spi.FeedPositionAheadException;
+import dev.taskevents.api.spi.FeedPositionExpiredException;
+import dev.taskevents.api.spi.StateEventFeed;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.lang.System.Logger.Level;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * {@code GET /v1/state-events?after=CURSOR&limit=N&wait=SECONDS}: the store's state-event feed
+ * ({@link StateEventFeed}) as pages of JSON, with long polls parked without a thread.
+ *
+ * <h2>Long polls</h2>
+ * A poll whose first read finds nothing, with {@code wait > 0}, is <em>parked</em>: its exchange is
+ * put in {@link #parked} and the handler returns without answering or closing it (the JDK server
+ * keeps the connection open), so a parked poll holds no thread. It is answered later by exactly
+ * one of:
+ * <ol>
+ *   <li>a <b>wake</b>: a local commit that appended to the feed (the store's listener), or the
+ *       head poll (every {@code headPoll} while polls are parked) seeing the head move, which
+ *       catches commits of other processes on the same database. A woken poll reads again on a
+ *       handler thread; if it finds events it is answered, otherwise parked again;
+ *   <li>its <b>deadline</b> ({@code wait}, cut to {@code maxWait}): answered with what a last read
+ *       finds, usually nothing;
+ *   <li>{@link #stop}: answered 503, so its client polls another node or again later.
+ * </ol>
+ * Invariants: (a) whoever removes a waiter from {@link #parked} (one atomic
+ * {@code ConcurrentHashMap.remove}) answers or re-parks it; nobody else touches its exchange, so
+ * no exchange is answered twice or left unanswered. (b) No wake is lost between a read that found
+ * nothing and the parking: the waiter is put in {@link #parked} first and the head is read after
+ * (register, then check, as with a condition variable); a commit before the registration moved
+ * the head, which the check sees and wakes the waiter for. (c) A read that stopped at a hole (a
+ * commit becoming visible out of order) is re-read after {@link #HOLE_RETRY}: no further commit
+ * may come to wake it. (d) A waiter past its deadline is answered, whatever wakes it.
+ *
+ * <p>Parked polls are bounded by {@code maxWaiters}; one over the bound is answered at once with
+ * what there is (200, maybe empty), never refused. They do not count against {@code maxInFlight}.
+ */
+final class StateEventsEndpoint {
+    private static final System.Logger LOG = System.getLogger(StateEventsEndpoint.class.getName());
+    static final int MAX_LIMIT = 10_000;
+    static final int DEFAULT_LIMIT = 1_000;
+    private static final Duration HOLE_RETRY = Duration.ofMillis(2);
+    private static final Set<String> PARAMETERS = Set.of("after", "limit", "wait");
+
+    /** A parked poll. Identity equality: each poll is its own waiter. */
+    private static final class Waiter {
+        final HttpExchange exchange;
+        final long after;
+        final int limit;
+        final long deadlineNanos;
+        volatile ScheduledFuture<?> deadline;
+
+        Waiter(HttpExchange exchange, long after, int limit, long deadlineNanos) {
+            this.exchange = exchange;
+            this.after = after;
+            this.limit = limit;
+            this.deadlineNanos = deadlineNanos;
+        }
+    }
+
+    /** Thrown to answer a poll with an error: status, message, a code for clients, and for 410 EXPIRED the oldest cursor. */
+    static final class Refusal extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final int status;
+        final String code;
+        final String oldest;
+
+        Refusal(int status, String code, String message, String oldest) {
+            super(message, null, false, false);
+            this.status = status;
+            this.code = code;
+            this.oldest = oldest;
+        }
+    }
+
+    private final StateEventFeed feed;
+    private final long feedId;
+    private final JsonCodec json;
+    private final ServerSettings.FeedSettings settings;
+    private final ExecutorService handlers;
+    private final Set<Waiter> parked = ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService timer;
+    private final Runnable onAppend = this::wakeAll;
+    private final AtomicLong polledHead = new AtomicLong(-1);
+    private final LongAdder reads = new LongAdder();
+    private final LongAdder served = new LongAdder();
+    private volatile boolean stopping;
+
+    StateEventsEndpoint(StateEventFeed feed, JsonCodec json, ServerSettings.FeedSettings settings,
+                        ExecutorService handlers) {
+        this.feed = feed;
+        this.feedId = feed.feedId();
+        this.json = json;
+        this.settings = settings;
+        this.handlers = handlers;
+        ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon()
+                .name("taskevents-feed-timer").unstarted(r));
+        t.setRemoveOnCancelPolicy(true);
+        this.timer = t;
+        feed.addListener(onAppend);
+        long poll = settings.headPoll().toNanos();
+        timer.scheduleWithFixedDelay(this::pollHead, poll, poll, TimeUnit.NANOSECONDS);
+    }
+
+    /** Polls parked now. */
+    int parked() {
+        return parked.size();
+    }
+
+    long reads() {
+        return reads.sum();
+    }
+
+    long served() {
+        return served.sum();
+    }
+
+    /**
+     * Handles one poll, already authenticated: answers it (and closes the exchange), or parks it
+     * (and leaves the exchange open). Returns whether it was parked.
+     */
+    boolean handle(HttpExchange exchange) throws IOException {
+        long after;
+        int limit;
+        long waitNanos;
+        try {
+            if (!exchange.getRequestMethod().equals("GET")) {
+                exchange.getResponseHeaders().set("Allow", "GET");
+                throw new Refusal(405, "METHOD_NOT_ALLOWED", "method " + JsonCodec.cut(exchange.getRequestMethod())
+                        + " is not allowed here; use GET", null);
+            }
+            Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
+            limit = intParameter(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
+            int waitSeconds = intParameter(query, "wait", 0, 0, Integer.MAX_VALUE);
+            waitNanos = Math.min(TimeUnit.SECONDS.toNanos(waitSeconds), settings.maxWait().toNanos());
+            after = startPosition(query.get("after"));
+            FeedPage page = read(after, limit);
+            if (!page.events().isEmpty() || waitNanos == 0 || stopping || parked.size() >= settings.maxWaiters()) {
+                answer(exchange, after, page);
+                return false;
+            }
+        } catch (Refusal refusal) {
+            refuse(exchange, refusal);
+            return false;
+        }
+        park(new Waiter(exchange, after, limit, System.nanoTime() + waitNanos));
+        return true;
+    }
+
+    private void park(Waiter w) {
+        parked.add(w);
+        if (stopping) {
+            stopAnswer(w);
+            return;
+        }
+        long left = w.deadlineNanos - System.nanoTime();
+        w.deadline = timer.schedule(() -> expire(w), Math.max(0, left), TimeUnit.NANOSECONDS);
+        // Register, then check (invariant b): a commit before the registration moved the head.
+        try {
+            if (feed.head() > w.after) {
+                wake(w);
+            }
+        } catch (RuntimeException e) {
+            wake(w); // the read on wake answers the store's failure as a 503
+        }
+    }
+
+    /** Parks {@code w} again after a hole: re-read soon, since no commit may come to wake it (invariant c). */
+    private void parkAfterHole(Waiter w) {
+        parked.add(w);
+        timer.schedule(() -> wake(w), HOLE_RETRY.toNanos(), TimeUnit.NANOSECONDS);
+        w.deadline = timer.schedule(() -> expire(w), Math.max(0, w.deadlineNanos - System.nanoTime()),
+                TimeUnit.NANOSECONDS);
+    }
+
+    private void wakeAll() {
+        for (Waiter w : parked) {
+            wake(w);
+        }
+    }
+
+    /** Every headPoll while polls are parked: wakes them if another process committed. */
+    private void pollHead() {
+        if (parked.isEmpty()) {
+            return;
+        }
+        try {
+            long head = feed.head();
+            if (polledHead.getAndSet(head) != head) {
+                wakeAll();
+            }
+        } catch (RuntimeException e) {
+            // The store is unreachable: the parked polls are answered at their deadlines, each with a 503.
+        }
+    }
+
+    private void wake(Waiter w) {
+        if (!parked.remove(w)) {
+            return; // answered or woken by someone else (invariant a)
+        }
+        cancelDeadline(w);
+        run(w, () -> retry(w));
+    }
+
+    private void expire(Waiter w) {
+        if (!parked.remove(w)) {
+            return;
+        }
+        run(w, () -> {
+            try {
+                answer(w.exchange, w.after, read(w.after, w.limit));
+            } catch (Refusal refusal) {
+                refuse(w.exchange, refusal);
+            }
+        });
+    }
+
+    /** A woken poll: answer if there is something or its time is up, else park it again. */
+    private void retry(Waiter w) throws IOException {
+        FeedPage page;
+        try {
+            page = read(w.after, w.limit);
+        } catch (Refusal refusal) {
+            refuse(w.exchange, refusal);
+            return;
+        }
+        if (!page.events().isEmpty() || stopping || System.nanoTime() - w.deadlineNanos >= 0) {
+            answer(w.exchange, w.after, page);
+        } else if (page.stoppedAtHole()) {
+            parkAfterHole(w);
+        } else {
+            park(w);
+        }
+    }
+
+    private interface Answer {
+        void run() throws IOException;
+    }
+
+    /** Runs an answer of a waiter this thread removed from {@link #parked} on a handler thread. */
+    private void run(Waiter w, Answer answer) {
+        try {
+            handlers.execute(() -> {
+                try {
+                    answer.run();
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(Level.DEBUG, "a parked state-event poll could not be answered: " + e);
+                    w.exchange.close();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            w.exchange.close(); // the server is stopping and its handlers are gone
+        }
+    }
+
+    private static void cancelDeadline(Waiter w) {
+        ScheduledFuture<?> deadline = w.deadline;
+        if (deadline != null) {
+            deadline.cancel(false);
+        }
+    }
+
+    /** Answers every parked poll 503 and stops waking; before the server stops. */
+    void stop() {
+        stopping = true;
+        feed.removeListener(onAppend);
+        for (Waiter w : parked) {
+            stopAnswer(w);
+        }
+        timer.shutdownNow();
+    }
+
+    private void stopAnswer(Waiter w) {
+        if (parked.remove(w)) {
+            cancelDeadline(w);
+            try {
+                w.exchange.getResponseHeaders().set("Retry-After", "1");
+                send(w.exchange, 503, error("SERVER_STOPPING", "the server is stopping; poll again (another node,"
+                        + " or this one once it is back) from the same cursor", null));
+            } catch (IOException e) {
+                w.exchange.close();
+            }
+        }
+    }
+
+    private long startPosition(String after) {
+        if (after == null) {
+            return feed.prunedThrough(); // the oldest retained event comes next
+        }
+        if (after.equals("latest")) {
+            return feed.head();
+        }
+        FeedCursor cursor;
+        try {
+            cursor = FeedCursor.decode(after);
+        } catch (BadRequest e) {
+            throw new Refusal(400, "BAD_CURSOR", e.getMessage(), null);
+        }
+        if (cursor.feedId() != feedId) {
+            throw new Refusal(410, "OTHER_FEED", "the cursor belongs to another feed (another database, or one"
+                    + " created anew): its events cannot be found here. Resynchronise the task states from"
+                    + " GET /v1/task-instances/{id} and resume without after (the oldest event) or with after=latest",
+                    null);
+        }
+        return cursor.position();
+    }
+
+    /** One read; the feed's refusals and failures as {@link Refusal}s. */
+    private FeedPage read(long after, int limit) {
+        reads.increment();
+        try {
+            return feed.read(after, limit);
+        } catch (FeedPositionExpiredException e) {
+            String oldest = new FeedCursor(feedId, e.oldest()).encode();
+            throw new Refusal(410, "CURSOR_EXPIRED", "the cursor is older than the feed's retention ("
+                    + human(settings.retention()) + "): the events after it were deleted. Resume from the oldest"
+                    + " retained event (after=" + oldest + ") and resynchronise task states from"
+                    + " GET /v1/task-instances/{id}", oldest);
+        } catch (FeedPositionAheadException e) {
+            throw new Refusal(410, "AHEAD", "the cursor is ahead of the feed (position " + e.position()
+                    + ", the feed's last is " + e.head() + "): the database was restored or replaced since it was"
+                    + " read. Resynchronise the task states from GET /v1/task-instances/{id} and resume with"
+                    + " after=latest", null);
+        } catch (RuntimeException e) {
+            String id = UUID.randomUUID().toString().substring(0, 8);
+            LOG.log(Level.WARNING, "GET /v1/state-events: the store failed, error " + id + ": "
+                    + EventServer.describe(e));
+            throw new Refusal(503, "STORE_UNAVAILABLE", "the store is unavailable (error " + id
+                    + "); poll again from the same cursor", null);
+        }
+    }
+
+    private void answer(HttpExchange exchange, long after, FeedPage page) throws IOException {
+        ObjectNode body = json.mapper.createObjectNode();
+        ArrayNode events = body.putArray("events");
+        for (FeedEvent e : page.events()) {
+            StateEvent s = e.event();
+            events.addObject()
+                    .put("cursor", new FeedCursor(feedId, e.position()).encode())
+                    .put("workflowInstanceId", s.workflowInstanceId())
+                    .put("taskInstanceId", s.taskInstanceId())
+                    .put("eventType", s.eventType().name())
+                    .put("state", s.state().name())
+                    .put("eventId", s.eventId())
+                    .put("version", s.version())
+                    .put("committedAt", s.committedAt().toString());
+        }
+        long next = page.next(after);
+        body.put("next", new FeedCursor(feedId, next).encode());
+        body.put("behind", Math.max(0, page.head() - next));
+        served.add(page.events().size());
+        send(exchange, 200, body);
+    }
+
+    private void refuse(HttpExchange exchange, Refusal refusal) throws IOException {
+        if (refusal.status == 503) {
+            exchange.getResponseHeaders().set("Retry-After", "1");
+        }
+        send(exchange, refusal.status, error(refusal.code, refusal.getMessage(), refusal.oldest));
+    }
+
+    private ObjectNode error(String code, String message, String oldest) {
+        ObjectNode body = json.mapper.createObjectNode().put("error", message).put("code", code);
+        if (oldest != null) {
+            body.put("oldest", oldest);
+        }
+        return body;
+    }
+
+    private void send(HttpExchange exchange, int status, ObjectNode body) throws IOException {
+        try (exchange) {
+            byte[] bytes = json.mapper.writeValueAsBytes(body);
+            exchange.getResponseHeaders().set("Content-Type", "application/json");
+            exchange.sendResponseHeaders(status, bytes.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(bytes);
+            }
+        }
+    }
+
+    private static Map<String, String> query(String raw) {
+        Map<String, String> values = new HashMap<>();
+        if (raw == null || raw.isEmpty()) {
+            return values;
+        }
+        for (String pair : raw.split("&", -1)) {
+            int eq = pair.indexOf('=');
+            String name = decode(eq < 0 ? pair : pair.substring(0, eq));
+            String value = eq < 0 ? "" : decode(pair.substring(eq + 1));
+            if (!PARAMETERS.contains(name)) {
+                throw new Refusal(400, "BAD_REQUEST", "unknown query parameter \"" + JsonCodec.cut(name)
+                        + "\"; this endpoint takes after, limit and wait", null);
+            }
+            if (values.put(name, value) != null) {
+                throw new Refusal(400, "BAD_REQUEST", "query parameter " + name + " is given twice", null);
+            }
+        }
+        return values;
+    }
+
+    private static String decode(String text) {
+        try {
+            return URLDecoder.decode(text, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new Refusal(400, "BAD_REQUEST", "the query is not URL-encoded properly: \"" + JsonCodec.cut(text)
+                    + "\"", null);
+        }
+    }
+
+    private static int intParameter(Map<String, String> query, String name, int fallback, int min, int max) {
+        String raw = query.get(name);
+        if (raw == null) {
+            return fallback;
+        }
+        if (raw.isEmpty() || raw.length() > 10 || !raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw new Refusal(400, "BAD_REQUEST", name + " must be a whole number from " + min + " to " + max
+                    + ", was \"" + JsonCodec.cut(raw) + "\"", null);
+        }
+        long value = Long.parseLong(raw);
+        if (value < min || value > max) {
+            throw new Refusal(400, "BAD_REQUEST", name + " must be from " + min + " to " + max + ", was " + value, null);
+        }
+        return (int) value;
+    }
+
+    private static String human(Duration d) {
+        if (d.toSeconds() % 3600 == 0) {
+            return d.toHours() + "h";
+        }
+        if (d.toSeconds() % 60 == 0) {
+            return d.toMinutes() + "m";
+        }
+        return d.toSeconds() + "s";
+    }
+}
