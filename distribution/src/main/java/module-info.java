@@ -6,6 +6,7 @@
 module dev.taskevents.cli {
     requires dev.taskevents.engine;
     requires dev.taskevents.storage.jdbc;
+    requires dev.taskevents.client;
     requires com.fasterxml.jackson.databind;
     requires jdk.httpserver;
     requires java.logging;
