@@ -25,14 +25,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Review of cluster mode (issue #13): {@code TaskEventEngine.submit} answers {@code Moved} at once,
- * outside the keyed executor, when the shard has no tenure here. An event of the same workflow
- * accepted earlier (queued, or in flight) is answered only later. A client that follows the first
- * Moved it gets resends the LATER event to the new owner first: the new owner applies the
- * workflow's events out of their submission order (here: the RESULT before the RUNNING, which is
- * then Stale, and the sink never hears of RUNNING).
+ * Cluster mode (issue #13): a {@code Moved} answer never overtakes an earlier accepted event of
+ * the same workflow. An event of a shard without tenure here is answered at once only if nothing
+ * of its workflow is queued or running; otherwise it is answered Moved in turn. Else a client
+ * that follows the first Moved it gets would resend the LATER event to the new owner first, and
+ * the new owner would apply the workflow's events out of their submission order (here: the
+ * RESULT before the RUNNING, which would then be Stale, and the sink would never hear of RUNNING).
  */
-class ClusterAnswerOrderReviewTest {
+class ClusterAnswerOrderTest {
     private static final Instant T = Instant.parse("2026-11-27T10:00:00Z");
     private static final Duration LEASE = Duration.ofSeconds(10);
 
