@@ -19,7 +19,9 @@ public interface ShardListener {
 
     /**
      * This node lost {@code shard} without giving it up (another node took it, a write was fenced,
-     * the node's lease ran out or its release failed).
+     * the node's lease ran out, the store refused its release, or its release failed while the
+     * node was closing). Told only after {@link #acquired} of the same hold, never instead of it:
+     * a hold lost before it was announced is not told at all.
      */
     default void lost(int shard) {}
 }

@@ -94,7 +94,10 @@ import java.util.function.Supplier;
  * <h2>Cluster mode</h2>
  * With {@link Builder#cluster}, several engines share one store, each serving the shards it holds
  * ({@link ClusterSettings}, {@link #cluster()}). An event of a shard this node does not hold is
- * answered {@link Acknowledgement.Moved} at once. An event of a shard being taken over (its
+ * answered {@link Acknowledgement.Moved}: at once if nothing of its workflow is queued or running,
+ * else in turn after the workflow's earlier events (an answer never overtakes an earlier accepted
+ * event's answer of the same workflow, so a client that follows Moved keeps the workflow's order).
+ * An event of a shard being taken over (its
  * previous owner's untold state events are re-told first) or given up waits, in arrival order,
  * counted against {@code maxQueued}. Every write carries the epoch of the shard's tenure, and the
  * store fences writes of an epoch that is no longer the shard's: such an event is answered
@@ -287,7 +290,10 @@ public final class TaskEventEngine implements AutoCloseable {
                         + " reaches the store again (is the database reachable?): resend event " + event.eventId()
                         + " later, or to another node"));
             }
-            if (member.tenure(shard) == null) {
+            // Moved at once only if no earlier event of the workflow waits for its answer: a
+            // client following this Moved must not reach the new owner before those events do.
+            // Otherwise the event queues behind them and is answered Moved in turn (admit).
+            if (member.tenure(shard) == null && executor.isIdle(event.workflowInstanceId())) {
                 moved.increment();
                 return CompletableFuture.completedFuture(moved(event, shard));
             }

@@ -47,7 +47,23 @@ import java.util.stream.Collectors;
  *       committed is in the outbox then, and is told before any new change of its workflows.
  *   <li>A planned move drains before it releases: the shard's new events park (DRAINING), the
  *       round waits for those in flight (up to the drain timeout), then releases; the parked
- *       ones are answered Moved, and nothing the node accepted is answered with an error.
+ *       ones are answered Moved, and nothing the node accepted is answered with an error. A
+ *       release that throws changed nothing we can rely on: the tenure stays DRAINING (in
+ *       {@link #tenures}, its events parked) and each round retries the release until the store
+ *       answers: true (RELEASED), false (LOST: the store no longer has it here at that epoch).
+ *       Only {@link #close} gives up on it: it makes the tenure LOST and leaves the shard to
+ *       expire with the lease that close ends.
+ *   <li>No orphans: a shard the map shows owned by this node at epoch e with no tenure here at e
+ *       (an acquire that committed but whose answer was lost, a tenure dropped while the store
+ *       still names this node) is served by nobody: other nodes see a live owner, and this node
+ *       takes only unowned shards or dead owners'. Each round releases such a shard at e; the
+ *       epoch rises, so any late write of a dropped tenure is fenced, and a later round takes the
+ *       shard normally (new tenure, re-tell). Tenures are created and released only by rounds and
+ *       {@link #close}, under this object's lock, so within a round {@link #tenures} can only
+ *       shrink: a shard without a tenure after the round's map check has none for that round.
+ *   <li>The listener hears {@code acquired} before {@code released} or {@code lost} of the same
+ *       tenure, and {@code lost} only of a tenure it heard acquired (see {@link ShardTenure},
+ *       invariant 6).
  * </ol>
  */
 public final class ClusterMember implements AutoCloseable {
@@ -227,6 +243,12 @@ public final class ClusterMember implements AutoCloseable {
                 lose(t, "the shard map shows it at epoch " + info.epoch() + " owned by " + info.ownerNode());
             }
         }
+        releaseOrphans(map, me);
+        for (ShardTenure t : List.copyOf(tenures.values())) {
+            if (t.state() == ShardState.DRAINING) {
+                release(t, me); // its release failed in an earlier round (invariant 5)
+            }
+        }
         retellWaiting();
         int index = -1;
         for (int i = 0; i < nodes.size(); i++) {
@@ -242,9 +264,12 @@ public final class ClusterMember implements AutoCloseable {
         if (owned < target) {
             acquire(map, me, Math.min(target - owned, config.maxMovesPerRound()));
         } else if (owned > target && someNodeBelowTarget(nodes, map, me)) {
+            // Tenures still DRAINING (their release failed again) are on their way out already.
+            long giving = tenures.values().stream().filter(t -> t.state() == ShardState.DRAINING).count();
             List<ShardTenure> surplus = tenures.values().stream()
+                    .filter(t -> t.state() != ShardState.DRAINING)
                     .sorted(Comparator.comparingInt(ShardTenure::shard).reversed())
-                    .limit(Math.min(owned - target, config.maxMovesPerRound()))
+                    .limit(Math.max(0, Math.min(owned - target - giving, config.maxMovesPerRound())))
                     .toList();
             drainAndRelease(surplus, me);
         }
@@ -281,6 +306,36 @@ public final class ClusterMember implements AutoCloseable {
         return false;
     }
 
+    /**
+     * Releases every shard the map shows owned by this node with no tenure here at that epoch
+     * (invariant 6). A release that fails or is refused changes nothing here: the next round
+     * reads the map again.
+     */
+    private void releaseOrphans(List<ShardInfo> map, String me) {
+        for (ShardInfo s : map) {
+            if (!me.equals(s.ownerNode())) {
+                continue;
+            }
+            ShardTenure t = tenures.get(s.shard());
+            if (t != null && t.epoch() == s.epoch()) {
+                continue;
+            }
+            boolean released;
+            try {
+                released = leases.release(s.shard(), me, s.epoch());
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "the shard map names this node (" + me + ") the owner of shard " + s.shard()
+                        + " at epoch " + s.epoch() + " but it holds no tenure there; releasing it failed, retried"
+                        + " next round: " + e.getMessage());
+                continue;
+            }
+            LOG.log(Level.WARNING, "the shard map named this node (" + me + ") the owner of shard " + s.shard()
+                    + " at epoch " + s.epoch() + " but it held no tenure there (an acquire whose answer was lost,"
+                    + " or a tenure dropped while the store kept it): " + (released
+                    ? "released it, to take it again normally" : "the store had moved on already"));
+        }
+    }
+
     /** Takes up to {@code moves} shards: unowned ones first, then dead owners', lowest id first. */
     private void acquire(List<ShardInfo> map, String me, int moves) {
         List<ShardInfo> candidates = new ArrayList<>();
@@ -306,12 +361,9 @@ public final class ClusterMember implements AutoCloseable {
             tenures.put(s.shard(), t); // from here on, the shard's events park
             takeovers.increment();
             host.sweep(s.shard());
-            try {
-                config.listener().acquired(s.shard(), t.epoch());
-            } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, "the shard listener failed on acquired(" + s.shard() + ")", e);
+            if (!t.begin(() -> config.listener().acquired(s.shard(), t.epoch()))) {
+                continue; // lost before it began (a heartbeat found the node gone): not announced
             }
-            t.moveTo(ShardState.RETELLING);
             taken.add(t);
         }
         if (!taken.isEmpty()) {
@@ -363,27 +415,35 @@ public final class ClusterMember implements AutoCloseable {
             }
         }
         for (ShardTenure t : give) {
-            boolean released;
+            release(t, me);
+        }
+    }
+
+    /**
+     * Releases a drained tenure (invariant 5): RELEASED if the store gave it up, LOST if the
+     * store no longer has it here at its epoch, still DRAINING if the release threw.
+     */
+    private void release(ShardTenure t, String me) {
+        boolean released;
+        try {
+            released = leases.release(t.shard(), me, t.epoch());
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "releasing " + t + " failed; it stays DRAINING (its events wait) and the release"
+                    + " is retried next round: " + e.getMessage());
+            return;
+        }
+        if (!released) {
+            lose(t, "its release was refused: the store no longer has it at this node and epoch");
+            return;
+        }
+        if (tenures.remove(t.shard(), t)) {
+            t.moveTo(ShardState.RELEASED);
+            host.sweep(t.shard());
+            releases.increment();
             try {
-                released = leases.release(t.shard(), me, t.epoch());
+                config.listener().released(t.shard());
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "releasing " + t + " failed; it will expire with this node's lease: "
-                        + e.getMessage());
-                released = false;
-            }
-            if (!released) {
-                lose(t, "its release was refused or failed");
-                continue;
-            }
-            if (tenures.remove(t.shard(), t)) {
-                t.moveTo(ShardState.RELEASED);
-                host.sweep(t.shard());
-                releases.increment();
-                try {
-                    config.listener().released(t.shard());
-                } catch (RuntimeException e) {
-                    LOG.log(Level.ERROR, "the shard listener failed on released(" + t.shard() + ")", e);
-                }
+                LOG.log(Level.ERROR, "the shard listener failed on released(" + t.shard() + ")", e);
             }
         }
     }
@@ -397,6 +457,9 @@ public final class ClusterMember implements AutoCloseable {
         host.sweep(t.shard());
         lost.increment();
         LOG.log(Level.WARNING, "cluster node " + nodeId + " lost shard " + t.shard() + " (epoch " + t.epoch() + "): " + why);
+        if (!t.announced()) {
+            return; // lost before it began: the listener never heard it acquired (invariant 7)
+        }
         try {
             config.listener().lost(t.shard());
         } catch (RuntimeException e) {
@@ -453,7 +516,9 @@ public final class ClusterMember implements AutoCloseable {
 
     /**
      * Graceful leave: stops the claim rounds, drains and releases every shard, stops the
-     * heartbeats and ends the node's lease. A shard whose release fails expires with the lease.
+     * heartbeats and ends the node's lease. A shard whose release fails is LOST here (its parked
+     * events are answered Moved) and expires with the lease; the store fences its late writes
+     * once another node takes it.
      */
     @Override
     public void close() {
@@ -461,6 +526,9 @@ public final class ClusterMember implements AutoCloseable {
         join(claimThread);
         synchronized (this) {
             drainAndRelease(List.copyOf(tenures.values()), nodeId);
+            for (ShardTenure t : List.copyOf(tenures.values())) {
+                lose(t, "its release failed while the node was closing; it expires with the node's lease");
+            }
         }
         join(heartbeatThread);
         try {

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <pre>
  * ACQUIRING → RETELLING → ACTIVE → DRAINING → RELEASED;  any of them → LOST
  * </pre>
+ * (DRAINING stays DRAINING while its release fails; it is retried, invariant 7.)
  *
  * <h2>Invariants (why it is correct)</h2>
  * <ol>
@@ -37,6 +38,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>The drain's waiter is woken by the exit that brings the count to zero: it decrements, then
  *       reads {@code DRAINING}, then notifies under the lock; the waiter checks the count under
  *       the same lock before each wait, so the wake-up cannot fall between its check and its wait.
+ *   <li>The host hears of a tenure in order: {@link #begin} announces it ({@code acquired}) under
+ *       this object's lock, in the same critical section as ACQUIRING → RETELLING, and only if the
+ *       tenure had not ended. A loss's {@link #moveTo} takes the same lock, so it comes either
+ *       before (then {@code begin} announces nothing, and {@link #announced} tells the loser not
+ *       to report a {@code lost} the host could not place) or after the announcement, never
+ *       between. A host never believes it holds a shard whose loss it heard first.
+ *   <li>{@code DRAINING} may last several rounds: a release that failed (the store unreachable,
+ *       or its lock wait ended behind a write) leaves the tenure DRAINING, its events parked,
+ *       and the member retries the release each round until the store answers.
  * </ol>
  * The engine's checks here are admission filters; the store's fence decides what is written.
  */
@@ -58,6 +68,8 @@ public final class ShardTenure {
     private volatile ShardState state = ShardState.ACQUIRING;
     /** Events waiting for the tenure to serve or end; guarded by {@code this}. */
     private List<Runnable> parked = new ArrayList<>();
+    /** Whether {@link #begin} announced the tenure to the host; guarded by {@code this}. */
+    private boolean announced;
 
     ShardTenure(int shard, long epoch, Probe probe) {
         this.shard = shard;
@@ -150,6 +162,34 @@ public final class ShardTenure {
             }
         }
         return true;
+    }
+
+    /**
+     * ACQUIRING → RETELLING, and {@code announce} (the host's {@code acquired}) run under this
+     * object's lock, unless the tenure ended first (invariant 6). A loss meanwhile waits for the
+     * announcement; events that park meanwhile wait for it too (keep it short).
+     *
+     * @return whether it moved and announced; false if the tenure ended already
+     */
+    boolean begin(Runnable announce) {
+        synchronized (this) {
+            if (state != ShardState.ACQUIRING) {
+                return false;
+            }
+            state = ShardState.RETELLING;
+            announced = true;
+            try {
+                announce.run();
+            } catch (RuntimeException e) {
+                LOG.log(Level.ERROR, "the shard listener failed on acquired(" + shard + ")", e);
+            }
+            return true;
+        }
+    }
+
+    /** Whether {@link #begin} announced the tenure to the host (final once the tenure ended). */
+    synchronized boolean announced() {
+        return announced;
     }
 
     /**

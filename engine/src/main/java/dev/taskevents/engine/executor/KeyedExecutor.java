@@ -482,6 +482,16 @@ public final class KeyedExecutor<K> implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether {@code key} has no task queued or running now. If true, every task of the key whose
+     * {@code execute} returned before this call began has finished (a key's slot leaves the map
+     * only after its last task finished, note 4); a task submitted concurrently may be running
+     * already. If false, a task queued now runs after the key's current ones.
+     */
+    public boolean isIdle(K key) {
+        return !slots.containsKey(Objects.requireNonNull(key, "key"));
+    }
+
     /** A snapshot of the counters. */
     public Stats stats() {
         return new Stats(maxQueued - capacity.availablePermits(), slots.size(), completed.sum(), failed.sum());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.taskevents.storecontract.Await;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -244,6 +245,23 @@ class KeyedExecutorTest {
         io.complete(null);
         assertTrue(nextRan.await(10, TimeUnit.SECONDS));
         assertEquals(Boolean.TRUE, ioDoneWhenNextRan.get());
+        executor.close();
+    }
+
+    /** A key is busy from its first task's submit until its last task's stage completed. */
+    @Test
+    void aKeyIsIdleOnlyWhenNothingOfItIsQueuedOrRunning() throws Exception {
+        KeyedExecutor<String> executor = KeyedExecutor.<String>builder().threads(1).build();
+        assertTrue(executor.isIdle("a"));
+        CompletableFuture<Void> io = new CompletableFuture<>();
+        executor.executeAsync("a", () -> io);
+        CountDownLatch nextRan = new CountDownLatch(1);
+        executor.execute("a", nextRan::countDown);
+        assertFalse(executor.isIdle("a"), "a task of key a is running (its stage pending), one more is queued");
+        assertTrue(executor.isIdle("b"));
+        io.complete(null);
+        assertTrue(nextRan.await(10, TimeUnit.SECONDS));
+        Await.until(() -> executor.isIdle("a"));
         executor.close();
     }
 
