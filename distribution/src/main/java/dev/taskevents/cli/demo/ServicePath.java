@@ -61,7 +61,10 @@ final class ServicePath implements AutoCloseable {
         }
         server.start();
         URI address = URI.create("http://" + server.address().getHostString() + ":" + server.address().getPort());
-        TaskEventsClient client = TaskEventsClient.builder(address).token(token).build();
+        // One client for all the demo's workers (hundreds of tasks at once, each waiting for its ack),
+        // where a real worker process has a few: more requests out at once than the default 4 keep
+        // serve's group commit fed (measured: 300 workflows on H2 in 6.8 s instead of 11.3 s).
+        TaskEventsClient client = TaskEventsClient.builder(address).token(token).maxInFlight(16).build();
         return new ServicePath(engine, server, client, address);
     }
 
