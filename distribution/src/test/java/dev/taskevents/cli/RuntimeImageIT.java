@@ -98,8 +98,8 @@ class RuntimeImageIT {
             assertTrue(run.out().contains(workflows + " of " + workflows + " finished"), run.out());
             assertTrue(run.out().contains("verification    OK: all "), run.out());
             java.util.regex.Matcher service = java.util.regex.Pattern.compile("service path {4}serve at"
-                    + " http://127\\.0\\.0\\.1:\\d+ \\(in this process, bearer token\\); the driver read ([\\d,]+) state"
-                    + " events from its feed; the client resent [\\d,]+ events").matcher(run.out());
+                    + " http://127\\.0\\.0\\.1:\\d+ \\(in this process, bearer token\\), through the Java client\\R {18}"
+                    + "the driver read ([\\d,]+) state events from the feed; the client resent [\\d,]+ events").matcher(run.out());
             assertTrue(service.find(), run.out());
             java.util.regex.Matcher applied = java.util.regex.Pattern.compile("applied ([\\d,]+)").matcher(run.out());
             java.util.regex.Matcher tasks = java.util.regex.Pattern.compile("OK: all ([\\d,]+) task instances")

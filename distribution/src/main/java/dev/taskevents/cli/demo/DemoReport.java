@@ -96,9 +96,10 @@ public record DemoReport(SimulationConfig config, long elapsedNanos, Map<TaskEve
             }
         }
         if (service != null) {
-            out.printf("  service path    serve at %s (in this process, bearer token); the driver read %,d state"
-                    + " events from its feed; the client resent %,d events%n", service.address(), service.feedEventsRead(),
-                    service.clientResends());
+            out.printf("  service path    serve at %s (in this process, bearer token), through the Java client%n",
+                    service.address());
+            out.printf("                  the driver read %,d state events from the feed; the client resent %,d events%n",
+                    service.feedEventsRead(), service.clientResends());
         }
         if (ok()) {
             out.printf("  verification    OK: all %,d task instances hold the state their workers reported%n",

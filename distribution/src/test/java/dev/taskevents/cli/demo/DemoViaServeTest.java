@@ -28,8 +28,8 @@ class DemoViaServeTest {
         assertEquals(0, exit, out);
         assertTrue(out.contains("40 of 40 finished"), out);
         assertTrue(out.contains("verification    OK"), out);
-        Matcher service = Pattern.compile("service path {4}serve at http://127\\.0\\.0\\.1:\\d+ .*the driver read"
-                + " ([\\d,]+) state events").matcher(out);
+        Matcher service = Pattern.compile("service path {4}serve at http://127\\.0\\.0\\.1:\\d+ .*\\R {18}the driver"
+                + " read ([\\d,]+) state events from the feed").matcher(out);
         Matcher applied = Pattern.compile("applied ([\\d,]+)").matcher(out);
         Matcher tasks = Pattern.compile("OK: all ([\\d,]+) task instances").matcher(out);
         assertTrue(service.find() && applied.find() && tasks.find(), out);
