@@ -23,7 +23,7 @@ import java.util.List;
  * bearer token), on a port the system picks, and a {@link TaskEventsClient} of it with that token.
  * The token is made here from {@link SecureRandom} and never shown.
  *
- * <p>Closing stops the client, then the server (parked feed polls get 503), then the engine; the
+ * <p>Closing stops the client (waiting up to 10 s for events still unanswered), then the server (parked feed polls get 503), then the engine; the
  * store is the caller's.
  */
 final class ServicePath implements AutoCloseable {
@@ -85,7 +85,7 @@ final class ServicePath implements AutoCloseable {
     @Override
     public void close() {
         try {
-            client.close(Duration.ZERO);
+            client.close(Duration.ofSeconds(10)); // the events still unanswered are answered or failed
         } finally {
             try {
                 server.stop(Duration.ofSeconds(1));

@@ -161,6 +161,10 @@ public final class Simulation {
                         reader.join();
                     }
                 }
+                // Workflows are done, but workers may still be sending their last events (a late
+                // RUNNING, a resend after a lost ack): they stop here, and closing the client lets
+                // what they sent be answered rather than failing it.
+                threads.shutdownNow();
                 stats = serve.stats();
                 service = new DemoReport.ServiceRun(serve.address().toString(), feedEventsRead.sum(),
                         serve.client().resends());
