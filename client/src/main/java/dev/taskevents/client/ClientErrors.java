@@ -30,6 +30,11 @@ final class ClientErrors implements Errors {
     }
 
     @Override
+    public RuntimeException tasksRefused(List<Long> ids, int status, URI server, String serverMessage) {
+        return new TaskCreationRefusedException(ids, status, server.toString(), serverMessage);
+    }
+
+    @Override
     public RuntimeException closed(String message) {
         return new ClientClosedException(message);
     }

@@ -2,10 +2,13 @@ package dev.taskevents.client;
 
 import dev.taskevents.api.Shards;
 import dev.taskevents.api.TaskEvent;
+import dev.taskevents.api.TaskInstance;
+import dev.taskevents.api.TaskState;
 import dev.taskevents.client.internal.Backoff;
 import dev.taskevents.client.internal.FeedPoller;
 import dev.taskevents.client.internal.Routes;
 import dev.taskevents.client.internal.SendQueue;
+import dev.taskevents.client.internal.TaskCreation;
 import dev.taskevents.client.internal.Transport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -25,7 +28,7 @@ import javax.net.ssl.SSLContext;
 
 /**
  * The client of {@code taskevents serve}: {@link #send} for workers, {@link #feed} and
- * {@link #feedPublisher} for schedulers. Thread-safe; one per process is enough (it batches the
+ * {@link #feedPublisher} for schedulers, {@link #createTasks} for creating the tasks workers report on. Thread-safe; one per process is enough (it batches the
  * events of all threads).
  *
  * <h2>Sending</h2>
@@ -109,6 +112,81 @@ public final class TaskEventsClient implements AutoCloseable {
         }
         return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
                 .thenApply(done -> futures.stream().map(CompletableFuture::join).toList());
+    }
+
+    /**
+     * Creates task instances, SUBMITTED ({@code POST /v1/task-instances}), all of them or none, and
+     * returns once they exist. Only their id, workflow instance id and name are sent; the server
+     * sets the rest (state SUBMITTED, version 0, its own creation time).
+     *
+     * <p>Like {@link #send}, it tries again on connection errors, timeouts, 503 (never sooner than its
+     * {@code Retry-After}) and 5xx, with backoff and jitter, for as long as it takes (or up to
+     * {@link Builder#giveUpAfter}). A try whose answer was lost may have created the tasks, so a 409
+     * ("the ids exist") after such a try is read as done <em>only</em> if every task reads back
+     * ({@code GET /v1/task-instances/{id}}) with the workflow instance and name sent here; otherwise
+     * it is someone else's task, and the call fails. A 409 to the first try always fails.
+     *
+     * @throws IllegalArgumentException if {@code tasks} is empty, holds an id twice, or holds a task
+     *     not in state SUBMITTED (the server creates tasks SUBMITTED; other fields would be lost)
+     * @throws TaskCreationRefusedException if the server refused them (409: an id exists; 400)
+     * @throws TaskEventsException also {@link UnauthorizedException}, {@link TlsException},
+     *     {@link ServerUnavailableException} or {@link ClientClosedException}, as for {@link #send}
+     * @throws InterruptedException if interrupted while waiting; the tasks may or may not exist
+     */
+    public void createTasks(List<TaskInstance> tasks) throws InterruptedException {
+        if (tasks.isEmpty()) {
+            throw new IllegalArgumentException("createTasks needs at least one task instance");
+        }
+        java.util.Set<Long> ids = new java.util.HashSet<>();
+        for (TaskInstance t : tasks) {
+            Objects.requireNonNull(t, "a task instance of the list");
+            if (t.state() != TaskState.SUBMITTED) {
+                throw new IllegalArgumentException("task instance " + t.id() + " is " + t.state() + ": serve creates"
+                        + " task instances SUBMITTED (use TaskInstance.submitted) and workers' events move them on");
+            }
+            if (!ids.add(t.id())) {
+                throw new IllegalArgumentException("task instance id " + t.id() + " is in the list twice");
+            }
+        }
+        if (closed) {
+            throw ClientErrors.INSTANCE.closed("the client is closed; create the tasks with another client");
+        }
+        new TaskCreation(transport, routes, backoff, giveUpAfter, ClientErrors.INSTANCE).create(List.copyOf(tasks));
+    }
+
+    /**
+     * The cursor of the feed's head now: a feed read from it gets every change committed after the
+     * server read its head during this call, and none from before. Take it <em>before</em> making
+     * the changes a consumer must see (a feed opened at {@link FeedCursor#LATEST} takes the head
+     * only at its first poll, later). Retried like a feed poll.
+     *
+     * @throws InterruptedException if interrupted while waiting
+     */
+    public FeedCursor feedHead() throws InterruptedException {
+        if (closed) {
+            throw ClientErrors.INSTANCE.closed("the client is closed; read the feed with another client");
+        }
+        // A page after "latest" is empty unless a change committed between the server's read of its
+        // head and its read of the rows; then the head has moved and is asked for again.
+        for (int tries = 1; ; tries++) {
+            dev.taskevents.client.internal.Wire.Page page = poller().poll(FeedCursor.LATEST.queryValue(), 1, Duration.ZERO);
+            if (page.events().isEmpty() && page.next() != null && !page.next().equals(FeedCursor.LATEST.queryValue())) {
+                return FeedCursor.parse(page.next());
+            }
+            if (tries == 100) {
+                throw new IllegalStateException("the feed's head moved during each of 100 reads of it (or the server"
+                        + " answered without a cursor); open the feed at FeedCursor.LATEST instead");
+            }
+        }
+    }
+
+    /**
+     * How many times an event was sent again after a try without a final answer (connection
+     * errors, timeouts, 503 and other 5xx, NOT_APPLIED), over this client's life; moves to a
+     * shard's owner are not counted.
+     */
+    public long resends() {
+        return queue.resends();
     }
 
     /** The feed after {@code after}, 1,000 events a page at most, each poll parked up to 30 s at the server. */

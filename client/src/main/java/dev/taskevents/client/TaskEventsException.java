@@ -11,7 +11,7 @@ package dev.taskevents.client;
  */
 public abstract sealed class TaskEventsException extends RuntimeException
         permits UnauthorizedException, TlsException, ServerUnavailableException, CursorExpiredException,
-        CursorInvalidException, EventRefusedException, ClientClosedException {
+        CursorInvalidException, EventRefusedException, TaskCreationRefusedException, ClientClosedException {
     private static final long serialVersionUID = 1L;
 
     TaskEventsException(String message, Throwable cause) {

@@ -41,6 +41,9 @@
  *     // events were deleted before they were read: resynchronise, then go on from expired.oldest()
  * }
  * }</pre>
+ * A scheduler that has no stored cursor yet and must see the changes of tasks it is about to create
+ * takes {@link dev.taskevents.client.TaskEventsClient#feedHead} first, creates them with
+ * {@link dev.taskevents.client.TaskEventsClient#createTasks}, then reads from that head.
  * {@link dev.taskevents.client.TaskEventsClient#feedPublisher} gives the same feed as a
  * {@link java.util.concurrent.Flow.Publisher}, polled only while its subscriber has demand.
  *

@@ -60,6 +60,10 @@ final class StubServe implements AutoCloseable {
     private final Map<String, Integer> applyCounts = new HashMap<>(); // guarded by this
     private final Map<Long, Long> versions = new HashMap<>(); // guarded by this
 
+    /** POST /v1/task-instances: created tasks by id (id, workflowInstanceId, name as JSON), all or none. */
+    private final Map<Long, Map<?, ?>> tasks = new HashMap<>(); // guarded by this
+    private final ConcurrentLinkedDeque<Script> taskScripts = new ConcurrentLinkedDeque<>();
+
     private final ReentrantLock feedLock = new ReentrantLock();
     private final Condition published = feedLock.newCondition();
     private final List<String> feed = new ArrayList<>(); // guarded by feedLock: position i+1 -> event JSON
@@ -104,7 +108,28 @@ final class StubServe implements AutoCloseable {
         return this;
     }
 
+    /** The next POST /v1/task-instances is answered by {@code script} instead of the default. */
+    StubServe thenTasks(Script script) {
+        taskScripts.addLast(script);
+        return this;
+    }
+
     // --- scripts ---
+
+    /** Creates the tasks as the default does, then closes the connection without an answer. */
+    static Script createThenDrop() {
+        return (stub, exchange, tasks) -> {
+            stub.createTasks(tasks);
+            throw new IllegalStateException("the stub drops the connection after creating");
+        };
+    }
+
+    /** Closes the connection without creating anything or answering. */
+    static Script drop() {
+        return (stub, exchange, tasks) -> {
+            throw new IllegalStateException("the stub drops the connection");
+        };
+    }
 
     static Script status(int status, String retryAfter, String body) {
         return (stub, exchange, events) -> {
@@ -170,6 +195,29 @@ final class StubServe implements AutoCloseable {
 
     // --- state ---
 
+    /** Creates all of {@code rows} and returns null, or none and returns an id that exists already. */
+    synchronized Long createTasks(List<Map<?, ?>> rows) {
+        for (Map<?, ?> row : rows) {
+            if (tasks.containsKey((Long) row.get("id"))) {
+                return (Long) row.get("id");
+            }
+        }
+        rows.forEach(row -> tasks.put((Long) row.get("id"), row));
+        return null;
+    }
+
+    /** The task created with {@code id} (its id, workflowInstanceId and name as sent), or null. */
+    synchronized Map<?, ?> task(long id) {
+        return tasks.get(id);
+    }
+
+    /** The requests to {@code path} (exactly), in arrival order. */
+    List<Request> requestsTo(String method, String path) {
+        synchronized (requests) {
+            return requests.stream().filter(r -> r.method().equals(method) && r.path().equals(path)).toList();
+        }
+    }
+
     /** How many times the stub applied {@code eventId} (a duplicate does not count). */
     synchronized int applyCount(String eventId) {
         return applyCounts.getOrDefault(eventId, 0);
@@ -220,14 +268,15 @@ final class StubServe implements AutoCloseable {
             String path = exchange.getRequestURI().getPath();
             String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
             List<Map<?, ?>> events = new ArrayList<>();
-            if (path.equals("/v1/events")) {
+            if (path.equals("/v1/events") || path.equals("/v1/task-instances")) {
                 for (Object e : (List<?>) Json.parse(body)) {
                     events.add((Map<?, ?>) e);
                 }
             }
             requests.add(new Request(exchange.getRequestMethod(), path, exchange.getRequestURI().getRawQuery(),
                     exchange.getRequestHeaders().getFirst("Authorization"),
-                    events.stream().map(e -> (String) e.get("eventId")).toList(), System.nanoTime()));
+                    events.stream().map(e -> String.valueOf(e.containsKey("eventId") ? e.get("eventId") : e.get("id")))
+                            .toList(), System.nanoTime()));
             if (token != null && !("Bearer " + token).equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
                 exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
                 write(exchange, 401, "{\"error\":\"unauthorized\"}");
@@ -239,6 +288,26 @@ final class StubServe implements AutoCloseable {
                     script.answer(this, exchange, events);
                 } else {
                     answerByDefault(exchange, events);
+                }
+            } else if (path.equals("/v1/task-instances")) {
+                Script script = taskScripts.pollFirst();
+                if (script != null) {
+                    script.answer(this, exchange, events);
+                } else {
+                    Long existing = createTasks(events);
+                    write(exchange, existing == null ? 201 : 409, existing == null
+                            ? "{\"created\":" + events.size() + "}"
+                            : "{\"error\":\"task instance ids exist already (or repeat in the request), nothing was"
+                            + " inserted: [" + existing + "]\"}");
+                }
+            } else if (path.startsWith("/v1/task-instances/")) {
+                Map<?, ?> task = task(Long.parseLong(path.substring("/v1/task-instances/".length())));
+                if (task == null) {
+                    write(exchange, 404, "{\"error\":\"no task instance with id " + path.substring(19) + "\"}");
+                } else {
+                    write(exchange, 200, "{\"id\":" + task.get("id") + ",\"workflowInstanceId\":"
+                            + task.get("workflowInstanceId") + ",\"name\":" + Json.quote((String) task.get("name"))
+                            + ",\"state\":\"SUBMITTED\",\"version\":0}");
                 }
             } else if (path.equals("/v1/state-events")) {
                 Script script = feedScripts.pollFirst();

@@ -83,6 +83,44 @@ class RuntimeImageIT {
         assertTrue(run.out().contains("verification    OK: all "), run.out());
     }
 
+    /**
+     * The main job on the service path: serve in the image's process, the simulation through the
+     * client, the driver advanced only from the feed. Every change the engine applied (all but the
+     * DISPATCHes, one per task) is read from the feed exactly once; a second run on the same
+     * database starts at the feed's head and reads none of the first run's changes.
+     */
+    @Test
+    void demoViaServeVerifiesEveryTaskAndReadsEachChangeOnceFromTheFeed() throws Exception {
+        Path dir = Files.createTempDirectory("taskevents-demo-via-");
+        for (int workflows : new int[] {200, 50}) {
+            Run run = run(dir, "demo", "--via-serve", "--workflows", String.valueOf(workflows));
+            assertEquals(0, run.exit(), run.out() + run.err());
+            assertTrue(run.out().contains(workflows + " of " + workflows + " finished"), run.out());
+            assertTrue(run.out().contains("verification    OK: all "), run.out());
+            java.util.regex.Matcher service = java.util.regex.Pattern.compile("service path {4}serve at"
+                    + " http://127\\.0\\.0\\.1:\\d+ \\(in this process, bearer token\\), through the Java client\\R {18}"
+                    + "the driver read ([\\d,]+) state events from the feed; the client resent [\\d,]+ events").matcher(run.out());
+            assertTrue(service.find(), run.out());
+            java.util.regex.Matcher applied = java.util.regex.Pattern.compile("applied ([\\d,]+)").matcher(run.out());
+            java.util.regex.Matcher tasks = java.util.regex.Pattern.compile("OK: all ([\\d,]+) task instances")
+                    .matcher(run.out());
+            assertTrue(applied.find() && tasks.find(), run.out());
+            assertEquals(number(applied.group(1)) - number(tasks.group(1)), number(service.group(1)),
+                    "every applied change but the DISPATCHes, once: " + run.out());
+        }
+    }
+
+    private static long number(String text) {
+        return Long.parseLong(text.replace(",", ""));
+    }
+
+    @Test
+    void demoViaServeIsOneNode() throws Exception {
+        Run run = run(Files.createTempDirectory("taskevents-demo-via-nodes-"), "demo", "--via-serve", "--nodes", "2");
+        assertEquals(2, run.exit(), run.out() + run.err());
+        assertTrue(run.err().contains("demo: --via-serve runs one serve and does not combine with --nodes 2"), run.err());
+    }
+
     @Test
     void demoNodesNeedASharedStore() throws Exception {
         Run run = run(Files.createTempDirectory("taskevents-demo-mem-"), "demo", "--nodes", "2", "--store", "memory:");

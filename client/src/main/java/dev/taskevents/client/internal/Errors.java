@@ -17,6 +17,8 @@ public interface Errors {
 
     RuntimeException refused(String eventId, int status, URI server, String serverMessage);
 
+    RuntimeException tasksRefused(List<Long> ids, int status, URI server, String serverMessage);
+
     RuntimeException closed(String message);
 
     RuntimeException cursorExpired(String cursor, String oldest, String serverMessage);

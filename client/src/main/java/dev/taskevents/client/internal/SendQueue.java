@@ -109,6 +109,7 @@ public final class SendQueue implements AutoCloseable {
     private final Map<Long, ArrayDeque<Pending>> workflows = new HashMap<>();
     private final ArrayDeque<Pending> ready = new ArrayDeque<>();
     private int unanswered;
+    private final java.util.concurrent.atomic.LongAdder resends = new java.util.concurrent.atomic.LongAdder();
     private boolean closing;
     private boolean stopped;
 
@@ -319,6 +320,7 @@ public final class SendQueue implements AutoCloseable {
 
     private void resend(Pending p, long floorNanos, Throwable why) {
         p.attempts++;
+        resends.increment();
         p.lastError = why;
         long delay = settings.backoff().delayNanos(p.attempts, floorNanos);
         long bound = settings.giveUpAfter().toNanos();
@@ -389,6 +391,11 @@ public final class SendQueue implements AutoCloseable {
             lock.unlock();
         }
         failed.forEach(p -> p.future.completeExceptionally(failure));
+    }
+
+    /** How many times an event was scheduled to go again after a try without a final answer. */
+    public long resends() {
+        return resends.sum();
     }
 
     /** The number of events submitted and not yet answered (for tests and metrics). */

@@ -4,6 +4,7 @@ import dev.taskevents.api.Acknowledgement;
 import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskEventType;
+import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
 import dev.taskevents.client.Ack;
 import java.time.Instant;
@@ -55,6 +56,30 @@ public final class Wire {
             event(events.get(i), out);
         }
         return out.append(']').toString();
+    }
+
+    /** Task instances as serve's {@code POST /v1/task-instances} takes them: id, workflow instance, name. */
+    public static String tasks(List<TaskInstance> tasks) {
+        StringBuilder out = new StringBuilder(tasks.size() * 80);
+        out.append('[');
+        for (int i = 0; i < tasks.size(); i++) {
+            TaskInstance t = tasks.get(i);
+            out.append(i == 0 ? "" : ",").append("{\"id\":").append(t.id()).append(",\"workflowInstanceId\":")
+                    .append(t.workflowInstanceId());
+            field(out, "name", t.name(), false);
+            out.append('}');
+        }
+        return out.append(']').toString();
+    }
+
+    /** Who a task instance of {@code GET /v1/task-instances/{id}} is: its id, workflow instance and name. */
+    public record TaskIdentity(long id, long workflowInstanceId, String name) {
+    }
+
+    /** The identity fields of a {@code GET /v1/task-instances/{id}} body. */
+    public static TaskIdentity taskIdentity(Object body) {
+        Map<?, ?> task = object(body, "a task instance");
+        return new TaskIdentity(number(task, "id"), number(task, "workflowInstanceId"), text(task, "name", false));
     }
 
     static void event(TaskEvent e, StringBuilder out) {

@@ -38,6 +38,12 @@ public final class DemoCommand {
                                       a jdbc: store), each with its own connection pool, and kill one
                                       when 40%% of the workflows have finished: the others take its
                                       shards over. The report gains a cluster line with the failover time
+              --via-serve             take the service path: start taskevents serve in this process (on
+                                      loopback, a free port, a generated bearer token, the store above)
+                                      and run the same simulation through the Java client: the driver
+                                      creates tasks over HTTP and advances its workflows only from the
+                                      state-event feed; the workers send through the client. Not with
+                                      --nodes. The report gains a service line
             """.formatted(Defaults.STORE);
 
     private final PrintStream out;
@@ -49,7 +55,7 @@ public final class DemoCommand {
     public int run(List<String> args) throws InterruptedException {
         Options options = Options.parse("demo", args, Set.of("store", "workflows", "tasks", "duplicate-rate",
                 "reorder-rate", "late-running-rate", "lost-ack-rate", "delay-rate", "failure-rate", "seed",
-                "timeout-seconds", "nodes"), Set.of("help"));
+                "timeout-seconds", "nodes"), Set.of("help", "via-serve"));
         if (options.has("help")) {
             out.print(HELP);
             return 0;
@@ -67,17 +73,24 @@ public final class DemoCommand {
                 Duration.ofSeconds(options.getInt("timeout-seconds", 120, 1, 86_400)),
                 options.getInt("nodes", 1, 1, 9));
         String url = options.get("store", Defaults.STORE);
+        boolean viaServe = options.has("via-serve");
+        if (viaServe && config.nodes() > 1) {
+            throw new UsageException("demo: --via-serve runs one serve and does not combine with --nodes "
+                    + config.nodes() + " (several nodes through serve are several serve --cluster processes);"
+                    + " give one of them (see: taskevents demo --help)");
+        }
         if (config.nodes() > 1 && !url.startsWith("jdbc:")) {
             throw new UsageException("demo: --nodes " + config.nodes() + " needs a store the nodes share and that fences"
                     + " writes: a jdbc: URL (the default H2 file, PostgreSQL, MariaDB or MySQL), not " + JdbcStores.redact(url)
                     + " (see: taskevents demo --help)");
         }
         out.printf("taskevents demo: opening %s%s%n", JdbcStores.redact(url),
-                config.nodes() > 1 ? " for " + config.nodes() + " nodes" : "");
+                config.nodes() > 1 ? " for " + config.nodes() + " nodes" : viaServe ? " for serve (--via-serve)" : "");
         try (TaskInstanceStore store = Stores.open(url)) {
             // Each node has its own pool, as a process of its own would; the write transactions' idle
             // bound keeps a node's locks from outliving it by more than that.
-            Simulation simulation = config.nodes() == 1 ? new Simulation(config, store)
+            Simulation simulation = viaServe ? Simulation.viaServe(config, store)
+                    : config.nodes() == 1 ? new Simulation(config, store)
                     : new Simulation(config, store, () -> JdbcStores.open(JdbcStoreOptions.of(url).withMaximumPoolSize(4)
                             .withWriterIdleTimeout(Duration.ofSeconds(1))));
             DemoReport report;

@@ -11,7 +11,7 @@ public record DemoReport(SimulationConfig config, long elapsedNanos, Map<TaskEve
                          long resends, long backpressureWaits, EngineStats engine, long[] ackLatencyNanos,
                          int workflows, int workflowsFinished, int workflowsSucceeded, boolean finishedInTime,
                          Verification verification, List<Throwable> driverErrors, ClusterRun cluster,
-                         long stateEventsRepeated) {
+                         long stateEventsRepeated, ServiceRun service) {
 
     /** The store check: how many task rows were compared and what did not match. */
     public record Verification(int tasksChecked, List<String> problems) {}
@@ -31,6 +31,15 @@ public record DemoReport(SimulationConfig config, long elapsedNanos, Map<TaskEve
      */
     public record ClusterRun(int nodes, int shardCount, String killed, int killedAtPercent, int killedShards,
                              long takeovers, long failoverNanos, EngineStats killedStats) {}
+
+    /**
+     * A run through serve ({@code --via-serve}).
+     *
+     * @param address where the in-process serve listened
+     * @param feedEventsRead state events the driver read from {@code GET /v1/state-events}
+     * @param clientResends events the client sent again after a try without a final answer
+     */
+    public record ServiceRun(String address, long feedEventsRead, long clientResends) {}
 
     /** Whether the run finished in time, without driver errors, and every row matched. */
     public boolean ok() {
@@ -85,6 +94,12 @@ public record DemoReport(SimulationConfig config, long elapsedNanos, Map<TaskEve
                         + "   moved %,d; %,d failed as it died (their workers resent them)%n", k.applied(), k.duplicates(),
                         k.stale(), k.moved(), k.failed() + k.queued());
             }
+        }
+        if (service != null) {
+            out.printf("  service path    serve at %s (in this process, bearer token), through the Java client%n",
+                    service.address());
+            out.printf("                  the driver read %,d state events from the feed; the client resent %,d events%n",
+                    service.feedEventsRead(), service.clientResends());
         }
         if (ok()) {
             out.printf("  verification    OK: all %,d task instances hold the state their workers reported%n",

@@ -1,12 +1,15 @@
 package dev.taskevents.cli.demo;
 
-import dev.taskevents.api.Acknowledgement;
 import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
 import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.client.Ack;
+import dev.taskevents.client.FeedCursor;
+import dev.taskevents.client.FeedItem;
+import dev.taskevents.client.FeedReader;
 import dev.taskevents.engine.EngineStats;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.engine.executor.QueueFullException;
@@ -43,6 +46,14 @@ import java.util.function.Supplier;
  * RUNNING (the late RUNNING is then stale); RUNNING resent after RESULT; an acknowledgement "lost"
  * so the event is resent; DELAY before RUNNING; and backpressure (a full queue) answered by
  * waiting and resending. A worker resends until it holds an acknowledgement, as real ones do.
+ *
+ * <p>Three ways to run it, with the same driver, workers, faults and verification: one embedded
+ * engine whose sink tells the driver; {@code nodes} engines in cluster mode ({@link ClusterNodes});
+ * or through {@code serve} ({@link ServicePath}, {@code --via-serve}): the driver creates tasks with
+ * {@code TaskEventsClient.createTasks}, the workers send with {@code TaskEventsClient.send} (the
+ * client resends what got no answer; the workers' own faults come on top), and the driver learns of
+ * changes only from {@code GET /v1/state-events}, read from the feed's head as it stood before the
+ * first task was created, so every change of the run is in what it reads.
  */
 public final class Simulation {
     private final SimulationConfig config;
@@ -62,8 +73,18 @@ public final class Simulation {
     private final ConcurrentLinkedQueue<Throwable> driverErrors = new ConcurrentLinkedQueue<>();
     private final AtomicInteger workflowsFinished = new AtomicInteger();
     private final Supplier<TaskInstanceStore> nodeStores;
-    /** Where events go: the engine, or with several nodes the node owning the event's shard. */
-    private volatile Function<TaskEvent, CompletableFuture<Acknowledgement>> engine;
+    private final boolean viaServe;
+    private final LongAdder feedEventsRead = new LongAdder();
+    /** Where events go: the engine, with several nodes the node owning the event's shard, or serve. */
+    private volatile Function<TaskEvent, CompletableFuture<Ack>> engine;
+    /** How the driver creates tasks: in the store, or through serve. */
+    private volatile TaskCreator creator;
+
+    /** Creates task instances, all or none. */
+    @FunctionalInterface
+    private interface TaskCreator {
+        void create(List<TaskInstance> rows) throws InterruptedException;
+    }
 
     /** A run against one engine on {@code store}. */
     public Simulation(SimulationConfig config, TaskInstanceStore store) {
@@ -76,6 +97,24 @@ public final class Simulation {
      * at the end).
      */
     public Simulation(SimulationConfig config, TaskInstanceStore store, Supplier<TaskInstanceStore> nodeStores) {
+        this(config, store, nodeStores, false);
+    }
+
+    /**
+     * A run through {@code taskevents serve} started in this process on {@code store} (one node):
+     * tasks, events and state changes all go through the client and serve's HTTP API.
+     */
+    public static Simulation viaServe(SimulationConfig config, TaskInstanceStore store) {
+        if (config.nodes() != 1) {
+            throw new IllegalArgumentException("a run via serve is one node, not " + config.nodes());
+        }
+        return new Simulation(config, store, null, true);
+    }
+
+    private Simulation(SimulationConfig config, TaskInstanceStore store, Supplier<TaskInstanceStore> nodeStores,
+                       boolean viaServe) {
+        this.viaServe = viaServe;
+        this.creator = store::insert;
         if (config.nodes() > 1 && nodeStores == null) {
             throw new IllegalArgumentException("a run of " + config.nodes() + " nodes needs a store for each node");
         }
@@ -105,9 +144,36 @@ public final class Simulation {
         EngineStats stats;
         boolean finishedInTime;
         DemoReport.ClusterRun cluster = null;
-        if (config.nodes() == 1) {
+        DemoReport.ServiceRun service = null;
+        if (viaServe) {
+            try (ServicePath serve = ServicePath.start(store)) {
+                engine = serve.client()::send;
+                creator = serve.client()::createTasks;
+                start = System.nanoTime();
+                // The head before the first task exists: every change of this run comes after it.
+                FeedCursor from = serve.client().feedHead();
+                try (FeedReader feed = serve.client().feed(from, 1_000, Duration.ofSeconds(30))) {
+                    Thread reader = Thread.ofPlatform().daemon().name("demo-feed").start(() -> readFeed(feed));
+                    try {
+                        finishedInTime = startWorkflowsAndWait() && feedFailure == null;
+                    } finally {
+                        feed.close(); // ends the reader's parked poll
+                        reader.join();
+                    }
+                }
+                // Workflows are done, but workers may still be sending their last events (a late
+                // RUNNING, a resend after a lost ack): they stop here, and closing the client lets
+                // what they sent be answered rather than failing it.
+                threads.shutdownNow();
+                stats = serve.stats();
+                service = new DemoReport.ServiceRun(serve.address().toString(), feedEventsRead.sum(),
+                        serve.client().resends());
+            } finally {
+                threads.shutdownNow();
+            }
+        } else if (config.nodes() == 1) {
             try (TaskEventEngine built = TaskEventEngine.builder().store(store).stateSink(this::onStateEvent).build()) {
-                engine = built::submit;
+                engine = event -> built.submit(event).thenApply(Ack::from);
                 start = System.nanoTime();
                 finishedInTime = startWorkflowsAndWait();
                 stats = built.stats();
@@ -117,7 +183,7 @@ public final class Simulation {
         } else {
             try (ClusterNodes nodes = new ClusterNodes(config.nodes(), nodeStores, this::onStateEvent)) {
                 nodes.awaitShardsServed(Duration.ofSeconds(60));
-                engine = nodes::submit;
+                engine = event -> nodes.submit(event).thenApply(Ack::from); // never Moved: it follows them
                 start = System.nanoTime();
                 // The kill follows progress, not a clock: when 40 % of the workflows have finished.
                 int killAt = Math.max(1, config.workflows() * 40 / 100);
@@ -146,7 +212,31 @@ public final class Simulation {
         return new DemoReport(config, elapsed, eventCounts(), duplicatesSent.sum(), resends.sum(),
                 backpressureWaits.sum(), stats, latencies(), runs.size(), workflowsFinished.get(),
                 succeededWorkflows(), finishedInTime, verify(), List.copyOf(driverErrors), cluster,
-                repeatedStateEvents.sum());
+                repeatedStateEvents.sum(), service);
+    }
+
+    /** Set once if the feed reader ended with an error; the run then stops waiting. */
+    private volatile Throwable feedFailure;
+
+    /**
+     * The driver's only source of state changes via serve: each event of the feed, in the feed's
+     * order, to {@link #onStateEvent}, until the reader is closed. A failure the client does not
+     * retry (an expired cursor, a refused token) ends the run: no workflow could advance after it.
+     */
+    private void readFeed(FeedReader feed) {
+        try {
+            while (feed.hasNext()) {
+                FeedItem item = feed.next();
+                feedEventsRead.increment();
+                onStateEvent(item.event());
+            }
+        } catch (RuntimeException e) {
+            feedFailure = e;
+            driverErrors.add(new IllegalStateException("the feed reader stopped: " + e.getMessage(), e));
+            while (workflowsLeft.getCount() > 0) {
+                workflowsLeft.countDown(); // wakes the run, which reports it unfinished
+            }
+        }
     }
 
     private boolean startWorkflowsAndWait() throws InterruptedException {
@@ -245,7 +335,12 @@ public final class Simulation {
                 rows.add(TaskInstance.submitted(run.taskId(t), run.workflowId, "task-" + t, now));
             }
         }
-        store.insert(rows);
+        try {
+            creator.create(rows);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
         for (int t : tasks) {
             // The master dispatches, then a worker takes the task.
             sendUntilAcknowledged(TaskEvent.dispatch("dispatch-" + run.taskId(t), run.workflowId, run.taskId(t), now,
@@ -297,13 +392,13 @@ public final class Simulation {
         boolean loseFirstAck = random.nextDouble() < config.lostAckRate();
         for (int attempt = 0; ; attempt++) {
             long sentAt = System.nanoTime();
-            CompletableFuture<Acknowledgement> ack = submit(event);
+            CompletableFuture<Ack> ack = submit(event);
             if (attempt == 0 && duplicate) {
                 duplicatesSent.increment();
                 submit(event);
             }
             try {
-                Acknowledgement answer = ack.get(60, TimeUnit.SECONDS);
+                Ack answer = ack.get(60, TimeUnit.SECONDS);
                 ackNanos.add(System.nanoTime() - sentAt);
                 if (!answer.delivered()) {
                     throw new IllegalStateException("event " + event.eventId() + " was rejected: " + answer);
@@ -313,7 +408,14 @@ public final class Simulation {
                     continue;
                 }
                 return;
-            } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            } catch (ExecutionException e) {
+                if (viaServe) {
+                    // The client resends what may succeed; what it gives up on is final (a refused token, event).
+                    throw new IllegalStateException("event " + event.eventId() + " failed: " + e.getCause(), e.getCause());
+                }
+                resends.increment(); // not acknowledged (the store failed): resend, as a worker does
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10 + random.nextInt(40))); // and backs off
+            } catch (java.util.concurrent.TimeoutException e) {
                 resends.increment(); // not acknowledged (the store failed): resend, as a worker does
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10 + random.nextInt(40))); // and backs off
             } catch (InterruptedException e) {
@@ -323,10 +425,10 @@ public final class Simulation {
         }
     }
 
-    private CompletableFuture<Acknowledgement> submit(TaskEvent event) {
+    private CompletableFuture<Ack> submit(TaskEvent event) {
         while (true) {
             try {
-                CompletableFuture<Acknowledgement> ack = engine.apply(event);
+                CompletableFuture<Ack> ack = engine.apply(event);
                 sent.get(event.type()).increment();
                 return ack;
             } catch (QueueFullException full) {
