@@ -8,12 +8,20 @@ import dev.taskevents.api.spi.FeedEvent;
 import dev.taskevents.api.spi.FeedPage;
 import dev.taskevents.api.spi.StateEventFeed;
 import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.cli.serve.EventServer;
+import dev.taskevents.cli.serve.JdkServerLimits;
+import dev.taskevents.cli.serve.ServerSettings;
+import dev.taskevents.client.FeedCursor;
+import dev.taskevents.client.FeedItem;
+import dev.taskevents.client.FeedReader;
+import dev.taskevents.client.TaskEventsClient;
 import dev.taskevents.engine.EngineStats;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,23 +39,28 @@ import java.util.function.ToDoubleFunction;
 /**
  * The state-event feed (issue #14) on PostgreSQL, in one run: the engine in record-only feed mode
  * ({@code TaskEventEngine.Builder.stateFeed}, no sink) on the JDBC store, and a consumer reading
- * the feed from its start concurrently, through the store's {@link StateEventFeed} in this JVM
- * (what serve's {@code GET /v1/state-events} calls per poll, without the HTTP hop).
+ * the feed from its start concurrently, two ways: through the store's {@link StateEventFeed} in
+ * this JVM (what serve's {@code GET /v1/state-events} calls per poll, without the HTTP hop), and
+ * the real consumer path: serve's {@link EventServer} in this JVM over the same engine and store,
+ * read over loopback HTTP by the client's {@link FeedReader} (long polls of up to 1,000 events).
+ * Events are submitted to the engine directly in every mode (not POSTed), so the write path is
+ * the same as the baseline's and only the feed differs.
  *
  * <pre>
  * benchmarks/run FeedBenchmark [reps] [workflows]     # defaults 5 and 4,000 (40,000 events per run)
  * </pre>
  *
  * <ul>
- *   <li><b>Full load</b>: 2 threads submit as fast as backpressure allows, in three modes that
+ *   <li><b>Full load</b>: 2 threads submit as fast as backpressure allows, in four modes that
  *       alternate run by run so that drift hits all alike: no feed (the baseline), the feed
- *       without a consumer (the write's cost alone) and the feed with the consumer (what a
- *       deployment runs; the consumer shares the 2 cores and the pool). The window is from the
+ *       without a consumer (the write's cost alone), the feed with the in-JVM consumer and the
+ *       feed with the HTTP consumer (what a deployment runs; the consumer shares the 2 cores and,
+ *       in-JVM, the pool). The window is from the
  *       first send to the last ack: group-commit events/s is the events over it; the consumer's
  *       events/s is what it had received by the last ack over the same window; its lag is the
  *       events it had not yet received then, and the catch-up the time it took to get them.
- *   <li><b>Half load</b>: one thread sends open loop at half the full rate measured with the feed
- *       and consumer. Per event: the intended send time, the ack (the engine completes it after
+ *   <li><b>Half load</b>: one thread sends open loop at half the lower of the two full rates
+ *       measured with a consumer, once with each consumer. Per event: the intended send time, the ack (the engine completes it after
  *       the batch's commit returned) and the consumer's receipt, all {@link System#nanoTime()} of
  *       this JVM. "Commit to consumer" is receipt minus ack: negative when the consumer read the
  *       event before the submitter's ack callback ran (the feed wakes the consumer right after the
@@ -55,10 +68,11 @@ import java.util.function.ToDoubleFunction;
  *       {@code committedAt} (the engine's wall clock when it decided the change, before the write:
  *       an upper bound that includes the batch write), same machine, same clock.
  * </ul>
- * The consumer is woken by the feed's listener after each commit (as serve wakes parked polls),
- * re-reads after 1 ms at a hole, and otherwise waits at most 20 ms (serve's head poll). It checks
- * that it got every event exactly once and each task's RUNNING before its RESULT; a run that
- * breaks that throws {@link FeedViolation}.
+ * The in-JVM consumer is woken by the feed's listener after each commit (as serve wakes parked
+ * polls), re-reads after 1 ms at a hole, and otherwise waits at most 20 ms (serve's head poll).
+ * The HTTP consumer's receipt of an event is when {@link FeedReader#next()} returned it. Each
+ * checks that it got every event exactly once and each task's RUNNING before its RESULT; a run
+ * that breaks that throws {@link FeedViolation}.
  */
 public final class FeedBenchmark {
     private static final int PAGE = 1_000;
@@ -79,7 +93,8 @@ public final class FeedBenchmark {
     enum Mode {
         BASELINE("no feed (baseline)", false, false),
         FEED_ONLY("feed, no consumer", true, false),
-        FEED("feed + consumer", true, true);
+        FEED("feed + consumer in the JVM", true, true),
+        FEED_HTTP("feed + consumer over HTTP (serve, client FeedReader)", true, true);
 
         final String label;
         final boolean feed;
@@ -89,6 +104,10 @@ public final class FeedBenchmark {
             this.label = label;
             this.feed = feed;
             this.consumer = consumer;
+        }
+
+        private static List<Mode> withConsumer() {
+            return List.of(FEED, FEED_HTTP);
         }
     }
 
@@ -105,7 +124,7 @@ public final class FeedBenchmark {
                     double rowsPerBatch, long reads) {}
 
     /** One half-load run; latencies in ms. */
-    record HalfLoad(double rate, double ackP50, double ackP99, double commitToConsumerP50,
+    record HalfLoad(Mode mode, double rate, double ackP50, double ackP99, double commitToConsumerP50,
                     double commitToConsumerP99, double commitToConsumerMax, double beforeAckShare,
                     double sendToConsumerP99, double changeTimeToConsumerP99, double rowsPerBatch, long reads) {}
 
@@ -134,20 +153,23 @@ public final class FeedBenchmark {
                         median(runs, FullLoad::rowsPerBatch), rate / baseline));
             }
             md.add("");
-            md.add("Per run, group-commit events/s (baseline / feed, no consumer / feed + consumer): "
-                    + String.join(", ", perRun()) + ".");
+            md.add("Per run, group-commit events/s (" + String.join(" / ", Arrays.stream(Mode.values())
+                    .map(m -> m.label).toList()) + "): " + String.join(", ", perRun()) + ".");
             md.add("");
             md.add("| half load | sent events/s | ack p50 / p99 ms | commit to consumer p50 ms | p99 ms | max ms"
                     + " | read before the ack | send to consumer p99 ms | change time to consumer p99 ms |");
             md.add("|---|---|---|---|---|---|---|---|---|");
-            md.add(String.format(Locale.ROOT, "| feed + consumer | %,.0f | %.2f / %.2f | %s | %s | %s | %s | %s | %s |",
-                    median(half, HalfLoad::rate), median(half, HalfLoad::ackP50), median(half, HalfLoad::ackP99),
-                    spread(half, HalfLoad::commitToConsumerP50, "%.2f"),
-                    spread(half, HalfLoad::commitToConsumerP99, "%.2f"),
-                    spread(half, HalfLoad::commitToConsumerMax, "%.2f"),
-                    spread(half, h -> 100 * h.beforeAckShare(), "%.0f%%"),
-                    spread(half, HalfLoad::sendToConsumerP99, "%.2f"),
-                    spread(half, HalfLoad::changeTimeToConsumerP99, "%.2f")));
+            for (Mode mode : Mode.withConsumer()) {
+                List<HalfLoad> runs = half.stream().filter(h -> h.mode() == mode).toList();
+                md.add(String.format(Locale.ROOT, "| %s | %,.0f | %.2f / %.2f | %s | %s | %s | %s | %s | %s |",
+                        mode.label, median(runs, HalfLoad::rate), median(runs, HalfLoad::ackP50),
+                        median(runs, HalfLoad::ackP99), spread(runs, HalfLoad::commitToConsumerP50, "%.2f"),
+                        spread(runs, HalfLoad::commitToConsumerP99, "%.2f"),
+                        spread(runs, HalfLoad::commitToConsumerMax, "%.2f"),
+                        spread(runs, h -> 100 * h.beforeAckShare(), "%.0f%%"),
+                        spread(runs, HalfLoad::sendToConsumerP99, "%.2f"),
+                        spread(runs, HalfLoad::changeTimeToConsumerP99, "%.2f")));
+            }
             return md;
         }
 
@@ -157,17 +179,18 @@ public final class FeedBenchmark {
 
         private List<String> perRun() {
             List<String> runs = new ArrayList<>();
-            for (int i = 0; i + Mode.values().length <= full.size(); i += Mode.values().length) {
-                runs.add(String.format(Locale.ROOT, "%,.0f / %,.0f / %,.0f", full.get(i).groupCommitRate(),
-                        full.get(i + 1).groupCommitRate(), full.get(i + 2).groupCommitRate()));
+            int modes = Mode.values().length;
+            for (int i = 0; i + modes <= full.size(); i += modes) {
+                runs.add(String.join(" / ", full.subList(i, i + modes).stream()
+                        .map(r -> String.format(Locale.ROOT, "%,.0f", r.groupCommitRate())).toList()));
             }
             return runs;
         }
     }
 
     /**
-     * Warm-up, then {@code reps} rounds of the three full-load modes, then {@code reps} half-load
-     * runs at half the median full rate of the feed with its consumer.
+     * Warm-up, then {@code reps} rounds of the full-load modes, then {@code reps} half-load runs
+     * with each consumer at half the lower of the two consumers' median full rates.
      */
     static Report measure(EndToEndBenchmark.Target target, int workflows, int reps, int warmUps, PrintStream progress)
             throws Exception {
@@ -184,11 +207,14 @@ public final class FeedBenchmark {
                 progress.println("feed, full load, rep " + (rep + 1) + ": " + full.getLast());
             }
         }
-        double feedRate = median(full.stream().filter(r -> r.mode() == Mode.FEED).toList(), FullLoad::groupCommitRate);
+        double feedRate = Mode.withConsumer().stream().mapToDouble(mode -> median(full.stream()
+                .filter(r -> r.mode() == mode).toList(), FullLoad::groupCommitRate)).min().orElseThrow();
         List<HalfLoad> half = new ArrayList<>();
         for (int rep = 0; rep < reps; rep++) {
-            half.add(halfLoad(target, workflows, feedRate / 2));
-            progress.println("feed, half load, rep " + (rep + 1) + ": " + half.getLast());
+            for (Mode mode : Mode.withConsumer()) {
+                half.add(halfLoad(target, workflows, feedRate / 2, mode));
+                progress.println("feed, half load, rep " + (rep + 1) + ": " + half.getLast());
+            }
         }
         return new Report(workflows, workflows * EndToEndBenchmark.TASKS_PER_WORKFLOW * 2, loadBefore, loadAverage(),
                 full, half);
@@ -208,8 +234,9 @@ public final class FeedBenchmark {
                 Math.max(0, lastReceipt - lastAck) / 1e6, run.rowsPerBatch, run.reads);
     }
 
-    static HalfLoad halfLoad(EndToEndBenchmark.Target target, int workflows, double rate) throws Exception {
-        Run run = run(target, workflows, rate, Mode.FEED);
+    static HalfLoad halfLoad(EndToEndBenchmark.Target target, int workflows, double rate, Mode mode)
+            throws Exception {
+        Run run = run(target, workflows, rate, mode);
         int events = run.acked.length;
         long[] ack = new long[events];
         long[] commitToConsumer = new long[events];
@@ -227,7 +254,7 @@ public final class FeedBenchmark {
         Arrays.sort(sendToConsumer);
         Arrays.sort(changeTime);
         long lastAck = Arrays.stream(run.acked).max().orElseThrow();
-        return new HalfLoad(events / ((lastAck - run.start) / 1e9), Stats.percentileMillis(ack, 0.5),
+        return new HalfLoad(mode, events / ((lastAck - run.start) / 1e9), Stats.percentileMillis(ack, 0.5),
                 Stats.percentileMillis(ack, 0.99), Stats.percentileMillis(commitToConsumer, 0.5),
                 Stats.percentileMillis(commitToConsumer, 0.99), commitToConsumer[events - 1] / 1e6,
                 (double) beforeAck / events, Stats.percentileMillis(sendToConsumer, 0.99),
@@ -256,8 +283,10 @@ public final class FeedBenchmark {
             EngineStats stats;
             long start;
             try (TaskEventEngine engine = builder.build()) {
-                if (mode.consumer) {
-                    consumer = new Consumer(store.stateFeed().orElseThrow(), workflows, events);
+                if (mode == Mode.FEED) {
+                    consumer = new StoreConsumer(store.stateFeed().orElseThrow(), workflows, events);
+                } else if (mode == Mode.FEED_HTTP) {
+                    consumer = new HttpConsumer(engine, store, workflows, events);
                 }
                 start = System.nanoTime() + 10_000_000;
                 int senders = rate > 0 ? 1 : 2;
@@ -311,67 +340,54 @@ public final class FeedBenchmark {
     }
 
     /**
-     * Reads the feed from its start on a thread of its own until it has every event of the run.
-     * Woken by the feed's listener after each local commit; the listener's unpark before the park
-     * makes the park return at once, so a commit between a read and the park is not slept through.
-     * Fields other than {@link #count} are written by the consumer thread only and read after
-     * {@link #awaitAll} (the thread's end happens-before the join).
+     * Reads the feed from its start on a thread of its own until it has every event of the run,
+     * and records when each arrived. Fields other than {@link #count} are written by the consumer
+     * thread only and read after {@link #awaitAll} (the thread's end happens-before the join).
      */
-    private static final class Consumer implements AutoCloseable {
-        private final StateEventFeed feed;
+    private abstract static sealed class Consumer implements AutoCloseable permits StoreConsumer, HttpConsumer {
         private final int workflows;
         final long[] received;
         final long[] changeTimeToReceipt;
+        /** The order of receipt, from 1: the feed's order, whichever way it is read. */
         private final long[] position;
-        private final Thread thread;
-        private final Runnable wake;
-        private volatile boolean closed;
+        final Thread thread;
+        volatile boolean closed;
         private volatile int count;
         private volatile RuntimeException failure;
         long reads;
 
-        Consumer(StateEventFeed feed, int workflows, int events) {
-            this.feed = feed;
+        Consumer(int workflows, int events) {
             this.workflows = workflows;
             this.received = new long[events];
             this.changeTimeToReceipt = new long[events];
             this.position = new long[events];
-            this.thread = Thread.ofPlatform().name("feed-consumer").unstarted(this::consume);
-            this.wake = () -> LockSupport.unpark(thread);
-            feed.addListener(wake);
-            thread.start();
+            this.thread = Thread.ofPlatform().name("feed-consumer").unstarted(this::run);
         }
 
-        private void consume() {
+        /** Reads until {@link #done()}; calls {@link #received} for each event. */
+        abstract void consume() throws Exception;
+
+        boolean done() {
+            return closed || count == received.length;
+        }
+
+        final void received(StateEvent event, long nanos, long wallMicros) {
+            int slot = EndToEndBenchmark.slotOf(event.taskInstanceId(), event.eventType(), workflows);
+            if (received[slot] != 0) {
+                throw new FeedViolation("the feed gave " + event + " twice, as event " + position[slot] + " and "
+                        + (count + 1));
+            }
+            received[slot] = nanos;
+            changeTimeToReceipt[slot] = (wallMicros - ChronoUnit.MICROS.between(Instant.EPOCH, event.committedAt()))
+                    * 1_000;
+            position[slot] = ++count;
+        }
+
+        private void run() {
             try {
-                long after = 0;
-                int got = 0;
-                while (!closed && got < received.length) {
-                    FeedPage page = feed.read(after, PAGE);
-                    long now = System.nanoTime();
-                    long nowMicros = ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now());
-                    reads++;
-                    for (FeedEvent e : page.events()) {
-                        StateEvent event = e.event();
-                        int slot = EndToEndBenchmark.slotOf(event.taskInstanceId(), event.eventType(), workflows);
-                        if (received[slot] != 0) {
-                            throw new FeedViolation("the feed gave " + event + " twice, at positions "
-                                    + position[slot] + " and " + e.position());
-                        }
-                        received[slot] = now;
-                        position[slot] = e.position();
-                        changeTimeToReceipt[slot] = (nowMicros
-                                - ChronoUnit.MICROS.between(Instant.EPOCH, event.committedAt())) * 1_000;
-                        got++;
-                    }
-                    count = got;
-                    after = page.next(after);
-                    if (page.events().isEmpty()) {
-                        LockSupport.parkNanos(page.stoppedAtHole() ? 1_000_000 : 20_000_000);
-                    }
-                }
-            } catch (RuntimeException e) {
-                failure = e;
+                consume();
+            } catch (Exception e) {
+                failure = e instanceof RuntimeException r ? r : new IllegalStateException(e);
             }
         }
 
@@ -391,8 +407,48 @@ public final class FeedBenchmark {
                 int running = 2 * t * workflows + wf;
                 int result = running + workflows;
                 if (position[running] >= position[result]) {
-                    throw new FeedViolation("the feed gave task " + ((wf + 1) * 10L + t) + "'s RESULT (position "
-                            + position[result] + ") before its RUNNING (position " + position[running] + ")");
+                    throw new FeedViolation("the feed gave task " + ((wf + 1) * 10L + t) + "'s RESULT (event "
+                            + position[result] + ") before its RUNNING (event " + position[running] + ")");
+                }
+            }
+        }
+
+        static long wallMicros() {
+            return ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now());
+        }
+    }
+
+    /**
+     * Reads the store's feed directly. Woken by the feed's listener after each local commit; the
+     * listener's unpark before the park makes the park return at once, so a commit between a
+     * read and the park is not slept through.
+     */
+    private static final class StoreConsumer extends Consumer {
+        private final StateEventFeed feed;
+        private final Runnable wake;
+
+        StoreConsumer(StateEventFeed feed, int workflows, int events) {
+            super(workflows, events);
+            this.feed = feed;
+            this.wake = () -> LockSupport.unpark(thread);
+            feed.addListener(wake);
+            thread.start();
+        }
+
+        @Override
+        void consume() {
+            long after = 0;
+            while (!done()) {
+                FeedPage page = feed.read(after, PAGE);
+                long now = System.nanoTime();
+                long nowMicros = wallMicros();
+                reads++;
+                for (FeedEvent e : page.events()) {
+                    received(e.event(), now, nowMicros);
+                }
+                after = page.next(after);
+                if (page.events().isEmpty()) {
+                    LockSupport.parkNanos(page.stoppedAtHole() ? 1_000_000 : 20_000_000);
                 }
             }
         }
@@ -403,6 +459,44 @@ public final class FeedBenchmark {
             feed.removeListener(wake);
             LockSupport.unpark(thread);
             thread.join();
+        }
+    }
+
+    /**
+     * serve's endpoint over the run's engine and store, on a free loopback port, read by the
+     * client's {@link FeedReader} from the oldest event (long polls: {@code wait} 10 s).
+     */
+    private static final class HttpConsumer extends Consumer {
+        private final EventServer server;
+        private final TaskEventsClient client;
+        private final FeedReader reader;
+
+        HttpConsumer(TaskEventEngine engine, TaskInstanceStore store, int workflows, int events) throws IOException {
+            super(workflows, events);
+            JdkServerLimits.applyDefaults(); // as serve does, before the JVM's first HTTP server
+            this.server = new EventServer(engine, store, ServerSettings.local(0, 16 << 20));
+            server.start();
+            this.client = TaskEventsClient.builder(URI.create("http://127.0.0.1:" + server.address().getPort()))
+                    .build();
+            this.reader = client.feed(FeedCursor.OLDEST, PAGE, Duration.ofSeconds(10));
+            thread.start();
+        }
+
+        @Override
+        void consume() {
+            while (!done() && reader.hasNext()) {
+                FeedItem item = reader.next();
+                received(item.event(), System.nanoTime(), wallMicros());
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            closed = true;
+            reader.close();
+            thread.join();
+            client.close();
+            server.stop(Duration.ofSeconds(1));
         }
     }
 
