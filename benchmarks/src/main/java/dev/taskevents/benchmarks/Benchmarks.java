@@ -188,12 +188,14 @@ public final class Benchmarks {
         int workflows = quick ? 200 : 4_000;
         int reps = quick ? 1 : 3;
         section("5. The state-event feed", "The engine in record-only feed mode (`stateFeed`, no sink) with the JDBC"
-                + " store, and a consumer in the same JVM reading the store's feed from its start while the events are"
-                + " sent (what serve's `GET /v1/state-events` reads, without HTTP). Full load: 2 threads submit as"
-                + " fast as backpressure allows; no feed, the feed without a consumer, and the feed with it alternate."
-                + " Half load: one thread at half the full rate of the feed with its consumer; commit to consumer is"
-                + " the consumer's receipt minus the event's ack (negative: read before the ack callback ran)."
-                + " `benchmarks/run FeedBenchmark` runs more repetitions. Details: FeedBenchmark's class comment.");
+                + " store, and a consumer reading the feed from its start while the events are sent: in the JVM"
+                + " through the store's feed (what serve's `GET /v1/state-events` reads), and over loopback HTTP"
+                + " (serve's EventServer in this JVM, the client's FeedReader). Full load: 2 threads submit to the"
+                + " engine as fast as backpressure allows; no feed, the feed without a consumer, and the feed with"
+                + " each consumer alternate. Half load: one thread at half the lower full rate with a consumer;"
+                + " commit to consumer is the consumer's receipt minus the event's ack (negative: read before the"
+                + " ack callback ran). `benchmarks/run FeedBenchmark` runs more repetitions; details in its class"
+                + " comment.");
         try {
             FeedBenchmark.Report report = FeedBenchmark.measure(new EndToEndBenchmark.Target("PostgreSQL",
                     env("TASKEVENTS_TEST_POSTGRES_URL", "jdbc:postgresql://127.0.0.1:5432/test?user=postgres")),
