@@ -55,13 +55,14 @@ import java.util.function.ToDoubleFunction;
  *       alternate run by run so that drift hits all alike: no feed (the baseline), the feed
  *       without a consumer (the write's cost alone), the feed with the in-JVM consumer and the
  *       feed with the HTTP consumer (what a deployment runs; the consumer shares the 2 cores and,
- *       in-JVM, the pool). The window is from the
- *       first send to the last ack: group-commit events/s is the events over it; the consumer's
- *       events/s is what it had received by the last ack over the same window; its lag is the
- *       events it had not yet received then, and the catch-up the time it took to get them.
+ *       in-JVM, the pool). The window is from the first send to the last ack: group-commit
+ *       events/s is the events over it; the consumer's events/s is what it had received by the
+ *       last ack over the same window; its lag is the events it had not yet received then, and
+ *       the catch-up the time it took to get them.
  *   <li><b>Half load</b>: one thread sends open loop at half the lower of the two full rates
- *       measured with a consumer, once with each consumer. Per event: the intended send time, the ack (the engine completes it after
- *       the batch's commit returned) and the consumer's receipt, all {@link System#nanoTime()} of
+ *       measured with a consumer, once with each consumer. Per event: the intended send time, the
+ *       ack (the engine completes it after the batch's commit returned) and the consumer's
+ *       receipt, all {@link System#nanoTime()} of
  *       this JVM. "Commit to consumer" is receipt minus ack: negative when the consumer read the
  *       event before the submitter's ack callback ran (the feed wakes the consumer right after the
  *       commit, before the acks are completed). Also the receipt minus the change's own
@@ -118,7 +119,7 @@ public final class FeedBenchmark {
      * @param consumerRate events the consumer had received by the last ack, over the same window (NaN without one)
      * @param lagAtEnd events the consumer had not received by the last ack
      * @param catchUpMs from the last ack to the consumer's last receipt (0 if it had them all)
-     * @param reads the consumer's feed reads
+     * @param reads the in-JVM consumer's feed reads (0 over HTTP: serve counts those)
      */
     record FullLoad(Mode mode, double groupCommitRate, double consumerRate, long lagAtEnd, double catchUpMs,
                     double rowsPerBatch, long reads) {}
