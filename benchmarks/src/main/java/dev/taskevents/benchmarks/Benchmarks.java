@@ -18,12 +18,14 @@ import java.util.function.Supplier;
  * benchmarks/run Benchmarks --quick --out F.md   # seconds: what CI runs so that nothing rots
  * </pre>
  * Databases: TASKEVENTS_TEST_POSTGRES_URL and TASKEVENTS_TEST_MARIADB_URL, else the local defaults.
- * Exit code 1 only if a design broke per-key order or exclusivity; numbers are reported, not judged.
+ * Exit code 1 only if a design broke per-key order or exclusivity, or the state-event feed missed,
+ * repeated or reordered an event; numbers are reported, not judged.
  */
 public final class Benchmarks {
     private final boolean quick;
     private final StringBuilder md = new StringBuilder();
     private long orderViolationsOfTaskEvents;
+    private boolean feedBroken;
 
     private Benchmarks(boolean quick) {
         this.quick = quick;
@@ -41,7 +43,7 @@ public final class Benchmarks {
         run.all(String.join(" ", args));
         Files.writeString(out, run.md.toString());
         System.out.println("\nwrote " + out.toAbsolutePath());
-        System.exit(run.orderViolationsOfTaskEvents == 0 ? 0 : 1);
+        System.exit(run.orderViolationsOfTaskEvents == 0 && !run.feedBroken ? 0 : 1);
     }
 
     private void all(String args) throws Exception {
@@ -60,6 +62,7 @@ public final class Benchmarks {
         paced();
         idle(cores);
         endToEnd();
+        feed();
     }
 
     private void burst(int cores) throws InterruptedException {
@@ -177,6 +180,34 @@ public final class Benchmarks {
                 System.out.println("end to end " + target.name() + " not run: " + e);
                 line("| " + target.name() + " | not run: " + e.getMessage().replace('|', '/') + " | | | | | | |");
             }
+        }
+        line("");
+    }
+
+    private void feed() throws Exception {
+        int workflows = quick ? 200 : 4_000;
+        int reps = quick ? 1 : 3;
+        section("5. The state-event feed", "The engine in record-only feed mode (`stateFeed`, no sink) with the JDBC"
+                + " store, and a consumer reading the feed from its start while the events are sent: in the JVM"
+                + " through the store's feed (what serve's `GET /v1/state-events` reads), and over loopback HTTP"
+                + " (serve's EventServer in this JVM, the client's FeedReader). Full load: 2 threads submit to the"
+                + " engine as fast as backpressure allows; no feed, the feed without a consumer, and the feed with"
+                + " each consumer alternate. Half load: one thread at half the lower full rate with a consumer;"
+                + " commit to consumer is the consumer's receipt minus the event's ack (negative: read before the"
+                + " ack callback ran). `benchmarks/run FeedBenchmark` runs more repetitions; details in its class"
+                + " comment.");
+        try {
+            FeedBenchmark.Report report = FeedBenchmark.measure(new EndToEndBenchmark.Target("PostgreSQL",
+                    env("TASKEVENTS_TEST_POSTGRES_URL", "jdbc:postgresql://127.0.0.1:5432/test?user=postgres")),
+                    workflows, reps, quick ? 0 : 1, System.out);
+            report.markdown().forEach(this::line);
+        } catch (FeedBenchmark.FeedViolation e) {
+            feedBroken = true;
+            System.out.println("feed broken: " + e.getMessage());
+            line("**The feed broke its promise:** " + e.getMessage());
+        } catch (Exception e) {
+            System.out.println("feed not run: " + e);
+            line("not run: " + String.valueOf(e.getMessage()));
         }
         line("");
     }

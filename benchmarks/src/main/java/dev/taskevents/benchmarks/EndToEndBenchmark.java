@@ -164,39 +164,57 @@ final class EndToEndBenchmark {
         }
     }
 
+    /**
+     * Inserts {@code workflows} x {@link #TASKS_PER_WORKFLOW} submitted task instances (task id
+     * {@code wf * 10 + t}) and returns their events in sending order: task by task, RUNNING then
+     * RESULT, each over every workflow; so event {@code ((t * 2 + (RESULT ? 1 : 0)) * workflows + wf - 1)}
+     * is task {@code t} of workflow {@code wf}, and the first {@code workflows} are each workflow's first.
+     */
+    static TaskEvent[] workload(TaskInstanceStore store, int workflows) {
+        Instant now = Instant.now();
+        List<TaskInstance> rows = new ArrayList<>();
+        for (int wf = 1; wf <= workflows; wf++) {
+            for (int t = 0; t < TASKS_PER_WORKFLOW; t++) {
+                rows.add(TaskInstance.submitted(wf * 10L + t, wf, "t" + t, now));
+            }
+            if (rows.size() >= 5_000) {
+                store.insert(rows);
+                rows.clear();
+            }
+        }
+        if (!rows.isEmpty()) {
+            store.insert(rows);
+        }
+        TaskEvent[] all = new TaskEvent[workflows * TASKS_PER_WORKFLOW * 2];
+        int n = 0;
+        for (int t = 0; t < TASKS_PER_WORKFLOW; t++) {
+            for (TaskEventType type : List.of(TaskEventType.RUNNING, TaskEventType.RESULT)) {
+                for (int wf = 1; wf <= workflows; wf++) {
+                    long id = wf * 10L + t;
+                    all[n++] = type == TaskEventType.RUNNING
+                            ? TaskEvent.builder("r" + id, type, wf, id).eventTime(now).host("w1").startTime(now)
+                                    .processId(42).build()
+                            : TaskEvent.builder("x" + id, type, wf, id).eventTime(now).state(TaskState.SUCCESS)
+                                    .endTime(now).varPool("{}").build();
+                }
+            }
+        }
+        return all;
+    }
+
+    /** The index in {@link #workload}'s array of the event of {@code taskInstanceId} of that type. */
+    static int slotOf(long taskInstanceId, TaskEventType type, int workflows) {
+        long wf = taskInstanceId / 10;
+        int t = (int) (taskInstanceId % 10);
+        return (int) ((t * 2L + (type == TaskEventType.RESULT ? 1 : 0)) * workflows + wf - 1);
+    }
+
     private static Result run(Target target, String mode, int maxCommitBatch, int workflows, double rate,
                               boolean withSink, int clusterNodes) throws Exception {
         String url = target.freshUrl();
         try (TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url))) {
-            Instant now = Instant.now();
-            List<TaskInstance> rows = new ArrayList<>();
-            for (int wf = 1; wf <= workflows; wf++) {
-                for (int t = 0; t < TASKS_PER_WORKFLOW; t++) {
-                    rows.add(TaskInstance.submitted(wf * 10L + t, wf, "t" + t, now));
-                }
-                if (rows.size() >= 5_000) {
-                    store.insert(rows);
-                    rows.clear();
-                }
-            }
-            if (!rows.isEmpty()) {
-                store.insert(rows);
-            }
-            int events = workflows * TASKS_PER_WORKFLOW * 2;
-            TaskEvent[] all = new TaskEvent[events];
-            int n = 0;
-            for (int t = 0; t < TASKS_PER_WORKFLOW; t++) {
-                for (TaskEventType type : List.of(TaskEventType.RUNNING, TaskEventType.RESULT)) {
-                    for (int wf = 1; wf <= workflows; wf++) {
-                        long id = wf * 10L + t;
-                        all[n++] = type == TaskEventType.RUNNING
-                                ? TaskEvent.builder("r" + id, type, wf, id).eventTime(now).host("w1").startTime(now)
-                                        .processId(42).build()
-                                : TaskEvent.builder("x" + id, type, wf, id).eventTime(now).state(TaskState.SUCCESS)
-                                        .endTime(now).varPool("{}").build();
-                    }
-                }
-            }
+            TaskEvent[] all = workload(store, workflows);
+            int events = all.length;
             long[] latency = new long[events];
             CompletableFuture<?>[] acks = new CompletableFuture<?>[events];
             EngineStats stats;
