@@ -37,8 +37,11 @@ import java.util.stream.Collectors;
  * its lease runs out by the database's clock, and re-tell what it committed and may not have told.
  */
 final class ClusterNodes implements AutoCloseable {
-    /** Short, so that a demo run shows a failover in seconds: taken over about 2.5 s after a kill. */
-    static final Duration LEASE = Duration.ofSeconds(2);
+    /**
+     * Short, so that a demo run shows a failover in seconds (taken over about 3 s after a kill),
+     * and not so short that a busy machine's heartbeats miss it.
+     */
+    static final Duration LEASE = Duration.ofSeconds(3);
     static final Duration RENEW = Duration.ofMillis(500);
     private static final int MAX_HOPS = 400;
 
