@@ -1,6 +1,5 @@
 package dev.taskevents.storecontract;
 
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -13,12 +12,20 @@ public final class Await {
 
     /** Polls {@code condition} every millisecond; fails the test after 30 s. */
     public static void until(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        if (!within(java.time.Duration.ofSeconds(30), condition)) {
+            throw new AssertionError("condition not reached within 30 s");
+        }
+    }
+
+    /** Polls {@code condition} every millisecond: true once it holds, false if {@code timeout} passed first. */
+    public static boolean within(java.time.Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("condition not reached within 30 s");
+                return false;
             }
             Thread.sleep(1);
         }
+        return true;
     }
 }

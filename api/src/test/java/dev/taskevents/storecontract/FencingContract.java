@@ -173,10 +173,13 @@ public abstract class FencingContract extends ClusterStoreFixture {
         // innodb_trx nor the processlist showed a wait. So after 10 s without that sign, a takeover
         // still not returned while the write is held counts as waiting too. A fence that took no
         // lock lets the takeover return at once, which the assertion below catches either way.
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!takeover.isDone() && !aSessionWaitsForALock() && System.nanoTime() < deadline) {
-            Thread.sleep(1);
-        }
+        Await.within(Duration.ofSeconds(10), () -> {
+            try {
+                return takeover.isDone() || aSessionWaitsForALock();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
         assertFalse(takeover.isDone(), () -> "the takeover must wait for the write holding the old epoch, but it"
                 + " ended with " + (takeover.isCompletedExceptionally() ? "a failure" : takeover.join())
                 + " while the write was held" + (write.isDone() ? " (and the write had ended)" : ""));
