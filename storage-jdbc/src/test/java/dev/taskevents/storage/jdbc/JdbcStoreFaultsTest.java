@@ -39,6 +39,18 @@ class JdbcStoreFaultsTest {
                 e.getMessage());
     }
 
+    /**
+     * H2's reuse of a query's last result can serve rows from before a commit after it (see
+     * {@code Pool.withoutH2ResultReuse}): a URL that asks for it is refused, naming the setting.
+     */
+    @Test
+    void anH2UrlThatTurnsOnResultReuseIsRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> JdbcStores.open(JdbcStoreOptions.of(TestDatabases.freshH2Url() + ";optimize_reuse_results=TRUE")));
+        assertTrue(e.getMessage().contains("OPTIMIZE_REUSE_RESULTS=TRUE") && e.getMessage().contains("remove the setting"),
+                e.getMessage());
+    }
+
     @Test
     void anUnreachablePostgresNamesHostAndPortWithinTheTimeout() {
         StoreException e = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThrows(StoreException.class,

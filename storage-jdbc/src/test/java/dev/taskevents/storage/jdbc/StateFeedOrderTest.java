@@ -11,6 +11,7 @@ import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
 import dev.taskevents.api.spi.FeedEvent;
 import dev.taskevents.api.spi.FeedPage;
+import dev.taskevents.api.spi.FeedPositionAheadException;
 import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.StateEventFeed;
 import dev.taskevents.api.spi.StateRecord;
@@ -239,6 +240,27 @@ class StateFeedOrderTest {
                 raiseHead(late, 1);
                 assertEquals(List.of("in-the-hole", "after-the-hole"), ids(feed.read(h + 3, 100).events()));
             }
+        }
+
+        /**
+         * The head row lags a committed feed row (forced: the row is written by hand without
+         * raising the head, the state a head read older than the row read before it presents). A
+         * reader handed that row's position is not ahead of the feed: its next read is an empty
+         * page whose head is at least its cursor. Past every row, the cursor is still ahead.
+         */
+        @Test
+        void aCursorAtAPositionTheRowsHoldIsNeverAheadWhenTheHeadLags() throws Exception {
+            open();
+            long h = feed.head();
+            try (Connection c = DriverManager.getConnection(url)) {
+                insertFeedRow(c, h + 1, entry(6, 60, 1, "head-lags"));
+            }
+            FeedPage page = feed.read(h, 10);
+            assertEquals(List.of("head-lags"), ids(page.events()));
+            FeedPage next = feed.read(h + 1, 10);
+            assertTrue(next.events().isEmpty());
+            assertEquals(h + 1, next.head());
+            assertThrows(FeedPositionAheadException.class, () -> feed.read(h + 2, 10));
         }
 
         /**

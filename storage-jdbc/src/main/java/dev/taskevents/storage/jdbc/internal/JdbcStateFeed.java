@@ -53,9 +53,34 @@ import org.jooq.impl.SQLDataType;
  *       logged as an error with its position, and still never skipped.
  *   <li><b>Expired and foreign positions are refused, after the rows were read.</b> The pruned
  *       position is read after the rows, so a prune racing the read is seen: nothing delivered and
- *       {@code after < through} is {@link FeedPositionExpiredException}; otherwise nothing delivered
- *       and {@code after > head} is {@link FeedPositionAheadException}.
+ *       {@code after < through} is {@link FeedPositionExpiredException}. A cursor is
+ *       {@link FeedPositionAheadException ahead} only when the rows say so: nothing after it, no
+ *       row ending at it, not pruned, and past the head. The head alone never decides it, because
+ *       a head read is a statement of its own and can be older than the rows read just before it
+ *       (below); a reader handed position N is then answered an empty page, not a restored
+ *       database.
  * </ol>
+ *
+ * <h2>Reading the feed's own writes across statements</h2>
+ * A read is several statements (rows, pruned position, head), each its own snapshot, and a
+ * poll's wake-up reads the head alone. What each relies on, per database:
+ * <ul>
+ *   <li><b>A commit is visible to every statement that starts after a statement that saw it</b>
+ *       (monotonic reads): PostgreSQL takes a new snapshot per statement in READ COMMITTED; InnoDB
+ *       opens a read view per statement and removes a committing transaction from the active
+ *       set at once, so its head row and its feed row become visible together; H2's MVStore takes
+ *       a per-statement snapshot of every map it reads. H2 broke this only through its reuse of a
+ *       query's last result, which can serve a result from before a commit after it: the pool
+ *       turns that off on every H2 connection ({@code Pool.withoutH2ResultReuse}).
+ *   <li><b>Commits of different transactions may become visible in another order than their
+ *       positions</b> (InnoDB, measured): the hole rule (2) covers it; a hole makes a reader wait,
+ *       never skip.
+ *   <li><b>The head may lag the rows</b> (a head read that started before a commit, or the skew
+ *       just described): a page's {@link FeedPage#head()} is at least its last position, AHEAD is
+ *       judged by the rows (3), "latest" resolved from a lagging head only makes a new reader start
+ *       a little earlier (it reads committed events it did not need), and a parked poll woken by a
+ *       lagging head reads the rows again at its next wake-up: nothing is skipped either way.
+ * </ul>
  * Lock order: writers take task rows (id order), then the head row, last; the cleaner
  * ({@link #prune}) takes the pruned row and the oldest feed rows, never the head row. No cycle.
  * The head row is held for the length of one commit; moving the UPDATE earlier would hold it for
@@ -184,7 +209,10 @@ final class JdbcStateFeed {
             if (!hole) {
                 long head = head(sql);
                 if (after > head) {
-                    throw new FeedPositionAheadException(after, head);
+                    if (after > through && !holdsPosition(sql, after)) {
+                        throw new FeedPositionAheadException(after, head);
+                    }
+                    head = after; // the head read lagged a row this feed holds (see the class comment)
                 }
                 return new FeedPage(events, head, false);
             }
@@ -196,6 +224,11 @@ final class JdbcStateFeed {
         long next = events.isEmpty() ? after : events.get(events.size() - 1).position();
         noteHole(hole, next);
         return new FeedPage(events, Math.max(head(sql), next), hole);
+    }
+
+    /** Whether a feed row ends at {@code position} (the only row that can hold it when none ends after it). */
+    private static boolean holdsPosition(DSLContext sql, long position) {
+        return sql.fetchExists(DSL.selectOne().from(FEED).where(LAST_POSITION.eq(position)));
     }
 
     /**

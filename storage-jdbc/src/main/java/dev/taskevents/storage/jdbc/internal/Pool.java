@@ -84,6 +84,9 @@ final class Pool implements AutoCloseable {
             password = password != null ? password : h2Password.group(1).replaceAll("\\\\(.)", "$1");
             jdbcUrl = h2Password.replaceAll("");
         }
+        if (dialect == SQLDialect.H2) {
+            jdbcUrl = withoutH2ResultReuse(jdbcUrl, options.url());
+        }
         config.setJdbcUrl(jdbcUrl);
         config.setUsername(options.user());
         config.setPassword(password);
@@ -162,6 +165,36 @@ final class Pool implements AutoCloseable {
      * connection setting). Other drivers fail such URLs in {@link #refuseMalformed}.
      */
     private static final java.util.Set<String> H2_MALFORMED_URL_STATES = java.util.Set.of("90046", "90113");
+
+    /**
+     * H2 answers a query again with its last result while no table it reads has been modified since
+     * ({@code OPTIMIZE_REUSE_RESULTS}, on by default). A commit marks its tables modified before its
+     * rows become visible (H2 2.3's {@code SessionLocal.commit}: {@code markUsedTablesAsUpdated()},
+     * then {@code transaction.commit()}), so a query that runs in between reads the old rows and is
+     * then served that old result after the commit, until the next change to those tables: a read
+     * on that connection misses a committed change (H2 issues 3894 and 4208). For the feed this
+     * made the head read lag the rows already delivered, so a healthy reader was told it was ahead
+     * of the feed; for task rows it serves a stale version. So every H2 connection of the store
+     * runs without result reuse; a URL that turns it on is refused. The setting is database-wide and
+     * needs an admin user (H2's own error says so otherwise).
+     */
+    static String withoutH2ResultReuse(String jdbcUrl, String givenUrl) {
+        java.util.regex.Matcher reuse = H2_RESULT_REUSE.matcher(jdbcUrl);
+        if (!reuse.find()) {
+            return jdbcUrl + ";OPTIMIZE_REUSE_RESULTS=FALSE";
+        }
+        String value = reuse.group(1).trim();
+        if (value.equalsIgnoreCase("FALSE") || value.equals("0")) {
+            return jdbcUrl;
+        }
+        throw new IllegalArgumentException("the H2 URL " + JdbcStores.redact(givenUrl) + " sets OPTIMIZE_REUSE_RESULTS="
+                + value + ": with result reuse on, H2 can answer a read with rows from before a commit it"
+                + " already made visible, so the store runs with OPTIMIZE_REUSE_RESULTS=FALSE; remove the setting");
+    }
+
+    /** H2's result-reuse setting in a URL (names are case-insensitive); its value in group 1. */
+    private static final java.util.regex.Pattern H2_RESULT_REUSE =
+            java.util.regex.Pattern.compile("(?i);OPTIMIZE_REUSE_RESULTS=([^;]*)");
 
     /**
      * H2's password setting in a URL; H2 setting names are case-insensitive, and a value escapes
