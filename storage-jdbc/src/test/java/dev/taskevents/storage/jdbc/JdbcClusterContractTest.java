@@ -40,28 +40,6 @@ class JdbcClusterContractTest {
                 case MARIADB -> TestDatabases.freshUrl(TestDatabases.Server.MARIADB);
             };
         }
-
-        /** The database's own view of sessions waiting for a row lock, narrowed to the test's database or statements. */
-        boolean aSessionWaitsForALock(String url) throws Exception {
-            String query = switch (this) {
-                case H2 -> "select count(*) from information_schema.sessions where blocker_id is not null";
-                case POSTGRES -> "select count(*) from pg_stat_activity where cardinality(pg_blocking_pids(pid)) > 0"
-                        + " and query like '%cluster_shard%'";
-                // A transaction of this database in LOCK WAIT, whether or not innodb_lock_waits lists
-                // the pair at that moment (a CI run once saw the takeover blocked for 30 s with no row
-                // there), or a session waiting for a table lock.
-                case MARIADB -> "select (select count(*) from information_schema.innodb_trx t"
-                        + " join information_schema.processlist p on p.id = t.trx_mysql_thread_id"
-                        + " where p.db = database() and t.trx_state = 'LOCK WAIT')"
-                        + " + (select count(*) from information_schema.processlist p"
-                        + " where p.db = database() and p.state like 'Waiting for%lock%')";
-            };
-            try (Connection c = DriverManager.getConnection(url); PreparedStatement s = c.prepareStatement(query);
-                 ResultSet r = s.executeQuery()) {
-                r.next();
-                return r.getLong(1) > 0;
-            }
-        }
     }
 
     static Long writtenEpoch(Db db, String url, long id) throws Exception {
@@ -109,11 +87,6 @@ class JdbcClusterContractTest {
         @Override
         protected void leaseLockWait(TaskInstanceStore store, Duration wait) {
             ((JdbcTaskInstanceStore) store).leaseLockWait(wait);
-        }
-
-        @Override
-        protected boolean aSessionWaitsForALock() throws Exception {
-            return db().aSessionWaitsForALock(url);
         }
 
         @Override
