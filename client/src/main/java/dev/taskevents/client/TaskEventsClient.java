@@ -5,6 +5,7 @@ import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
 import dev.taskevents.client.internal.Backoff;
+import dev.taskevents.client.internal.BearerToken;
 import dev.taskevents.client.internal.FeedPoller;
 import dev.taskevents.client.internal.Routes;
 import dev.taskevents.client.internal.SendQueue;
@@ -299,14 +300,16 @@ public final class TaskEventsClient implements AutoCloseable {
             return this;
         }
 
-        /** The bearer token, sent on every request; never logged. */
+        /**
+         * The bearer token, sent on every request; never logged, never in a message. Surrounding
+         * whitespace is stripped.
+         *
+         * @throws IllegalArgumentException if it is empty or holds a space, a control character or a
+         *     character outside ASCII (the message does not show the token)
+         */
         public Builder token(String token) {
             Objects.requireNonNull(token, "token");
-            String t = token.strip();
-            if (t.isEmpty() || !t.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
-                throw new IllegalArgumentException("a bearer token must be printable ASCII without spaces, and not empty"
-                        + " (the token itself is not shown)");
-            }
+            String t = BearerToken.check(token, "the bearer token given to the builder");
             this.token = () -> t;
             return this;
         }
@@ -325,7 +328,16 @@ public final class TaskEventsClient implements AutoCloseable {
             }
         }
 
-        /** The bearer token, asked for each request (for rotation); a null answer sends none. */
+        /**
+         * The bearer token, asked for before each request (for rotation, e.g. {@code () ->
+         * Files.readString(file)}); a null answer sends none. Each token is checked as
+         * {@link #token(String)} checks one: surrounding whitespace (a file's trailing newline) is
+         * stripped. A supplier that throws, or a token that cannot be sent (empty, or a space, a
+         * control character or a character outside ASCII inside it), fails that try like a refused
+         * connection: the request is not sent, and it is tried again after a backoff, up to
+         * {@link #giveUpAfter}; then the event or feed fails with {@link ServerUnavailableException}
+         * naming the problem. No message shows the token.
+         */
         public Builder token(Supplier<String> token) {
             this.token = Objects.requireNonNull(token, "token");
             return this;

@@ -1,5 +1,6 @@
 package dev.taskevents.client.internal;
 
+import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -20,9 +21,12 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  * trust) and the rest (refused, reset, timed out: the server may come back).
  */
 public final class Transport {
+    private static final System.Logger LOG = System.getLogger(Transport.class.getName());
+
     private final HttpClient http;
     private final Supplier<String> token;
     private final Duration requestTimeout;
+    private volatile boolean tokenFailing;
 
     /** @param token gives the bearer token for each request (null result: no Authorization header) */
     public Transport(HttpClient http, Supplier<String> token, Duration requestTimeout) {
@@ -32,27 +36,77 @@ public final class Transport {
     }
 
     public CompletableFuture<HttpResponse<String>> post(URI node, String path, String json) {
-        return http.sendAsync(request(node, path, requestTimeout)
+        return send(node, request(node, path, requestTimeout)
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)).build(),
-                HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)));
     }
 
     /** A GET that may be parked by the server for {@code serverWait} on top of the usual timeout. */
     public CompletableFuture<HttpResponse<String>> get(URI node, String pathAndQuery, Duration serverWait) {
-        return http.sendAsync(request(node, pathAndQuery, requestTimeout.plus(serverWait)).GET().build(),
-                HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        return send(node, request(node, pathAndQuery, requestTimeout.plus(serverWait)).GET());
     }
 
-    private HttpRequest.Builder request(URI node, String path, Duration timeout) {
+    private static HttpRequest.Builder request(URI node, String path, Duration timeout) {
         String base = node.toString();
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base.endsWith("/")
+        return HttpRequest.newBuilder(URI.create(base.endsWith("/")
                 ? base.substring(0, base.length() - 1) + path : base + path)).timeout(timeout);
-        String bearer = token.get();
-        if (bearer != null) {
-            request.header("Authorization", "Bearer " + bearer);
+    }
+
+    private CompletableFuture<HttpResponse<String>> send(URI node, HttpRequest.Builder request) {
+        try {
+            authorize(request);
+            tokenFailing = false;
+        } catch (TokenUnavailable e) {
+            if (!tokenFailing) {
+                tokenFailing = true; // one line per run of failures: each try fails alike, and is resent
+                LOG.log(System.Logger.Level.WARNING, "taskevents client: " + e.getMessage() + " (to " + node
+                        + "); trying again with backoff until the token supplier gives a token that can be sent");
+            }
+            return CompletableFuture.failedFuture(e);
         }
-        return request;
+        return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Adds the supplier's token, checked by {@link BearerToken}. The JDK's own refusal of a header
+     * value quotes the value, so it is replaced, never passed on or chained as a cause.
+     */
+    private void authorize(HttpRequest.Builder request) throws TokenUnavailable {
+        String supplied;
+        try {
+            supplied = token.get();
+        } catch (RuntimeException e) {
+            throw new TokenUnavailable("the token supplier failed (" + e + ")", e);
+        }
+        if (supplied == null) {
+            return;
+        }
+        String bearer;
+        try {
+            bearer = BearerToken.check(supplied, "the token supplier's token");
+        } catch (IllegalArgumentException e) {
+            throw new TokenUnavailable(e.getMessage(), null);
+        }
+        try {
+            request.header("Authorization", "Bearer " + bearer);
+        } catch (IllegalArgumentException e) {
+            throw new TokenUnavailable("the HttpClient refused the Authorization header built from the token supplier's"
+                    + " token (the token itself is not shown)", null);
+        }
+    }
+
+    /**
+     * The token supplier failed, or gave a token that cannot be sent: the request was not sent. A
+     * try that failed like a refused connection: resent after a backoff (a token file may be in the
+     * middle of a rotation), and the last error when the client gives up. Its message never holds
+     * the token.
+     */
+    public static final class TokenUnavailable extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        TokenUnavailable(String message, Throwable cause) {
+            super(message + "; the request was not sent", cause);
+        }
     }
 
     /**
