@@ -7,12 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
 import java.io.InputStream;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -74,6 +77,38 @@ class TlsTest {
 
             FeedReader feed = client.feed(FeedCursor.OLDEST, 10, Duration.ZERO);
             assertThrows(TlsException.class, feed::hasNext);
+        }
+    }
+
+    @Test
+    void anHttpsUriOfAPlainServerFailsAtOnceWithTheTlsErrorNamingTheMismatch() throws Exception {
+        try (StubServe plain = StubServe.start();
+             TaskEventsClient client = TaskEventsClient.builder(URI.create("https://127.0.0.1:" + plain.uri.getPort()))
+                     .connectTimeout(Duration.ofSeconds(1)).backoff(Duration.ofMillis(1), Duration.ofMillis(5))
+                     .closeTimeout(Duration.ZERO).build()) {
+            TlsException e = assertInstanceOf(TlsException.class, SendingTest.failureOf(client.send(running("e1", 1, 11))));
+            assertTrue(e.getMessage().startsWith("the server at https://127.0.0.1:" + plain.uri.getPort() + " answered"
+                    + " plain HTTP to a TLS handshake: use http:// for it, or start serve with TLS"), e.getMessage());
+            assertEquals(0, client.resends(), "not resent");
+            assertEquals(List.of(), plain.postedBatches());
+            TlsException creating = assertThrows(TlsException.class,
+                    () -> client.createTasks(List.of(TaskInstance.submitted(71, 1, "t", Events.T))));
+            assertTrue(creating.getMessage().contains("answered plain HTTP to a TLS handshake"), creating.getMessage());
+        }
+    }
+
+    @Test
+    void anHttpUriOfATlsServerFailsAtOnceWithTheTlsErrorNamingTheMismatch() throws Exception {
+        URI http = URI.create("http://127.0.0.1:" + stub.uri.getPort());
+        try (TaskEventsClient client = TaskEventsClient.builder(http).backoff(Duration.ofMillis(1), Duration.ofMillis(5))
+                .closeTimeout(Duration.ZERO).build()) {
+            TlsException e = assertInstanceOf(TlsException.class, SendingTest.failureOf(client.send(running("e2", 1, 11))));
+            assertTrue(e.getMessage().startsWith("the server at " + http + " answered with TLS to plain HTTP: use https://"),
+                    e.getMessage());
+            assertEquals(0, client.resends(), "not resent");
+            TlsException creating = assertThrows(TlsException.class,
+                    () -> client.createTasks(List.of(TaskInstance.submitted(72, 1, "t", Events.T))));
+            assertTrue(creating.getMessage().contains("answered with TLS to plain HTTP"), creating.getMessage());
         }
     }
 

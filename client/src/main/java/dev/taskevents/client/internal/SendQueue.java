@@ -235,7 +235,7 @@ public final class SendQueue implements AutoCloseable {
     }
 
     private void onFailure(URI target, List<Pending> batch, Throwable failure) {
-        if (Transport.isCertificateFailure(failure)) {
+        if (Transport.isTlsFailure(failure)) {
             RuntimeException tls = errors.tls(target, failure);
             batch.forEach(p -> finish(p, null, tls));
             return;
