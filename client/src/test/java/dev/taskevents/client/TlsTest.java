@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -112,8 +113,8 @@ class TlsTest {
         }
     }
 
-    @Test
-    void aClientGivenTheCertificateSendsOverTls() throws Exception {
+    /** A TLS context that trusts the stub's certificate. */
+    private static SSLContext trustingTheStub() throws Exception {
         TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         KeyStore trust = KeyStore.getInstance("PKCS12");
         trust.load(null, null);
@@ -121,7 +122,42 @@ class TlsTest {
         tmf.init(trust);
         SSLContext context = SSLContext.getInstance("TLS");
         context.init(null, tmf.getTrustManagers(), null);
-        try (TaskEventsClient client = TaskEventsClient.builder(stub.uri).sslContext(context).build()) {
+        return context;
+    }
+
+    @Test
+    void anOwnerOfAnotherSchemeIsNotFollowedSoTheEventAndTokenStayOnTls() throws Exception {
+        try (StubServe plain = StubServe.start();
+             TaskEventsClient client = TaskEventsClient.builder(stub.uri).sslContext(trustingTheStub())
+                     .token("secret-token-0123456789").backoff(Duration.ofMillis(1), Duration.ofMillis(5))
+                     .closeTimeout(Duration.ZERO).build()) {
+            stub.then(StubServe.misdirected(plain.uri.toString(), 3));
+            CompletableFuture<Ack> moved = client.send(running("moved-1", 5, 51));
+            moved.handle((ack, failure) -> null).get(30, TimeUnit.SECONDS);
+            assertEquals(List.of(), plain.requests, "nothing, and no token, went to the plain-HTTP owner");
+            TlsException e = assertInstanceOf(TlsException.class, SendingTest.failureOf(moved));
+            assertTrue(e.getMessage().startsWith("the server at " + stub.uri + " named " + plain.uri + " as the owner of"
+                    + " workflow 5's shard; the client does not follow a node to another scheme"), e.getMessage());
+            assertTrue(e.getMessage().contains("serve --advertise https://"), e.getMessage());
+            assertFalse(e.getMessage().contains("secret-token"), e.getMessage());
+        }
+    }
+
+    @Test
+    void anOwnerOfAnotherSchemeThatIsAConfiguredNodeIsFollowed() throws Exception {
+        try (StubServe plain = StubServe.start();
+             TaskEventsClient client = TaskEventsClient.builder(stub.uri, plain.uri).sslContext(trustingTheStub())
+                     .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).closeTimeout(Duration.ZERO).build()) {
+            stub.then(StubServe.movedInside200(plain.uri.toString(), 3));
+            assertEquals(new Ack.Applied("moved-2", TaskState.RUNNING, 1),
+                    client.send(running("moved-2", 6, 61)).get(30, TimeUnit.SECONDS));
+            assertEquals(List.of(List.of("moved-2")), plain.postedBatches());
+        }
+    }
+
+    @Test
+    void aClientGivenTheCertificateSendsOverTls() throws Exception {
+        try (TaskEventsClient client = TaskEventsClient.builder(stub.uri).sslContext(trustingTheStub()).build()) {
             assertEquals(new Ack.Applied("tls-1", TaskState.RUNNING, 1),
                     client.send(running("tls-1", 1, 11)).get(30, TimeUnit.SECONDS));
         }
