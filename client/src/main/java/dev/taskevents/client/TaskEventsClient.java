@@ -39,8 +39,9 @@ import javax.net.ssl.SSLContext;
  * resends it, batched with others: on connection errors and timeouts, on 503 (never sooner than its
  * {@code Retry-After}) and on 5xx, with exponential backoff and full jitter, for as long as it takes
  * (or up to {@link Builder#giveUpAfter}), to the shard's owner if the server says another node owns
- * it (cluster mode's 421 and MOVED), and to another configured node when no owner is known or a
- * node is unreachable. Resending is safe: serve answers an event it applied before, by its id, as
+ * it (cluster mode's 421 and MOVED; only within the scheme of the node that said so, or to a
+ * configured node: see {@link TlsException}), and to another configured node when no owner is known
+ * or a node is unreachable. Resending is safe: serve answers an event it applied before, by its id, as
  * DUPLICATE, so nothing is applied twice. A workflow instance's events are sent in the order
  * {@code send} was called, each only after the one before it was answered. The future fails only
  * with a {@link TaskEventsException} that resending cannot cure (see its subclasses).
@@ -352,13 +353,18 @@ public final class TaskEventsClient implements AutoCloseable {
         /**
          * An HttpClient of the caller's, used instead of one the client makes (then {@link #sslContext}
          * and {@link #connectTimeout} cannot be set: configure them on it). Not closed by the client.
+         * Give it a connect timeout: the JDK counts an https:// handshake in it, so without one an
+         * https:// URI of a plain-HTTP server is known only after {@link #requestTimeout}.
          */
         public Builder httpClient(HttpClient client) {
             this.httpClient = Objects.requireNonNull(client, "client");
             return this;
         }
 
-        /** How long connecting may take (default 5 s). */
+        /**
+         * How long connecting may take, the TLS handshake included (default 5 s); also how long an
+         * https:// URI of a plain-HTTP server takes to fail with {@link TlsException}.
+         */
         public Builder connectTimeout(Duration timeout) {
             this.connectTimeout = positive("connectTimeout", timeout);
             return this;
