@@ -21,6 +21,10 @@ import java.time.Duration;
  * does. Anything else (no connection, no answer within the timeout, a closed connection, other
  * bytes) is {@link Spoken#UNKNOWN}, and the try's own failure stands: the probe only ever turns a
  * failure into a clearer final one, never a working node into a failing one.
+ *
+ * <p>The one reading it can get wrong: a TLS front that answers plain text with a plain HTTP 400
+ * (nginx does) and whose handshake with the client timed out would read as plain HTTP. serve's
+ * TLS is the JDK's {@code SSLEngine}, which answers with an alert.
  */
 final class SchemeProbe {
     /** What answered at the address. */
