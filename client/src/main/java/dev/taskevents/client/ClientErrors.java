@@ -1,6 +1,7 @@
 package dev.taskevents.client;
 
 import dev.taskevents.client.internal.Errors;
+import dev.taskevents.client.internal.Transport;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -16,7 +17,14 @@ final class ClientErrors implements Errors {
 
     @Override
     public RuntimeException tls(URI server, Throwable cause) {
-        return new TlsException(server.toString(), cause);
+        Transport.SchemeMismatch mismatch = Transport.schemeMismatch(cause);
+        return mismatch != null ? TlsException.schemeMismatch(server.toString(), mismatch.serverSpeaksTls(), cause)
+                : TlsException.certificate(server.toString(), cause);
+    }
+
+    @Override
+    public RuntimeException schemeChange(URI server, URI owner, long workflowInstanceId) {
+        return TlsException.schemeChange(server.toString(), owner.toString(), workflowInstanceId);
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
 import dev.taskevents.client.internal.Backoff;
+import dev.taskevents.client.internal.BearerToken;
 import dev.taskevents.client.internal.FeedPoller;
 import dev.taskevents.client.internal.Routes;
 import dev.taskevents.client.internal.SendQueue;
@@ -38,8 +39,9 @@ import javax.net.ssl.SSLContext;
  * resends it, batched with others: on connection errors and timeouts, on 503 (never sooner than its
  * {@code Retry-After}) and on 5xx, with exponential backoff and full jitter, for as long as it takes
  * (or up to {@link Builder#giveUpAfter}), to the shard's owner if the server says another node owns
- * it (cluster mode's 421 and MOVED), and to another configured node when no owner is known or a
- * node is unreachable. Resending is safe: serve answers an event it applied before, by its id, as
+ * it (cluster mode's 421 and MOVED; only within the scheme of the node that said so, or to a
+ * configured node: see {@link TlsException}), and to another configured node when no owner is known
+ * or a node is unreachable. Resending is safe: serve answers an event it applied before, by its id, as
  * DUPLICATE, so nothing is applied twice. A workflow instance's events are sent in the order
  * {@code send} was called, each only after the one before it was answered. The future fails only
  * with a {@link TaskEventsException} that resending cannot cure (see its subclasses).
@@ -299,14 +301,16 @@ public final class TaskEventsClient implements AutoCloseable {
             return this;
         }
 
-        /** The bearer token, sent on every request; never logged. */
+        /**
+         * The bearer token, sent on every request; never logged, never in a message. Surrounding
+         * whitespace is stripped.
+         *
+         * @throws IllegalArgumentException if it is empty or holds a space, a control character or a
+         *     character outside ASCII (the message does not show the token)
+         */
         public Builder token(String token) {
             Objects.requireNonNull(token, "token");
-            String t = token.strip();
-            if (t.isEmpty() || !t.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
-                throw new IllegalArgumentException("a bearer token must be printable ASCII without spaces, and not empty"
-                        + " (the token itself is not shown)");
-            }
+            String t = BearerToken.check(token, "the bearer token given to the builder");
             this.token = () -> t;
             return this;
         }
@@ -325,7 +329,16 @@ public final class TaskEventsClient implements AutoCloseable {
             }
         }
 
-        /** The bearer token, asked for each request (for rotation); a null answer sends none. */
+        /**
+         * The bearer token, asked for before each request (for rotation, e.g. {@code () ->
+         * Files.readString(file)}); a null answer sends none. Each token is checked as
+         * {@link #token(String)} checks one: surrounding whitespace (a file's trailing newline) is
+         * stripped. A supplier that throws, or a token that cannot be sent (empty, or a space, a
+         * control character or a character outside ASCII inside it), fails that try like a refused
+         * connection: the request is not sent, and it is tried again after a backoff, up to
+         * {@link #giveUpAfter}; then the event or feed fails with {@link ServerUnavailableException}
+         * naming the problem. No message shows the token.
+         */
         public Builder token(Supplier<String> token) {
             this.token = Objects.requireNonNull(token, "token");
             return this;
@@ -340,13 +353,18 @@ public final class TaskEventsClient implements AutoCloseable {
         /**
          * An HttpClient of the caller's, used instead of one the client makes (then {@link #sslContext}
          * and {@link #connectTimeout} cannot be set: configure them on it). Not closed by the client.
+         * Give it a connect timeout: the JDK counts an https:// handshake in it, so without one an
+         * https:// URI of a plain-HTTP server is known only after {@link #requestTimeout}.
          */
         public Builder httpClient(HttpClient client) {
             this.httpClient = Objects.requireNonNull(client, "client");
             return this;
         }
 
-        /** How long connecting may take (default 5 s). */
+        /**
+         * How long connecting may take, the TLS handshake included (default 5 s); also how long an
+         * https:// URI of a plain-HTTP server takes to fail with {@link TlsException}.
+         */
         public Builder connectTimeout(Duration timeout) {
             this.connectTimeout = positive("connectTimeout", timeout);
             return this;

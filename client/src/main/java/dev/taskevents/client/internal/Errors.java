@@ -11,7 +11,11 @@ import java.util.List;
 public interface Errors {
     RuntimeException unauthorized(int status, URI server);
 
+    /** A final TLS failure: a certificate not trusted, or a {@link Transport.SchemeMismatch} in {@code cause}. */
     RuntimeException tls(URI server, Throwable cause);
+
+    /** {@code server} named {@code owner}, whose scheme differs from its own, as a workflow's shard owner. */
+    RuntimeException schemeChange(URI server, URI owner, long workflowInstanceId);
 
     RuntimeException unavailable(String what, List<URI> nodes, Duration bound, Throwable last);
 

@@ -16,7 +16,8 @@ import java.util.Map;
  *   <li>without it, per workflow instance (at most {@value #MAX_WORKFLOWS} remembered, least
  *       recently learned dropped first; a dropped one costs one more 421).
  * </ul>
- * An owner that is unknown (null) or unreachable is forgotten, and the event goes to a configured
+ * An owner is followed only within the scheme of the node that named it, or if it is a configured
+ * node ({@link #mayFollow}). An owner that is unknown (null) or unreachable is forgotten, and the event goes to a configured
  * node other than the one that failed: the {@code preferred} node moves past a node that failed, so
  * that events do not all keep hitting a dead first node.
  *
@@ -93,6 +94,16 @@ public final class Routes {
         if (nodes.get(preferred).equals(target)) {
             preferred = (preferred + 1) % nodes.size();
         }
+    }
+
+    /**
+     * Whether an owner named by {@code from} may be sent to: only within {@code from}'s scheme, or
+     * to a configured node. An answer of one node must not move an https:// client's events and
+     * token to plain http:// (nor an http:// client to a TLS it was not set up for); the caller's
+     * own list of nodes is trusted as given.
+     */
+    public boolean mayFollow(URI from, URI owner) {
+        return owner.getScheme().equalsIgnoreCase(from.getScheme()) || nodes.contains(owner);
     }
 
     /** An owner address as a server gave it; null if absent or not an absolute http(s) URI. */

@@ -28,8 +28,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li><b>Acknowledged</b> means: serve answered the event APPLIED, DUPLICATE, STALE or REJECTED,
  *       which it does only once any change the event made is committed. Only such an answer
  *       completes an event's future normally; the future fails only with a final error (a token
- *       refused, a certificate not trusted, the event itself refused, the client closed, or the
- *       {@code giveUpAfter} bound passed), never because a try failed.
+ *       refused; TLS: a certificate not trusted, a scheme the server does not speak, an owner of
+ *       another scheme; the event itself refused; the client closed; or the {@code giveUpAfter}
+ *       bound passed), never because a try failed.
  *   <li><b>Per-workflow order</b>: an event is not sent while an earlier event of its workflow
  *       instance (earlier {@link #submit} call) has no final answer. So a workflow's events reach
  *       the server in submission order, even across resends: a RUNNING resent after its RESULT
@@ -42,7 +43,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       applied before as DUPLICATE, by its id: nothing is applied twice.
  *   <li><b>Moved</b> (cluster mode): a 421, or a MOVED answer inside a 200, routes the event to
  *       the owner it names ({@link Routes} remembers it) and resends at once; an owner the server
- *       does not know (null) sends it, after {@code Retry-After}, to another configured node.
+ *       does not know (null) sends it, after {@code Retry-After}, to another configured node. An
+ *       owner of another scheme than the node that named it, not configured, is never sent to:
+ *       the event fails with the TLS error ({@link Routes#mayFollow}).
  *   <li><b>Refused</b>: a 400/413 (or another 4xx) refuses the whole request, so the client cannot
  *       tell which event was wrong: each event of a refused batch of more than one is resent alone,
  *       and only a refusal of an event sent alone fails its future ({@code EventRefusedException}).
@@ -235,7 +238,7 @@ public final class SendQueue implements AutoCloseable {
     }
 
     private void onFailure(URI target, List<Pending> batch, Throwable failure) {
-        if (Transport.isCertificateFailure(failure)) {
+        if (Transport.isTlsFailure(failure)) {
             RuntimeException tls = errors.tls(target, failure);
             batch.forEach(p -> finish(p, null, tls));
             return;
@@ -305,6 +308,10 @@ public final class SendQueue implements AutoCloseable {
 
     private void moved(Pending p, URI from, int shard, String owner, long retryAfter) {
         URI ownerUri = Routes.ownerUri(owner);
+        if (ownerUri != null && !routes.mayFollow(from, ownerUri)) {
+            finish(p, null, errors.schemeChange(from, ownerUri, p.workflow()));
+            return;
+        }
         routes.moved(p.workflow(), shard, ownerUri);
         Exception why = new java.io.IOException(from + " does not own the shard " + (shard < 0 ? "" : shard + " ")
                 + "of workflow " + p.workflow() + " (owner " + owner + ")");

@@ -91,7 +91,7 @@ public final class TaskCreation {
                 }
             } catch (ExecutionException e) {
                 failure = Transport.unwrap(e);
-                if (Transport.isCertificateFailure(failure)) {
+                if (Transport.isTlsFailure(failure)) {
                     throw errors.tls(node, failure);
                 }
                 if (Transport.isConnectionRefused(failure) || failure instanceof HttpConnectTimeoutException) {
@@ -123,7 +123,7 @@ public final class TaskCreation {
                 response = transport.get(node, "/v1/task-instances/" + t.id(), Duration.ZERO).get();
             } catch (ExecutionException e) {
                 Throwable failure = Transport.unwrap(e);
-                if (Transport.isCertificateFailure(failure)) {
+                if (Transport.isTlsFailure(failure)) {
                     throw errors.tls(node, failure);
                 }
                 return null;

@@ -1,28 +1,55 @@
 package dev.taskevents.client.internal;
 
+import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateException;
 import java.time.Duration;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLPeerUnverifiedException;
 
 /**
  * HTTP to serve: the bearer token on every request, paths resolved against a node's base URI, and
- * the sorting of failures into the two that resending cannot fix (a certificate the client does not
- * trust) and the rest (refused, reset, timed out: the server may come back).
+ * the sorting of failures into those that resending cannot fix ({@link #isTlsFailure}: a
+ * certificate the client does not trust, a server speaking the other protocol than the URI's
+ * scheme) and the rest (refused, reset, timed out, no token to send: the next try may work).
+ *
+ * <p>Invariants:
+ * <ul>
+ *   <li>{@link #post} and {@link #get} never throw: every failure, the token supplier's included,
+ *       completes the returned future exceptionally, so each caller has one failure path.
+ *   <li>No exception made or passed on here holds the token: the supplier's token is checked
+ *       before the JDK sees it, and the JDK's refusal of a header (which quotes the value) is
+ *       replaced, not chained.
+ *   <li>A scheme mismatch is found by a {@link SchemeProbe} after the try failed, not by waiting:
+ *       the JDK counts an https:// handshake in the connect timeout, so a plain HTTP server
+ *       behind an https:// URI costs one connect timeout, not the request timeout and not a
+ *       resend loop.
+ *   <li>Cancelling a returned future cancels the HTTP exchange.
+ * </ul>
  */
 public final class Transport {
+    private static final System.Logger LOG = System.getLogger(Transport.class.getName());
+    /** The probe's wait for a connection: the try just connected to the same address, or nothing listens. */
+    private static final Duration PROBE_CONNECT_TIMEOUT = Duration.ofSeconds(1);
+    /** The probe's wait for an answer when the HttpClient has no connect timeout of its own. */
+    private static final Duration DEFAULT_PROBE_TIMEOUT = Duration.ofSeconds(5);
+    private static final Executor PROBES = task -> Thread.ofVirtual().name("taskevents-client-probe").start(task);
+
     private final HttpClient http;
     private final Supplier<String> token;
     private final Duration requestTimeout;
+    private volatile boolean tokenFailing;
 
     /** @param token gives the bearer token for each request (null result: no Authorization header) */
     public Transport(HttpClient http, Supplier<String> token, Duration requestTimeout) {
@@ -32,27 +59,139 @@ public final class Transport {
     }
 
     public CompletableFuture<HttpResponse<String>> post(URI node, String path, String json) {
-        return http.sendAsync(request(node, path, requestTimeout)
+        return send(node, request(node, path, requestTimeout)
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)).build(),
-                HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)));
     }
 
     /** A GET that may be parked by the server for {@code serverWait} on top of the usual timeout. */
     public CompletableFuture<HttpResponse<String>> get(URI node, String pathAndQuery, Duration serverWait) {
-        return http.sendAsync(request(node, pathAndQuery, requestTimeout.plus(serverWait)).GET().build(),
-                HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        return send(node, request(node, pathAndQuery, requestTimeout.plus(serverWait)).GET());
     }
 
-    private HttpRequest.Builder request(URI node, String path, Duration timeout) {
+    private static HttpRequest.Builder request(URI node, String path, Duration timeout) {
         String base = node.toString();
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base.endsWith("/")
+        return HttpRequest.newBuilder(URI.create(base.endsWith("/")
                 ? base.substring(0, base.length() - 1) + path : base + path)).timeout(timeout);
-        String bearer = token.get();
-        if (bearer != null) {
-            request.header("Authorization", "Bearer " + bearer);
+    }
+
+    private CompletableFuture<HttpResponse<String>> send(URI node, HttpRequest.Builder request) {
+        try {
+            authorize(request);
+            tokenFailing = false;
+        } catch (TokenUnavailable e) {
+            if (!tokenFailing) {
+                tokenFailing = true; // one line per run of failures: each try fails alike, and is resent
+                LOG.log(System.Logger.Level.WARNING, "taskevents client: " + e.getMessage() + " (to " + node
+                        + "); trying again with backoff until the token supplier gives a token that can be sent");
+            }
+            return CompletableFuture.failedFuture(e);
         }
-        return request;
+        CompletableFuture<HttpResponse<String>> exchange = http.sendAsync(request.build(),
+                HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        CompletableFuture<HttpResponse<String>> answer = exchange.exceptionallyCompose(
+                failure -> explained(node, unwrap(failure)));
+        answer.whenComplete((response, failure) -> {
+            if (failure instanceof CancellationException) {
+                exchange.cancel(true); // a caller's cancel (a feed reader closed) aborts the exchange itself
+            }
+        });
+        return answer;
+    }
+
+    /**
+     * The try's failure, or a {@link SchemeMismatch} if the node's address answers in the other
+     * protocol ({@link SchemeProbe}). Probed only after a failure a wrong scheme explains: for
+     * https://, a TLS handshake that timed out (the JDK counts it in the connect timeout) or failed
+     * on what came back, not on a certificate; for http://, an answer that was not HTTP or none.
+     * Never after a refused connection or a timeout of plain http://, which no scheme explains.
+     */
+    private CompletableFuture<HttpResponse<String>> explained(URI node, Throwable failure) {
+        if (!(failure instanceof IOException) || failure instanceof TokenUnavailable || isCertificateFailure(failure)) {
+            return CompletableFuture.failedFuture(failure);
+        }
+        boolean https = "https".equalsIgnoreCase(node.getScheme());
+        boolean timedOut = failure instanceof HttpTimeoutException;
+        if (https ? !timedOut && isConnectionRefused(failure) : timedOut || isConnectionRefused(failure)) {
+            return CompletableFuture.failedFuture(failure);
+        }
+        Duration connect = http.connectTimeout().orElse(DEFAULT_PROBE_TIMEOUT);
+        return CompletableFuture.supplyAsync(() -> SchemeProbe.probe(node, min(connect, PROBE_CONNECT_TIMEOUT), connect),
+                PROBES).thenCompose(spoken -> {
+                    if (spoken == (https ? SchemeProbe.Spoken.PLAIN_HTTP : SchemeProbe.Spoken.TLS)) {
+                        SchemeMismatch mismatch = new SchemeMismatch(node, !https, failure);
+                        LOG.log(System.Logger.Level.WARNING, "taskevents client: " + mismatch.getMessage());
+                        return CompletableFuture.failedFuture(mismatch);
+                    }
+                    return CompletableFuture.failedFuture(failure);
+                });
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    /**
+     * A node's address answered in the other protocol than its URI's scheme: plain HTTP where the
+     * URI says https://, or TLS where it says http://. Final: resending cannot change what the
+     * server speaks.
+     */
+    public static final class SchemeMismatch extends IOException {
+        private static final long serialVersionUID = 1L;
+        private final boolean serverSpeaksTls;
+
+        SchemeMismatch(URI node, boolean serverSpeaksTls, Throwable tryFailure) {
+            super(serverSpeaksTls ? "the server at " + node + " speaks TLS: it answered plain HTTP with a TLS record"
+                    : "the server at " + node + " answered plain HTTP to a TLS handshake", tryFailure);
+            this.serverSpeaksTls = serverSpeaksTls;
+        }
+
+        /** True: TLS answered an http:// URI; false: plain HTTP answered an https:// URI. */
+        public boolean serverSpeaksTls() {
+            return serverSpeaksTls;
+        }
+    }
+
+    /**
+     * Adds the supplier's token, checked by {@link BearerToken}. The JDK's own refusal of a header
+     * value quotes the value, so it is replaced, never passed on or chained as a cause.
+     */
+    private void authorize(HttpRequest.Builder request) throws TokenUnavailable {
+        String supplied;
+        try {
+            supplied = token.get();
+        } catch (RuntimeException e) {
+            throw new TokenUnavailable("the token supplier failed (" + e + ")", e);
+        }
+        if (supplied == null) {
+            return;
+        }
+        String bearer;
+        try {
+            bearer = BearerToken.check(supplied, "the token supplier's token");
+        } catch (IllegalArgumentException e) {
+            throw new TokenUnavailable(e.getMessage(), null);
+        }
+        try {
+            request.header("Authorization", "Bearer " + bearer);
+        } catch (IllegalArgumentException e) {
+            throw new TokenUnavailable("the HttpClient refused the Authorization header built from the token supplier's"
+                    + " token (the token itself is not shown)", null);
+        }
+    }
+
+    /**
+     * The token supplier failed, or gave a token that cannot be sent: the request was not sent. A
+     * try that failed like a refused connection: resent after a backoff (a token file may be in the
+     * middle of a rotation), and the last error when the client gives up. Its message never holds
+     * the token.
+     */
+    public static final class TokenUnavailable extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        TokenUnavailable(String message, Throwable cause) {
+            super(message + "; the request was not sent", cause);
+        }
     }
 
     /**
@@ -74,6 +213,25 @@ public final class Transport {
             }
         }
         return false;
+    }
+
+    /**
+     * Whether {@code failure} is final for TLS: a certificate not trusted
+     * ({@link #isCertificateFailure}), or a server that speaks the other protocol than the node
+     * URI's scheme ({@link SchemeMismatch}).
+     */
+    public static boolean isTlsFailure(Throwable failure) {
+        return isCertificateFailure(failure) || schemeMismatch(failure) != null;
+    }
+
+    /** The {@link SchemeMismatch} in {@code failure}'s causes, or null. */
+    public static SchemeMismatch schemeMismatch(Throwable failure) {
+        for (Throwable t = failure; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof SchemeMismatch mismatch) {
+                return mismatch;
+            }
+        }
+        return null;
     }
 
     /** Whether {@code failure} is a refused connection (nothing listens at the node's address). */

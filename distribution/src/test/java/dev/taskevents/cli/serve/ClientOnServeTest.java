@@ -197,6 +197,39 @@ class ClientOnServeTest {
         assertTrue(tls.getMessage().contains("check that the certificate names the host of the URI"), tls.getMessage());
     }
 
+    /**
+     * An https:// URI of a plain-HTTP serve: the TLS handshake gets no answer (serve waits for a
+     * request line), and the client says so within its connect timeout (default 5 s), not after
+     * resending for ever.
+     */
+    @Test
+    void anHttpsUriOfAPlainServeIsTheTlsErrorNamingTheMismatch() throws Exception {
+        start(null);
+        URI https = URI.create("https://127.0.0.1:" + server.address().getPort());
+        TaskEventsClient client = client(TaskEventsClient.builder(https).token(TOKEN));
+        TlsException tls = assertInstanceOf(TlsException.class, failure(client.send(running(1))));
+        assertTrue(tls.getMessage().startsWith("the server at " + https + " answered plain HTTP to a TLS handshake: use"
+                + " http:// for it, or start serve with TLS (--tls-keystore)"), tls.getMessage());
+        assertEquals(0, client.resends(), "not resent");
+        assertEquals(0, store.find(1).orElseThrow().version(), "nothing was applied");
+        // The same serve, the right scheme: it is the scheme, nothing else.
+        TaskEventsClient right = client(TaskEventsClient.builder(uri()).token(TOKEN));
+        assertEquals(new Ack.Applied("r1", TaskState.RUNNING, 1), right.send(running(1)).get(30, TimeUnit.SECONDS));
+    }
+
+    /** An http:// URI of a serve on TLS: serve answers the plain request with a TLS alert. */
+    @Test
+    void anHttpUriOfATlsServeIsTheTlsErrorNamingTheMismatch(@TempDir Path dir) throws Exception {
+        startTls(keystore(dir, "serve", "ip:127.0.0.1"), dir);
+        URI http = URI.create("http://127.0.0.1:" + server.address().getPort());
+        TaskEventsClient client = client(TaskEventsClient.builder(http).token(TOKEN));
+        TlsException tls = assertInstanceOf(TlsException.class, failure(client.send(running(1))));
+        assertTrue(tls.getMessage().startsWith("the server at " + http + " answered with TLS to plain HTTP: use https://"),
+                tls.getMessage());
+        assertFalse(tls.getMessage().contains("status line"), "the JDK's parse error is the cause, not the message");
+        assertEquals(0, client.resends(), "not resent");
+    }
+
     /** The contrast: nothing listening is not a TLS error; it is resent, here up to a bound of 1 s. */
     @Test
     void nothingListeningIsResentNotReportedAsTls() throws Exception {

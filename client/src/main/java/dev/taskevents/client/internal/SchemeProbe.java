@@ -1,0 +1,63 @@
+package dev.taskevents.client.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+/**
+ * Asks a node's address which protocol answers there, after a try failed in a way a wrong scheme
+ * explains: an https:// node whose TLS handshake timed out or was answered with something that is
+ * not TLS, or an http:// node whose answer was not HTTP.
+ *
+ * <p>How: one plain-text {@code GET /healthz} (serve's open health check: no token is sent) on a
+ * fresh TCP connection, and the first bytes of the answer. A plain HTTP server answers
+ * {@code HTTP/1.x}; a TLS server answers plain text with a TLS alert or handshake record (first
+ * byte 0x15 or 0x16, then the 0x03 of the protocol version), as the JDK's {@code SSLEngine}
+ * does. Anything else (no connection, no answer within the timeout, a closed connection, other
+ * bytes) is {@link Spoken#UNKNOWN}, and the try's own failure stands: the probe only ever turns a
+ * failure into a clearer final one, never a working node into a failing one.
+ *
+ * <p>The one reading it can get wrong: a TLS front that answers plain text with a plain HTTP 400
+ * (nginx does) and whose handshake with the client timed out would read as plain HTTP. serve's
+ * TLS is the JDK's {@code SSLEngine}, which answers with an alert.
+ */
+final class SchemeProbe {
+    /** What answered at the address. */
+    enum Spoken { PLAIN_HTTP, TLS, UNKNOWN }
+
+    private SchemeProbe() {
+    }
+
+    /** What answers at {@code node}'s host and port, waiting up to {@code connect}, then up to {@code read} for an answer. */
+    static Spoken probe(URI node, Duration connect, Duration read) {
+        int port = node.getPort() != -1 ? node.getPort() : "https".equalsIgnoreCase(node.getScheme()) ? 443 : 80;
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(node.getHost(), port), millis(connect));
+            socket.setSoTimeout(millis(read));
+            OutputStream out = socket.getOutputStream();
+            out.write(("GET /healthz HTTP/1.1\r\nHost: " + node.getHost() + (node.getPort() == -1 ? "" : ":" + port)
+                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = socket.getInputStream();
+            byte[] head = in.readNBytes(5);
+            if (head.length == 5 && new String(head, StandardCharsets.US_ASCII).equals("HTTP/")) {
+                return Spoken.PLAIN_HTTP;
+            }
+            if (head.length >= 2 && (head[0] == 0x15 || head[0] == 0x16) && head[1] == 0x03) {
+                return Spoken.TLS;
+            }
+            return Spoken.UNKNOWN;
+        } catch (IOException | IllegalArgumentException | SecurityException e) {
+            return Spoken.UNKNOWN;
+        }
+    }
+
+    private static int millis(Duration d) {
+        return (int) Math.clamp(d.toMillis(), 1, Integer.MAX_VALUE);
+    }
+}

@@ -1,0 +1,147 @@
+package dev.taskevents.client;
+
+import static dev.taskevents.client.Events.running;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.taskevents.api.TaskState;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A token supplier ({@code token(() -> Files.readString(file))}, for rotation): each token it
+ * gives is stripped of surrounding whitespace, a token that cannot be sent and a supplier that
+ * throws fail that try only (resent like a refused connection), and no message anywhere, event
+ * or feed, shows the token.
+ */
+@Timeout(60)
+class TokenSupplierTest {
+    private static final String SECRET = "secret-token-0123456789";
+    private final List<AutoCloseable> closing = new java.util.ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (AutoCloseable c : closing.reversed()) {
+            c.close();
+        }
+    }
+
+    private <T extends AutoCloseable> T closeLater(T c) {
+        closing.add(c);
+        return c;
+    }
+
+    private static URI nothingListening() throws IOException {
+        try (ServerSocket reserve = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return URI.create("http://127.0.0.1:" + reserve.getLocalPort());
+        }
+    }
+
+    private static void assertNoToken(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            assertFalse(String.valueOf(t.getMessage()).contains("secret-token"), "the token is in a message: " + t);
+        }
+    }
+
+    @Test
+    void aSuppliedTokenIsSentWithoutTheTrailingNewlineOfItsFile() throws Exception {
+        StubServe stub = closeLater(StubServe.start(0, SECRET));
+        TaskEventsClient client = closeLater(TaskEventsClient.builder(stub.uri).token(() -> SECRET + "\n").build());
+        assertEquals(new Ack.Applied("e1", TaskState.RUNNING, 1), client.send(running("e1", 1, 11)).get(30, TimeUnit.SECONDS));
+        assertEquals("Bearer " + SECRET, stub.requests.getFirst().authorization());
+    }
+
+    @Test
+    void anEventsFailureNeverShowsTheSuppliedToken() throws Exception {
+        TaskEventsClient client = closeLater(TaskEventsClient.builder(nothingListening()).token(() -> SECRET + "\n")
+                .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).giveUpAfter(Duration.ofMillis(200)).build());
+        Throwable failure = SendingTest.failureOf(client.send(running("e1", 1, 11)));
+        assertInstanceOf(ServerUnavailableException.class, failure);
+        assertNoToken(failure);
+    }
+
+    @Test
+    void aSuppliedTokenWithALineBreakInsideIsNeverSentAndNeverShown() throws Exception {
+        StubServe stub = closeLater(StubServe.start());
+        String broken = SECRET + "\n" + SECRET;
+        TaskEventsClient client = closeLater(TaskEventsClient.builder(stub.uri).token(() -> broken)
+                .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).giveUpAfter(Duration.ofMillis(200)).build());
+        ServerUnavailableException failure = assertInstanceOf(ServerUnavailableException.class,
+                SendingTest.failureOf(client.send(running("e1", 1, 11))));
+        assertTrue(failure.getMessage().contains("the token supplier's token holds a control character"),
+                failure.getMessage());
+        assertTrue(failure.getMessage().contains("the request was not sent"), failure.getMessage());
+        assertNoToken(failure);
+        assertEquals(List.of(), stub.requests, "nothing was sent");
+
+        try (FeedReader feed = client.feed(FeedCursor.OLDEST, 10, Duration.ZERO)) {
+            RuntimeException feedFailure = assertThrows(ServerUnavailableException.class, feed::hasNext);
+            assertTrue(feedFailure.getMessage().contains("control character"), feedFailure.getMessage());
+            assertNoToken(feedFailure);
+        }
+        assertEquals(List.of(), stub.requests, "nothing was sent");
+    }
+
+    @Test
+    void aFeedFailureNeverShowsTheSuppliedToken() throws Exception {
+        TaskEventsClient client = closeLater(TaskEventsClient.builder(nothingListening()).token(() -> SECRET + "\n")
+                .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).giveUpAfter(Duration.ofMillis(200)).build());
+        try (FeedReader feed = client.feed(FeedCursor.OLDEST, 10, Duration.ZERO)) {
+            assertNoToken(assertThrows(ServerUnavailableException.class, feed::hasNext));
+        }
+    }
+
+    @Test
+    void aTokenSupplierFailingOnceCostsOneTryAndTheEventIsApplied() throws Exception {
+        StubServe stub = closeLater(StubServe.start(0, SECRET));
+        AtomicInteger calls = new AtomicInteger();
+        TaskEventsClient client = closeLater(TaskEventsClient.builder(stub.uri).token(() -> {
+            if (calls.getAndIncrement() == 0) {
+                throw new UncheckedIOException(new IOException("token file being rotated"));
+            }
+            return SECRET;
+        }).backoff(Duration.ofMillis(1), Duration.ofMillis(5)).build());
+        assertEquals(new Ack.Applied("e1", TaskState.RUNNING, 1), client.send(running("e1", 1, 11)).get(30, TimeUnit.SECONDS));
+        assertEquals(2, calls.get());
+        assertEquals(1, client.resends());
+        assertEquals(1, stub.requests.size(), "the failed try sent nothing");
+    }
+
+    @Test
+    void aTokenSupplierThatKeepsFailingEndsInServerUnavailableNamingTheSupplier() throws Exception {
+        StubServe stub = closeLater(StubServe.start());
+        TaskEventsClient client = closeLater(TaskEventsClient.builder(stub.uri).token(() -> {
+            throw new UncheckedIOException(new IOException("token file missing"));
+        }).backoff(Duration.ofMillis(1), Duration.ofMillis(5)).giveUpAfter(Duration.ofMillis(200)).build());
+        ServerUnavailableException failure = assertInstanceOf(ServerUnavailableException.class,
+                SendingTest.failureOf(client.send(running("e1", 1, 11))));
+        assertTrue(failure.getMessage().contains("the token supplier failed")
+                && failure.getMessage().contains("token file missing"), failure.getMessage());
+        assertEquals(List.of(), stub.requests);
+    }
+
+    @Test
+    void aGivenTokenIsStrippedAndOneWithALineBreakInsideIsRefusedWithoutShowingIt() throws Exception {
+        StubServe stub = closeLater(StubServe.start(0, SECRET));
+        TaskEventsClient client = closeLater(TaskEventsClient.builder(stub.uri).token(" " + SECRET + "\r\n").build());
+        assertEquals(new Ack.Applied("e1", TaskState.RUNNING, 1), client.send(running("e1", 1, 11)).get(30, TimeUnit.SECONDS));
+
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                () -> TaskEventsClient.builder(stub.uri).token(SECRET + "\n" + SECRET));
+        assertTrue(refused.getMessage().contains("control character"), refused.getMessage());
+        assertNoToken(refused);
+    }
+}
