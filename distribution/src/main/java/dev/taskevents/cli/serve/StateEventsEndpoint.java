@@ -28,6 +28,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 
 /**
  * {@code GET /v1/state-events?after=CURSOR&limit=N&wait=SECONDS}: the store's state-event feed
@@ -48,38 +49,63 @@ import java.util.concurrent.atomic.LongAdder;
  *   <li>{@link #stop}: answered 503, so its client polls another node or again later.
  * </ol>
  * Invariants: (a) whoever removes a waiter from {@link #parked} (one atomic
- * {@code ConcurrentHashMap.remove}) answers or re-parks it; nobody else touches its exchange, so
- * no exchange is answered twice or left unanswered. (b) No wake is lost between a read that found
- * nothing and the parking: the waiter is put in {@link #parked} first and the head is read after
- * (register, then check, as with a condition variable); a commit before the registration moved
- * the head, which the check sees and wakes the waiter for. (c) A read that stopped at a hole (a
- * commit becoming visible out of order) is re-read after {@link #HOLE_RETRY}: no further commit
- * may come to wake it. (d) A waiter past its deadline is answered, whatever wakes it.
+ * {@code ConcurrentHashMap.remove}) answers or re-parks it; nobody else touches its exchange or its
+ * fields, so no exchange is answered twice or left unanswered. (b) No wake is lost between a read
+ * that found nothing and the parking: the waiter is put in {@link #parked} first and the head is
+ * read after (register, then check, as with a condition variable); a commit before the
+ * registration moved the head, which the check sees and wakes the waiter for. (c) A read that
+ * stopped at a hole (a commit becoming visible out of order) is re-read after {@link #HOLE_RETRY}:
+ * no further commit may come to wake it. (d) A waiter past its deadline is answered, whatever wakes
+ * it.
  *
  * <p>Parked polls are bounded by {@code maxWaiters}; one over the bound is answered at once with
  * what there is (200, maybe empty), never refused. They do not count against {@code maxInFlight}.
+ *
+ * <h2>Start positions</h2>
+ * A poll without {@code after} reads from the oldest retained event: the pruned-through position,
+ * read first. The cleaner may prune past it before the events are read; the feed then refuses the
+ * position as expired, and the read is made again from the new oldest position (the consumer asked
+ * for the oldest, and lost nothing), never answered 410. A store failure while resolving the oldest
+ * or the latest position is a 503 with {@code Retry-After}, like one while reading.
+
  */
 final class StateEventsEndpoint {
     private static final System.Logger LOG = System.getLogger(StateEventsEndpoint.class.getName());
     static final int MAX_LIMIT = 10_000;
     static final int DEFAULT_LIMIT = 1_000;
     private static final Duration HOLE_RETRY = Duration.ofMillis(2);
+    /** Reads from the oldest made again when the cleaner passed the start each time, before a 503. */
+    private static final int OLDEST_ATTEMPTS = 10;
     private static final Set<String> PARAMETERS = Set.of("after", "limit", "wait");
 
-    /** A parked poll. Identity equality: each poll is its own waiter. */
+    /**
+     * A parked poll. Identity equality: each poll is its own waiter. Its mutable fields are touched
+     * only by the thread that holds it (invariant a); {@code after} moves only for a poll from the
+     * oldest whose start was pruned.
+     */
     private static final class Waiter {
         final HttpExchange exchange;
-        final long after;
+        final boolean fromOldest;
         final int limit;
         final long deadlineNanos;
+        volatile long after;
         volatile ScheduledFuture<?> deadline;
 
-        Waiter(HttpExchange exchange, long after, int limit, long deadlineNanos) {
+        Waiter(HttpExchange exchange, long after, boolean fromOldest, int limit, long deadlineNanos) {
             this.exchange = exchange;
             this.after = after;
+            this.fromOldest = fromOldest;
             this.limit = limit;
             this.deadlineNanos = deadlineNanos;
         }
+    }
+
+    /** Where a poll starts: after a position, and whether that is the oldest retained event (read again if pruned). */
+    private record Start(long after, boolean fromOldest) {
+    }
+
+    /** A page and the position it was read after (moved on for a poll from the oldest whose start was pruned). */
+    private record Read(long after, FeedPage page) {
     }
 
     /** Thrown to answer a poll with an error: status, message, a code for clients, and for 410 EXPIRED the oldest cursor. */
@@ -144,9 +170,7 @@ final class StateEventsEndpoint {
      * (and leaves the exchange open). Returns whether it was parked.
      */
     boolean handle(HttpExchange exchange) throws IOException {
-        long after;
-        int limit;
-        long waitNanos;
+        Waiter waiter;
         try {
             if (!exchange.getRequestMethod().equals("GET")) {
                 exchange.getResponseHeaders().set("Allow", "GET");
@@ -154,34 +178,36 @@ final class StateEventsEndpoint {
                         + " is not allowed here; use GET", null);
             }
             Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
-            limit = intParameter(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
+            int limit = intParameter(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
             int waitSeconds = intParameter(query, "wait", 0, 0, Integer.MAX_VALUE);
-            waitNanos = Math.min(TimeUnit.SECONDS.toNanos(waitSeconds), settings.maxWait().toNanos());
-            after = startPosition(query.get("after"));
-            FeedPage page = read(after, limit);
-            if (!page.events().isEmpty() || waitNanos == 0 || stopping || parked.size() >= settings.maxWaiters()) {
-                answer(exchange, after, page);
+            long waitNanos = Math.min(TimeUnit.SECONDS.toNanos(waitSeconds), settings.maxWait().toNanos());
+            Start start = startPosition(query.get("after"));
+            Read read = read(start.after(), start.fromOldest(), limit);
+            if (!read.page().events().isEmpty() || waitNanos == 0 || stopping
+                    || parked.size() >= settings.maxWaiters()) {
+                answer(exchange, read.after(), read.page());
                 return false;
             }
+            waiter = new Waiter(exchange, read.after(), start.fromOldest(), limit, System.nanoTime() + waitNanos);
         } catch (Refusal refusal) {
             refuse(exchange, refusal);
             return false;
         }
-        park(new Waiter(exchange, after, limit, System.nanoTime() + waitNanos));
+        park(waiter);
         return true;
     }
 
     private void park(Waiter w) {
+        long after = w.after;
         parked.add(w);
         if (stopping) {
             stopAnswer(w);
             return;
         }
-        long left = w.deadlineNanos - System.nanoTime();
-        w.deadline = timer.schedule(() -> expire(w), Math.max(0, left), TimeUnit.NANOSECONDS);
+        scheduleDeadline(w);
         // Register, then check (invariant b): a commit before the registration moved the head.
         try {
-            if (feed.head() > w.after) {
+            if (feed.head() > after) {
                 wake(w);
             }
         } catch (RuntimeException e) {
@@ -193,6 +219,10 @@ final class StateEventsEndpoint {
     private void parkAfterHole(Waiter w) {
         parked.add(w);
         timer.schedule(() -> wake(w), HOLE_RETRY.toNanos(), TimeUnit.NANOSECONDS);
+        scheduleDeadline(w);
+    }
+
+    private void scheduleDeadline(Waiter w) {
         w.deadline = timer.schedule(() -> expire(w), Math.max(0, w.deadlineNanos - System.nanoTime()),
                 TimeUnit.NANOSECONDS);
     }
@@ -230,9 +260,11 @@ final class StateEventsEndpoint {
         if (!parked.remove(w)) {
             return;
         }
+        cancelDeadline(w);
         run(w, () -> {
             try {
-                answer(w.exchange, w.after, read(w.after, w.limit));
+                Read read = read(w.after, w.fromOldest, w.limit);
+                answer(w.exchange, read.after(), read.page());
             } catch (Refusal refusal) {
                 refuse(w.exchange, refusal);
             }
@@ -241,16 +273,19 @@ final class StateEventsEndpoint {
 
     /** A woken poll: answer if there is something or its time is up, else park it again. */
     private void retry(Waiter w) throws IOException {
-        FeedPage page;
+        Read read;
         try {
-            page = read(w.after, w.limit);
+            read = read(w.after, w.fromOldest, w.limit);
         } catch (Refusal refusal) {
             refuse(w.exchange, refusal);
             return;
         }
-        if (!page.events().isEmpty() || stopping || System.nanoTime() - w.deadlineNanos >= 0) {
-            answer(w.exchange, w.after, page);
-        } else if (page.stoppedAtHole()) {
+        w.after = read.after();
+        if (!read.page().events().isEmpty() || stopping || System.nanoTime() - w.deadlineNanos >= 0) {
+            answer(w.exchange, read.after(), read.page());
+            return;
+        }
+        if (read.page().stoppedAtHole()) {
             parkAfterHole(w);
         } else {
             park(w);
@@ -307,12 +342,12 @@ final class StateEventsEndpoint {
         }
     }
 
-    private long startPosition(String after) {
+    private Start startPosition(String after) {
         if (after == null) {
-            return feed.prunedThrough(); // the oldest retained event comes next
+            return new Start(resolve("the oldest", feed::prunedThrough), true); // the oldest retained event comes next
         }
         if (after.equals("latest")) {
-            return feed.head();
+            return new Start(resolve("the latest", feed::head), false);
         }
         FeedCursor cursor;
         try {
@@ -326,32 +361,58 @@ final class StateEventsEndpoint {
                     + " GET /v1/task-instances/{id} and resume without after (the oldest event) or with after=latest",
                     null);
         }
-        return cursor.position();
+        return new Start(cursor.position(), false);
     }
 
-    /** One read; the feed's refusals and failures as {@link Refusal}s. */
-    private FeedPage read(long after, int limit) {
-        reads.increment();
+    /** A start position read from the store; its failure as a 503. */
+    private long resolve(String which, LongSupplier position) {
         try {
-            return feed.read(after, limit);
-        } catch (FeedPositionExpiredException e) {
-            String oldest = new FeedCursor(feedId, e.oldest()).encode();
-            throw new Refusal(410, "CURSOR_EXPIRED", "the cursor is older than the feed's retention ("
-                    + human(settings.retention()) + "): the events after it were deleted. Resume from the oldest"
-                    + " retained event (after=" + oldest + ") and resynchronise task states from"
-                    + " GET /v1/task-instances/{id}", oldest);
-        } catch (FeedPositionAheadException e) {
-            throw new Refusal(410, "AHEAD", "the cursor is ahead of the feed (position " + e.position()
-                    + ", the feed's last is " + e.head() + "): the database was restored or replaced since it was"
-                    + " read. Resynchronise the task states from GET /v1/task-instances/{id} and resume with"
-                    + " after=latest", null);
+            return position.getAsLong();
         } catch (RuntimeException e) {
-            String id = UUID.randomUUID().toString().substring(0, 8);
-            LOG.log(Level.WARNING, "GET /v1/state-events: the store failed, error " + id + ": "
-                    + EventServer.describe(e));
-            throw new Refusal(503, "STORE_UNAVAILABLE", "the store is unavailable (error " + id
-                    + "); poll again from the same cursor", null);
+            throw storeFailure("resolving " + which + " position", e);
         }
+    }
+
+    /**
+     * One read; the feed's refusals and failures as {@link Refusal}s. A read from the oldest whose
+     * start the cleaner pruned is made again from the new oldest position, never refused as expired.
+     */
+    private Read read(long after, boolean fromOldest, int limit) {
+        for (int attempt = 1; ; attempt++) {
+            reads.increment();
+            try {
+                return new Read(after, feed.read(after, limit));
+            } catch (FeedPositionExpiredException e) {
+                if (!fromOldest) {
+                    String oldest = new FeedCursor(feedId, e.oldest()).encode();
+                    throw new Refusal(410, "CURSOR_EXPIRED", "the cursor is older than the feed's retention ("
+                            + human(settings.retention()) + "): the events after it were deleted. Resume from the"
+                            + " oldest retained event (after=" + oldest + ") and resynchronise task states from"
+                            + " GET /v1/task-instances/{id}", oldest);
+                }
+                if (attempt == OLDEST_ATTEMPTS) {
+                    throw new Refusal(503, "STORE_UNAVAILABLE", "the oldest events were being deleted by retention"
+                            + " during each of " + OLDEST_ATTEMPTS + " reads from the oldest; poll again", null);
+                }
+                after = Math.max(after, e.oldest());
+            } catch (FeedPositionAheadException e) {
+                throw new Refusal(410, "AHEAD", "the cursor is ahead of the feed (position " + e.position()
+                        + ", the feed's last is " + e.head() + "): the database was restored or replaced since it was"
+                        + " read. Resynchronise the task states from GET /v1/task-instances/{id} and resume with"
+                        + " after=latest", null);
+            } catch (RuntimeException e) {
+                throw storeFailure("reading", e);
+            }
+        }
+    }
+
+    /** A store failure: logged with an id (classes and SQL states only), answered 503 with that id. */
+    private static Refusal storeFailure(String doing, RuntimeException e) {
+        String id = UUID.randomUUID().toString().substring(0, 8);
+        LOG.log(Level.WARNING, "GET /v1/state-events: the store failed " + doing + ", error " + id + ": "
+                + EventServer.describe(e));
+        return new Refusal(503, "STORE_UNAVAILABLE", "the store is unavailable (error " + id
+                + "); poll again from the same cursor", null);
     }
 
     private void answer(HttpExchange exchange, long after, FeedPage page) throws IOException {
