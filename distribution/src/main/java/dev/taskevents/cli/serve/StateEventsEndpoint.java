@@ -50,13 +50,17 @@ import java.util.function.LongSupplier;
  * </ol>
  * Invariants: (a) whoever removes a waiter from {@link #parked} (one atomic
  * {@code ConcurrentHashMap.remove}) answers or re-parks it; nobody else touches its exchange or its
- * fields, so no exchange is answered twice or left unanswered. (b) No wake is lost between a read
- * that found nothing and the parking: the waiter is put in {@link #parked} first and the head is
- * read after (register, then check, as with a condition variable); a commit before the
- * registration moved the head, which the check sees and wakes the waiter for. (c) A read that
- * stopped at a hole (a commit becoming visible out of order) is re-read after {@link #HOLE_RETRY}:
- * no further commit may come to wake it. (d) A waiter past its deadline is answered, whatever wakes
- * it.
+ * fields, so no exchange is answered twice or left unanswered. A timer left over from an earlier
+ * parking of the same waiter can only wake it early (one more read) or answer it at its own
+ * deadline. (b) No wake is lost between a read that found nothing and the parking: the waiter is
+ * put in {@link #parked} first and the head is read after (register, then check, as with a
+ * condition variable); a commit before the registration moved the head, which the check sees and
+ * wakes the waiter for. (c) A read that stopped at a hole (a commit becoming visible out of
+ * order) is re-read after a delay even without a wake, since no further commit may come to wake
+ * it: {@link #HOLE_RETRY_FIRST}, doubling while the poll keeps finding the hole, up to
+ * {@link #HOLE_RETRY_MAX}. A hole a concurrent commit leaves is gone within a few milliseconds and
+ * is caught by the first re-reads; one that lasts (a row deleted by hand) costs a parked poll four
+ * reads a second, not five hundred. (d) A waiter past its deadline is answered, whatever wakes it.
  *
  * <p>Parked polls are bounded by {@code maxWaiters}; one over the bound is answered at once with
  * what there is (200, maybe empty), never refused. They do not count against {@code maxInFlight}.
@@ -73,7 +77,8 @@ final class StateEventsEndpoint {
     private static final System.Logger LOG = System.getLogger(StateEventsEndpoint.class.getName());
     static final int MAX_LIMIT = 10_000;
     static final int DEFAULT_LIMIT = 1_000;
-    private static final Duration HOLE_RETRY = Duration.ofMillis(2);
+    static final long HOLE_RETRY_FIRST = TimeUnit.MILLISECONDS.toNanos(2);
+    static final long HOLE_RETRY_MAX = TimeUnit.MILLISECONDS.toNanos(250);
     /** Reads from the oldest made again when the cleaner passed the start each time, before a 503. */
     private static final int OLDEST_ATTEMPTS = 10;
     private static final Set<String> PARAMETERS = Set.of("after", "limit", "wait");
@@ -89,7 +94,9 @@ final class StateEventsEndpoint {
         final int limit;
         final long deadlineNanos;
         volatile long after;
+        int holeRetries;
         volatile ScheduledFuture<?> deadline;
+        volatile ScheduledFuture<?> holeRetry;
 
         Waiter(HttpExchange exchange, long after, boolean fromOldest, int limit, long deadlineNanos) {
             this.exchange = exchange;
@@ -215,10 +222,19 @@ final class StateEventsEndpoint {
         }
     }
 
-    /** Parks {@code w} again after a hole: re-read soon, since no commit may come to wake it (invariant c). */
+    /**
+     * Parks {@code w} again after a hole, to be re-read after a delay that doubles while the hole
+     * lasts (invariant c); a wake reads it sooner.
+     */
     private void parkAfterHole(Waiter w) {
+        long delay = Math.min(HOLE_RETRY_MAX, HOLE_RETRY_FIRST << Math.min(w.holeRetries, 20));
+        w.holeRetries++;
         parked.add(w);
-        timer.schedule(() -> wake(w), HOLE_RETRY.toNanos(), TimeUnit.NANOSECONDS);
+        if (stopping) {
+            stopAnswer(w);
+            return;
+        }
+        w.holeRetry = timer.schedule(() -> wake(w), delay, TimeUnit.NANOSECONDS);
         scheduleDeadline(w);
     }
 
@@ -252,7 +268,7 @@ final class StateEventsEndpoint {
         if (!parked.remove(w)) {
             return; // answered or woken by someone else (invariant a)
         }
-        cancelDeadline(w);
+        cancelTimers(w);
         run(w, () -> retry(w));
     }
 
@@ -260,7 +276,7 @@ final class StateEventsEndpoint {
         if (!parked.remove(w)) {
             return;
         }
-        cancelDeadline(w);
+        cancelTimers(w);
         run(w, () -> {
             try {
                 Read read = read(w.after, w.fromOldest, w.limit);
@@ -288,6 +304,7 @@ final class StateEventsEndpoint {
         if (read.page().stoppedAtHole()) {
             parkAfterHole(w);
         } else {
+            w.holeRetries = 0;
             park(w);
         }
     }
@@ -312,10 +329,14 @@ final class StateEventsEndpoint {
         }
     }
 
-    private static void cancelDeadline(Waiter w) {
+    private static void cancelTimers(Waiter w) {
         ScheduledFuture<?> deadline = w.deadline;
         if (deadline != null) {
             deadline.cancel(false);
+        }
+        ScheduledFuture<?> holeRetry = w.holeRetry;
+        if (holeRetry != null) {
+            holeRetry.cancel(false);
         }
     }
 
@@ -331,7 +352,7 @@ final class StateEventsEndpoint {
 
     private void stopAnswer(Waiter w) {
         if (parked.remove(w)) {
-            cancelDeadline(w);
+            cancelTimers(w);
             try {
                 w.exchange.getResponseHeaders().set("Retry-After", "1");
                 send(w.exchange, 503, error("SERVER_STOPPING", "the server is stopping; poll again (another node,"
