@@ -62,8 +62,9 @@ import java.util.function.LongSupplier;
  * is caught by the first re-reads; one that lasts (a row deleted by hand) costs a parked poll four
  * reads a second, not five hundred. (d) A waiter past its deadline is answered, whatever wakes it.
  *
- * <p>Parked polls are bounded by {@code maxWaiters}; one over the bound is answered at once with
- * what there is (200, maybe empty), never refused. They do not count against {@code maxInFlight}.
+ * <p>Parked polls are bounded by {@code maxWaiters}; a poll that would park over the bound is
+ * answered 503 {@code TOO_MANY_WAITERS} with {@code Retry-After}, so that its client comes back
+ * later instead of polling again at once (an empty 200 would look like a deadline answer).
  *
  * <h2>Start positions</h2>
  * A poll without {@code after} reads from the oldest retained event: the pruned-through position,
@@ -190,10 +191,14 @@ final class StateEventsEndpoint {
             long waitNanos = Math.min(TimeUnit.SECONDS.toNanos(waitSeconds), settings.maxWait().toNanos());
             Start start = startPosition(query.get("after"));
             Read read = read(start.after(), start.fromOldest(), limit);
-            if (!read.page().events().isEmpty() || waitNanos == 0 || stopping
-                    || parked.size() >= settings.maxWaiters()) {
+            if (!read.page().events().isEmpty() || waitNanos == 0 || stopping) {
                 answer(exchange, read.after(), read.page());
                 return false;
+            }
+            if (parked.size() >= settings.maxWaiters()) {
+                throw new Refusal(503, "TOO_MANY_WAITERS", "this server holds as many waiting polls as it may ("
+                        + settings.maxWaiters() + ", serve --max-feed-waiters); poll again from the same cursor after"
+                        + " Retry-After, or from another node", null);
             }
             waiter = new Waiter(exchange, read.after(), start.fromOldest(), limit, System.nanoTime() + waitNanos);
         } catch (Refusal refusal) {
