@@ -139,7 +139,8 @@ final class StateEventsEndpoint {
     private final Set<Waiter> parked = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService timer;
     private final Runnable onAppend = this::wakeAll;
-    private final AtomicLong polledHead = new AtomicLong(-1);
+    /** The head the head poll last saw: it wakes the parked polls when the head moved since. */
+    private final AtomicLong polledHead;
     private final LongAdder reads = new LongAdder();
     private final LongAdder served = new LongAdder();
     private volatile boolean stopping;
@@ -155,9 +156,23 @@ final class StateEventsEndpoint {
                 .name("taskevents-feed-timer").unstarted(r));
         t.setRemoveOnCancelPolicy(true);
         this.timer = t;
+        this.polledHead = new AtomicLong(headOrUnknown());
         feed.addListener(onAppend);
         long poll = settings.headPoll().toNanos();
         timer.scheduleWithFixedDelay(this::pollHead, poll, poll, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The head now, or -1 if the store cannot say: a poll parks after a read and checks the head
+     * itself (invariant b), so the head poll only has to see moves after it started, and an idle
+     * feed then wakes nobody.
+     */
+    private long headOrUnknown() {
+        try {
+            return feed.head();
+        } catch (RuntimeException e) {
+            return -1;
+        }
     }
 
     /** Polls parked now. */
