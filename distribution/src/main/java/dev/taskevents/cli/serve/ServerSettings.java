@@ -19,10 +19,12 @@ import javax.net.ssl.SSLContext;
  *     authentication, which is allowed only on a loopback address
  * @param metricsPublic whether {@code /metrics} is open without a token
  * @param tls the TLS context for HTTPS, or null for plain HTTP
- * @param maxInFlight the most requests handled at once (counted once their body has arrived); more get 503
+ * @param maxInFlight the most requests handled at once (counted once their body has arrived; a
+ *     state-event poll while it reads); more get 503
  * @param maxVarPoolBytes the largest var pool of one event, in UTF-8 bytes; larger ones get 413 naming the field
- * @param maxBufferedBytes the most request-body bytes held at once over all requests; a request
- *     whose body would go over gets 503 with {@code Retry-After}
+ * @param maxBufferedBytes the most bytes of request bodies and state-event pages held at once over
+ *     all requests; a request whose body would go over gets 503 with {@code Retry-After}, a page is
+ *     cut to what is free
  * @param allowInsecureHttp whether tokens may be taken over plain HTTP on a non-loopback address
  * @param feed how {@code GET /v1/state-events} parks its long polls
  */

@@ -1,6 +1,6 @@
 package dev.taskevents.cli.serve;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import dev.taskevents.api.StateEvent;
@@ -9,6 +9,7 @@ import dev.taskevents.api.spi.FeedPage;
 import dev.taskevents.api.spi.FeedPositionAheadException;
 import dev.taskevents.api.spi.FeedPositionExpiredException;
 import dev.taskevents.api.spi.StateEventFeed;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.System.Logger.Level;
@@ -72,7 +73,11 @@ import java.util.function.LongSupplier;
  * position as expired, and the read is made again from the new oldest position (the consumer asked
  * for the oldest, and lost nothing), never answered 410. A store failure while resolving the oldest
  * or the latest position is a 503 with {@code Retry-After}, like one while reading.
-
+ *
+ * <h2>Limits</h2>
+ * Every read holds an in-flight permit, a read slot and the byte budget of its page while it reads
+ * and answers ({@link FeedReadLimits}); a poll that cannot have them within {@link #ADMISSION_WAIT}
+ * is answered 503 {@code SERVER_BUSY} with {@code Retry-After}. A parked poll holds none of them.
  */
 final class StateEventsEndpoint {
     private static final System.Logger LOG = System.getLogger(StateEventsEndpoint.class.getName());
@@ -80,8 +85,18 @@ final class StateEventsEndpoint {
     static final int DEFAULT_LIMIT = 1_000;
     static final long HOLE_RETRY_FIRST = TimeUnit.MILLISECONDS.toNanos(2);
     static final long HOLE_RETRY_MAX = TimeUnit.MILLISECONDS.toNanos(250);
+    /**
+     * How long a read waits for a read slot and budget (and a woken poll's read for an in-flight
+     * permit: its client is waiting anyway). A new poll gets a permit at once or 503, like any request.
+     */
+    private static final long ADMISSION_WAIT = TimeUnit.SECONDS.toNanos(1);
     /** Reads from the oldest made again when the cleaner passed the start each time, before a 503. */
     private static final int OLDEST_ATTEMPTS = 10;
+    /**
+     * The most an event's JSON takes beside its event id: a cursor, three numbers of up to 20
+     * characters, two enum names, an instant and the field names, with the punctuation.
+     */
+    static final int MOST_JSON_BYTES_BESIDE_EVENT_ID = 320;
     private static final Set<String> PARAMETERS = Set.of("after", "limit", "wait");
 
     /**
@@ -136,6 +151,7 @@ final class StateEventsEndpoint {
     private final JsonCodec json;
     private final ServerSettings.FeedSettings settings;
     private final ExecutorService handlers;
+    private final FeedReadLimits limits;
     private final Set<Waiter> parked = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService timer;
     private final Runnable onAppend = this::wakeAll;
@@ -146,12 +162,13 @@ final class StateEventsEndpoint {
     private volatile boolean stopping;
 
     StateEventsEndpoint(StateEventFeed feed, JsonCodec json, ServerSettings.FeedSettings settings,
-                        ExecutorService handlers) {
+                        ExecutorService handlers, FeedReadLimits limits) {
         this.feed = feed;
         this.feedId = feed.feedId();
         this.json = json;
         this.settings = settings;
         this.handlers = handlers;
+        this.limits = limits;
         ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon()
                 .name("taskevents-feed-timer").unstarted(r));
         t.setRemoveOnCancelPolicy(true);
@@ -205,10 +222,13 @@ final class StateEventsEndpoint {
             int waitSeconds = intParameter(query, "wait", 0, 0, Integer.MAX_VALUE);
             long waitNanos = Math.min(TimeUnit.SECONDS.toNanos(waitSeconds), settings.maxWait().toNanos());
             Start start = startPosition(query.get("after"));
-            Read read = read(start.after(), start.fromOldest(), limit);
-            if (!read.page().events().isEmpty() || waitNanos == 0 || stopping) {
-                answer(exchange, read.after(), read.page());
-                return false;
+            Read read;
+            try (FeedReadLimits.Grant grant = admit(limit, false)) {
+                read = read(start.after(), start.fromOldest(), grant);
+                if (!read.page().events().isEmpty() || waitNanos == 0 || stopping) {
+                    answer(exchange, read.after(), read.page());
+                    return false;
+                }
             }
             if (parked.size() >= settings.maxWaiters()) {
                 throw new Refusal(503, "TOO_MANY_WAITERS", "this server holds as many waiting polls as it may ("
@@ -298,8 +318,8 @@ final class StateEventsEndpoint {
         }
         cancelTimers(w);
         run(w, () -> {
-            try {
-                Read read = read(w.after, w.fromOldest, w.limit);
+            try (FeedReadLimits.Grant grant = admit(w.limit, true)) {
+                Read read = read(w.after, w.fromOldest, grant);
                 answer(w.exchange, read.after(), read.page());
             } catch (Refusal refusal) {
                 refuse(w.exchange, refusal);
@@ -310,15 +330,15 @@ final class StateEventsEndpoint {
     /** A woken poll: answer if there is something or its time is up, else park it again. */
     private void retry(Waiter w) throws IOException {
         Read read;
-        try {
-            read = read(w.after, w.fromOldest, w.limit);
+        try (FeedReadLimits.Grant grant = admit(w.limit, true)) {
+            read = read(w.after, w.fromOldest, grant);
+            w.after = read.after();
+            if (!read.page().events().isEmpty() || stopping || System.nanoTime() - w.deadlineNanos >= 0) {
+                answer(w.exchange, read.after(), read.page());
+                return;
+            }
         } catch (Refusal refusal) {
             refuse(w.exchange, refusal);
-            return;
-        }
-        w.after = read.after();
-        if (!read.page().events().isEmpty() || stopping || System.nanoTime() - w.deadlineNanos >= 0) {
-            answer(w.exchange, read.after(), read.page());
             return;
         }
         if (read.page().stoppedAtHole()) {
@@ -414,15 +434,36 @@ final class StateEventsEndpoint {
         }
     }
 
+    /** Admission of one read ({@link FeedReadLimits}), or a 503 SERVER_BUSY. */
+    private FeedReadLimits.Grant admit(int limit, boolean parkedPoll) {
+        FeedReadLimits.Grant grant;
+        try {
+            grant = limits.admit(limit, parkedPoll, ADMISSION_WAIT);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Refusal(503, "SERVER_STOPPING", "the server is stopping; poll again (another node, or this one"
+                    + " once it is back) from the same cursor", null);
+        }
+        if (grant == null) {
+            throw new Refusal(503, "SERVER_BUSY", "the server has too many requests in progress or holds too many"
+                    + " request bodies and feed pages at once; poll again from the same cursor after Retry-After",
+                    null);
+        }
+        return grant;
+    }
+
     /**
-     * One read; the feed's refusals and failures as {@link Refusal}s. A read from the oldest whose
-     * start the cleaner pruned is made again from the new oldest position, never refused as expired.
+     * One read under {@code grant} (whose read slot and unused bytes it gives back when done); the
+     * feed's refusals and failures as {@link Refusal}s. A read from the oldest whose start the
+     * cleaner pruned is made again from the new oldest position, never refused as expired.
      */
-    private Read read(long after, boolean fromOldest, int limit) {
+    private Read read(long after, boolean fromOldest, FeedReadLimits.Grant grant) {
         for (int attempt = 1; ; attempt++) {
             reads.increment();
             try {
-                return new Read(after, feed.read(after, limit));
+                FeedPage page = feed.read(after, grant.limit);
+                grant.read(page.events().size());
+                return new Read(after, page);
             } catch (FeedPositionExpiredException e) {
                 if (!fromOldest) {
                     String oldest = new FeedCursor(feedId, e.oldest()).encode();
@@ -456,26 +497,47 @@ final class StateEventsEndpoint {
                 + "); poll again from the same cursor", null);
     }
 
+    /**
+     * A page as JSON, written as it is made into a buffer sized for it at once (the most its events
+     * can take), then sent from that buffer: the page's bytes are held once, never grown, copied or
+     * kept as a tree beside it (see {@link FeedReadLimits#BYTES_PER_EVENT}).
+     */
     private void answer(HttpExchange exchange, long after, FeedPage page) throws IOException {
-        ObjectNode body = json.mapper.createObjectNode();
-        ArrayNode events = body.putArray("events");
+        int most = 128;
         for (FeedEvent e : page.events()) {
-            StateEvent s = e.event();
-            events.addObject()
-                    .put("cursor", new FeedCursor(feedId, e.position()).encode())
-                    .put("workflowInstanceId", s.workflowInstanceId())
-                    .put("taskInstanceId", s.taskInstanceId())
-                    .put("eventType", s.eventType().name())
-                    .put("state", s.state().name())
-                    .put("eventId", s.eventId())
-                    .put("version", s.version())
-                    .put("committedAt", s.committedAt().toString());
+            most += MOST_JSON_BYTES_BESIDE_EVENT_ID + 6 * e.event().eventId().length(); // 6: a character as an escape
         }
-        long next = page.next(after);
-        body.put("next", new FeedCursor(feedId, next).encode());
-        body.put("behind", Math.max(0, page.head() - next));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(most);
+        try (JsonGenerator out = json.mapper.getFactory().createGenerator(bytes)) {
+            out.writeStartObject();
+            out.writeArrayFieldStart("events");
+            for (FeedEvent e : page.events()) {
+                StateEvent s = e.event();
+                out.writeStartObject();
+                out.writeStringField("cursor", new FeedCursor(feedId, e.position()).encode());
+                out.writeNumberField("workflowInstanceId", s.workflowInstanceId());
+                out.writeNumberField("taskInstanceId", s.taskInstanceId());
+                out.writeStringField("eventType", s.eventType().name());
+                out.writeStringField("state", s.state().name());
+                out.writeStringField("eventId", s.eventId());
+                out.writeNumberField("version", s.version());
+                out.writeStringField("committedAt", s.committedAt().toString());
+                out.writeEndObject();
+            }
+            out.writeEndArray();
+            long next = page.next(after);
+            out.writeStringField("next", new FeedCursor(feedId, next).encode());
+            out.writeNumberField("behind", Math.max(0, page.head() - next));
+            out.writeEndObject();
+        }
         served.add(page.events().size());
-        send(exchange, 200, body);
+        try (exchange) {
+            exchange.getResponseHeaders().set("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, bytes.size());
+            try (OutputStream out = exchange.getResponseBody()) {
+                bytes.writeTo(out); // from its own array, not a copy
+            }
+        }
     }
 
     private void refuse(HttpExchange exchange, Refusal refusal) throws IOException {
