@@ -28,6 +28,14 @@ import java.util.concurrent.CancellationException;
  * with the next event. What the consumer stored is what it gets back: the reader keeps no state
  * elsewhere. Delivery is at least once (see {@link FeedItem}).
  *
+ * <p>Polling: each poll waits at the server up to {@code wait}, sent in whole seconds rounded up
+ * (a wait of 900 ms is a one-second long poll). On an idle feed, a poll that comes back empty
+ * before its wait is up (always, with a wait of 0) is followed by a pause before the next: the
+ * client's backoff, growing with each such page in a row up to 1 s, with jitter. So an idle
+ * reader with a wait of 0 polls about twice a second, not in a tight loop; with a wait of 30 s it
+ * polls again at once after each empty long poll. A serve that holds as many parked polls as it may
+ * ({@code --max-feed-waiters}) answers 503 with {@code Retry-After}, which the reader honours.
+ *
  * <p>Failures: a serve restarting, unreachable or busy is retried from the same cursor (see
  * {@link TaskEventsClient.Builder#giveUpAfter} for a bound); {@link CursorExpiredException},
  * {@link CursorInvalidException}, {@link UnauthorizedException} and {@link TlsException} are thrown

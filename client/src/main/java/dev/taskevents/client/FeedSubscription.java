@@ -19,7 +19,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * has no end: {@code onComplete} is never called; {@code onError} is called at most once, with an
  * exception of {@link TaskEventsException} for the feed's final failures, or an
  * {@link IllegalArgumentException} for a request of n &lt;= 0 (rule 3.9). After {@code cancel()},
- * nothing more is signalled and a parked poll is aborted.
+ * nothing more is signalled and a parked poll is aborted. Polls are paced like
+ * {@link FeedReader}'s: a page that came back empty before its wait was up is followed by a pause.
  */
 final class FeedSubscription implements Flow.Subscription {
     private final Flow.Subscriber<? super FeedItem> subscriber;

@@ -96,6 +96,45 @@ class FeedTest {
     }
 
     @Test
+    void aSubSecondWaitIsSentRoundedUpToWholeSecondsNotAsZero() throws Exception {
+        StubServe stub = closeLater(StubServe.start());
+        stub.publish(1, 11, "e1", 1);
+        stub.publish(1, 11, "e2", 2);
+        TaskEventsClient client = client(stub.uri);
+        for (Duration wait : List.of(Duration.ofMillis(900), Duration.ofMillis(1_001), Duration.ofSeconds(3))) {
+            assertEquals("e1", closeLater(client.feed(FeedCursor.OLDEST, 10, wait)).next().event().eventId());
+        }
+        assertEquals(List.of("limit=10&wait=1", "limit=10&wait=2", "limit=10&wait=3"),
+                stub.feedRequests().stream().map(StubServe.Request::query).toList());
+    }
+
+    /**
+     * A server that holds as many parked polls as it may answers 503 TOO_MANY_WAITERS: the reader
+     * polls again after Retry-After, and since the server did answer, however long that lasts it
+     * is not the outage that giveUpAfter bounds.
+     */
+    @Test
+    void aServerFullOfWaitersIsPolledAgainAndIsNotAnOutage() throws Exception {
+        StubServe stub = closeLater(StubServe.start());
+        stub.publish(1, 11, "e1", 1);
+        StubServe.Script full = StubServe.status(503, "0", "{\"error\":\"too many waiting polls\","
+                + "\"code\":\"TOO_MANY_WAITERS\"}");
+        stub.thenFeed((s, exchange, events) -> {
+            try {
+                Thread.sleep(1_500); // longer than giveUpAfter: the condition under test, not a wait for an outcome
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            full.answer(s, exchange, events);
+        }).thenFeed(full);
+        TaskEventsClient client = closeLater(TaskEventsClient.builder(stub.uri).backoff(Duration.ofMillis(1),
+                Duration.ofMillis(5)).giveUpAfter(Duration.ofSeconds(1)).build());
+        FeedReader feed = closeLater(client.feed(FeedCursor.OLDEST, 10, Duration.ofSeconds(30)));
+        assertEquals("e1", feed.next().event().eventId());
+        assertEquals(3, stub.feedRequests().size(), "two 503s, then the page");
+    }
+
+    @Test
     void anExpiredCursorGivesTheOldestAndWhatToDo() throws Exception {
         StubServe stub = closeLater(StubServe.start());
         for (int i = 1; i <= 6; i++) {

@@ -22,12 +22,25 @@ import java.util.concurrent.TimeUnit;
  * the node was unreachable: a restart of serve is invisible to the consumer, and since the cursor
  * is only moved by a page that arrived, nothing is skipped. Final: 401/403, 410 (expired cursor,
  * or a cursor of another feed), 400 (not a cursor), a certificate not trusted, and the
- * {@code giveUpAfter} bound when one is set.
+ * {@code giveUpAfter} bound when one is set. A 503 {@code TOO_MANY_WAITERS} (the server holds as
+ * many parked polls as it may) is an answer, not an outage: it is retried after its
+ * {@code Retry-After} like the others, but does not count towards {@code giveUpAfter}.
  *
- * <p>{@link #cancel} (from any thread) aborts a parked poll or a backoff wait: the poll then throws
- * {@link CancellationException}.
+ * <p>Idle polls. The server answers a poll with {@code wait} seconds at once if it has events,
+ * else when they come or when the wait is up. So a page that brings no events before its wait was
+ * up (with a {@code wait} of 0, every empty page; or one from a server that cut the wait) means the
+ * feed is idle, and polling again at once would only spin. The poll after such a page first waits
+ * like a retry: the backoff of at most {@link #IDLE_MAX}, growing with each such page in a row and
+ * starting over after a page with events or one that took its whole wait. The wait is sent in
+ * whole seconds, rounded up: a sub-second wait is a one-second long poll, not a {@code wait=0}.
+ *
+ * <p>{@link #cancel} (from any thread) aborts a parked poll, a backoff or an idle wait: the poll
+ * then throws {@link CancellationException}. One consumer thread calls {@link #poll} at a time.
  */
 public final class FeedPoller {
+    /** The longest wait before a poll that follows a page that came back empty before its wait was up. */
+    public static final Duration IDLE_MAX = Duration.ofSeconds(1);
+
     private final Transport transport;
     private final Routes routes;
     private final Backoff backoff;
@@ -35,7 +48,9 @@ public final class FeedPoller {
     private final Errors errors;
     private final java.util.function.BooleanSupplier clientClosed;
     private final CountDownLatch cancelled = new CountDownLatch(1);
+    private final Backoff idle;
     private volatile CompletableFuture<?> current;
+    private int idlePages; // pages in a row that came back empty before their wait was up; the consumer thread's
 
     /** @param clientClosed whether the client that made this poller was closed (its HttpClient is gone) */
     public FeedPoller(Transport transport, Routes routes, Backoff backoff, Duration giveUpAfter, Errors errors,
@@ -46,6 +61,8 @@ public final class FeedPoller {
         this.backoff = backoff;
         this.giveUpAfter = giveUpAfter;
         this.errors = errors;
+        Duration idleMax = backoff.max().compareTo(IDLE_MAX) < 0 ? backoff.max() : IDLE_MAX;
+        this.idle = new Backoff(backoff.base(), idleMax.compareTo(backoff.base()) < 0 ? backoff.base() : idleMax);
     }
 
     /**
@@ -53,8 +70,13 @@ public final class FeedPoller {
      * up to {@code wait} for events to come.
      */
     public Wire.Page poll(String after, int limit, Duration wait) throws InterruptedException {
+        if (idlePages > 0 && cancelled.await(idle.delayNanos(idlePages), TimeUnit.NANOSECONDS)) {
+            checkCancelled();
+        }
+        long waitSeconds = wait.plusNanos(999_999_999).toSeconds(); // rounded up: 900 ms waits 1 s, not 0
+        Duration serverWait = Duration.ofSeconds(waitSeconds);
         String query = "/v1/state-events?" + (after == null ? "" : "after="
-                + URLEncoder.encode(after, StandardCharsets.UTF_8) + "&") + "limit=" + limit + "&wait=" + wait.toSeconds();
+                + URLEncoder.encode(after, StandardCharsets.UTF_8) + "&") + "limit=" + limit + "&wait=" + waitSeconds;
         long start = System.nanoTime();
         URI avoid = null;
         for (int attempt = 1; ; attempt++) {
@@ -64,7 +86,8 @@ public final class FeedPoller {
                         + " cursor with another client");
             }
             URI node = routes.feedNode(avoid);
-            CompletableFuture<HttpResponse<String>> call = transport.get(node, query, wait);
+            long sent = System.nanoTime();
+            CompletableFuture<HttpResponse<String>> call = transport.get(node, query, serverWait);
             current = call;
             if (cancelled.getCount() == 0) {
                 call.cancel(true);
@@ -77,7 +100,10 @@ public final class FeedPoller {
                 String body = response.body() == null ? "" : response.body();
                 if (status == 200) {
                     try {
-                        return Wire.page(Json.parse(body), after);
+                        Wire.Page page = Wire.page(Json.parse(body), after);
+                        boolean early = waitSeconds == 0 || System.nanoTime() - sent < serverWait.toNanos();
+                        idlePages = page.events().isEmpty() && early ? Math.min(idlePages + 1, 62) : 0;
+                        return page;
                     } catch (Json.Malformed e) {
                         throw new IllegalStateException("the feed page from " + node + " could not be read (" + e.getMessage()
                                 + "): is the server a taskevents serve of a version with the state-event feed?", e);
@@ -100,6 +126,9 @@ public final class FeedPoller {
                 }
                 failure = new IOException("HTTP " + status + " from " + node + ": " + message);
                 retryAfter = Backoff.retryAfterNanos(response.headers());
+                if (status == 503 && "TOO_MANY_WAITERS".equals(code)) {
+                    start = System.nanoTime(); // the server answered: busy, not unavailable
+                }
             } catch (ExecutionException e) {
                 failure = Transport.unwrap(e);
                 if (Transport.isCertificateFailure(failure)) {

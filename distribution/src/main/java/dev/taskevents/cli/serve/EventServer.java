@@ -72,6 +72,9 @@ import java.util.concurrent.TimeoutException;
  *   <li>One deadline, {@code ackTimeout} from the moment the body arrived, covers all the events
  *       of the request together.
  * </ol>
+ * A read of the state-event feed takes a permit of {@code maxInFlight} (or 503) and reserves its
+ * page's bytes in the same budget as bodies, cutting the page to what is free
+ * ({@link FeedReadLimits}); a parked poll holds neither.
  * This class sets no system property: the JDK server's limits are set where the command starts
  * ({@link JdkServerLimits}).
  */
@@ -127,8 +130,10 @@ public final class EventServer {
         ServerSettings.FeedSettings feedSettings = settings.feed().cappedBy(Duration.ofSeconds(
                 Long.getLong("sun.net.httpserver.maxRspTime", Long.parseLong(JdkServerLimits.DEFAULTS.get(
                         "sun.net.httpserver.maxRspTime")))));
-        this.stateEvents = store.stateFeed().map(feed -> new StateEventsEndpoint(feed, json, feedSettings, handlers))
-                .orElse(null);
+        FeedReadLimits feedLimits = new FeedReadLimits(inFlight, bufferedBytes,
+                (int) Math.min(Integer.MAX_VALUE, settings.maxBufferedBytes()));
+        this.stateEvents = store.stateFeed().map(feed -> new StateEventsEndpoint(feed, json, feedSettings, handlers,
+                feedLimits)).orElse(null);
     }
 
     /** The state-event polls parked now (for metrics and tests). */
@@ -237,7 +242,8 @@ public final class EventServer {
     /**
      * {@code GET /v1/state-events}, outside the try-with-resources of {@link #handle}: a parked
      * poll's exchange must stay open after this returns ({@link StateEventsEndpoint}). Same tokens
-     * as the other endpoints; not counted in {@code maxInFlight}.
+     * as the other endpoints; each read counts against {@code maxInFlight} and the byte budget
+     * while it reads and answers ({@link FeedReadLimits}), a parked poll against neither.
      */
     private void stateEvents(HttpExchange exchange) throws IOException {
         boolean parked = false;

@@ -45,10 +45,10 @@ public final class ServeCommand {
               --tls-keystore PATH    a PKCS12 keystore: serve HTTPS with its key and certificate
               --tls-password-file PATH  the keystore's password (first line)
               --max-in-flight N      requests handled at once before 503 (default 256); a request
-                                     counts once its body has arrived
+                                     counts once its body has arrived, a feed poll while it reads
               --max-var-pool-bytes N largest varPool of one event, UTF-8 bytes (default 1048576)
-              --max-buffered-bytes N request-body bytes held at once over all requests before 503
-                                     (default: an eighth of the heap)
+              --max-buffered-bytes N request-body and feed-page bytes held at once over all
+                                     requests before 503 (default: an eighth of the heap)
               --state-log FILE       tell the engine's state events to FILE, one JSON line each,
                                      appended before the change leaves the store's outbox (at least
                                      once; repeats have the same taskInstanceId and version)
@@ -70,8 +70,8 @@ public final class ServeCommand {
               --feed-retention D     how long GET /v1/state-events keeps committed changes, e.g. 24h,
                                      90m, 7d (default 24h; at least 1m). A cursor older than that
                                      gets 410
-              --max-feed-waiters N   state-event polls parked at once (default 256); more are
-                                     answered at once with what there is
+              --max-feed-waiters N   state-event polls parked at once (default 256); a poll that
+                                     finds nothing over that gets 503 with Retry-After
 
             Endpoints: POST /v1/task-instances, POST /v1/events, GET /v1/task-instances/{id},
                        GET /v1/state-events?after=CURSOR&limit=N&wait=SECONDS,

@@ -19,10 +19,12 @@ import javax.net.ssl.SSLContext;
  *     authentication, which is allowed only on a loopback address
  * @param metricsPublic whether {@code /metrics} is open without a token
  * @param tls the TLS context for HTTPS, or null for plain HTTP
- * @param maxInFlight the most requests handled at once (counted once their body has arrived); more get 503
+ * @param maxInFlight the most requests handled at once (counted once their body has arrived; a
+ *     state-event poll while it reads); more get 503
  * @param maxVarPoolBytes the largest var pool of one event, in UTF-8 bytes; larger ones get 413 naming the field
- * @param maxBufferedBytes the most request-body bytes held at once over all requests; a request
- *     whose body would go over gets 503 with {@code Retry-After}
+ * @param maxBufferedBytes the most bytes of request bodies and state-event pages held at once over
+ *     all requests; a request whose body would go over gets 503 with {@code Retry-After}, a page is
+ *     cut to what is free
  * @param allowInsecureHttp whether tokens may be taken over plain HTTP on a non-loopback address
  * @param feed how {@code GET /v1/state-events} parks its long polls
  */
@@ -77,8 +79,9 @@ public record ServerSettings(InetSocketAddress address, int maxBodyBytes, Durati
      * The state-event feed's long polls.
      *
      * @param retention the feed's retention (as the engine was built with): named in a 410's message
-     * @param maxWaiters the most polls parked at once; a poll over it is answered at once with what
-     *     there is (the client polls again), never refused
+     * @param maxWaiters the most polls parked at once; a poll that finds nothing and would park over
+     *     it is answered 503 {@code TOO_MANY_WAITERS} with {@code Retry-After}, so that its client
+     *     comes back later rather than at once (a poll that finds events gets them)
      * @param maxWait the longest {@code wait} a poll gets; a longer one is cut to it. At most half
      *     the JDK server's {@code maxRspTime}, which cuts a response that takes longer
      * @param headPoll how often the feed's head is read while polls are parked, to wake them for

@@ -1,6 +1,6 @@
 package dev.taskevents.cli.serve;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import dev.taskevents.api.StateEvent;
@@ -9,6 +9,7 @@ import dev.taskevents.api.spi.FeedPage;
 import dev.taskevents.api.spi.FeedPositionAheadException;
 import dev.taskevents.api.spi.FeedPositionExpiredException;
 import dev.taskevents.api.spi.StateEventFeed;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.System.Logger.Level;
@@ -28,6 +29,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 
 /**
  * {@code GET /v1/state-events?after=CURSOR&limit=N&wait=SECONDS}: the store's state-event feed
@@ -48,38 +50,85 @@ import java.util.concurrent.atomic.LongAdder;
  *   <li>{@link #stop}: answered 503, so its client polls another node or again later.
  * </ol>
  * Invariants: (a) whoever removes a waiter from {@link #parked} (one atomic
- * {@code ConcurrentHashMap.remove}) answers or re-parks it; nobody else touches its exchange, so
- * no exchange is answered twice or left unanswered. (b) No wake is lost between a read that found
- * nothing and the parking: the waiter is put in {@link #parked} first and the head is read after
- * (register, then check, as with a condition variable); a commit before the registration moved
- * the head, which the check sees and wakes the waiter for. (c) A read that stopped at a hole (a
- * commit becoming visible out of order) is re-read after {@link #HOLE_RETRY}: no further commit
- * may come to wake it. (d) A waiter past its deadline is answered, whatever wakes it.
+ * {@code ConcurrentHashMap.remove}) answers or re-parks it; nobody else touches its exchange or its
+ * fields, so no exchange is answered twice or left unanswered. A timer left over from an earlier
+ * parking of the same waiter can only wake it early (one more read) or answer it at its own
+ * deadline. (b) No wake is lost between a read that found nothing and the parking: the waiter is
+ * put in {@link #parked} first and the head is read after (register, then check, as with a
+ * condition variable); a commit before the registration moved the head, which the check sees and
+ * wakes the waiter for. (c) A read that stopped at a hole (a commit becoming visible out of
+ * order) is re-read after a delay even without a wake, since no further commit may come to wake
+ * it: {@link #HOLE_RETRY_FIRST}, doubling while the poll keeps finding the hole, up to
+ * {@link #HOLE_RETRY_MAX}. A hole a concurrent commit leaves is gone within a few milliseconds and
+ * is caught by the first re-reads; one that lasts (a row deleted by hand) costs a parked poll four
+ * reads a second, not five hundred. (d) A waiter past its deadline is answered, whatever wakes it.
  *
- * <p>Parked polls are bounded by {@code maxWaiters}; one over the bound is answered at once with
- * what there is (200, maybe empty), never refused. They do not count against {@code maxInFlight}.
+ * <p>Parked polls are bounded by {@code maxWaiters}; a poll that would park over the bound is
+ * answered 503 {@code TOO_MANY_WAITERS} with {@code Retry-After}, so that its client comes back
+ * later instead of polling again at once (an empty 200 would look like a deadline answer).
+ *
+ * <h2>Start positions</h2>
+ * A poll without {@code after} reads from the oldest retained event: the pruned-through position,
+ * read first. The cleaner may prune past it before the events are read; the feed then refuses the
+ * position as expired, and the read is made again from the new oldest position (the consumer asked
+ * for the oldest, and lost nothing), never answered 410. A store failure while resolving the oldest
+ * or the latest position is a 503 with {@code Retry-After}, like one while reading.
+ *
+ * <h2>Limits</h2>
+ * Every read holds an in-flight permit, a read slot and the byte budget of its page while it reads
+ * and answers ({@link FeedReadLimits}); a poll that cannot have them within {@link #ADMISSION_WAIT}
+ * is answered 503 {@code SERVER_BUSY} with {@code Retry-After}. A parked poll holds none of them.
  */
 final class StateEventsEndpoint {
     private static final System.Logger LOG = System.getLogger(StateEventsEndpoint.class.getName());
     static final int MAX_LIMIT = 10_000;
     static final int DEFAULT_LIMIT = 1_000;
-    private static final Duration HOLE_RETRY = Duration.ofMillis(2);
+    static final long HOLE_RETRY_FIRST = TimeUnit.MILLISECONDS.toNanos(2);
+    static final long HOLE_RETRY_MAX = TimeUnit.MILLISECONDS.toNanos(250);
+    /**
+     * How long a read waits for a read slot and budget (and a woken poll's read for an in-flight
+     * permit: its client is waiting anyway). A new poll gets a permit at once or 503, like any request.
+     */
+    private static final long ADMISSION_WAIT = TimeUnit.SECONDS.toNanos(1);
+    /** Reads from the oldest made again when the cleaner passed the start each time, before a 503. */
+    private static final int OLDEST_ATTEMPTS = 10;
+    /**
+     * The most an event's JSON takes beside its event id: a cursor, three numbers of up to 20
+     * characters, two enum names, an instant and the field names, with the punctuation.
+     */
+    static final int MOST_JSON_BYTES_BESIDE_EVENT_ID = 320;
     private static final Set<String> PARAMETERS = Set.of("after", "limit", "wait");
 
-    /** A parked poll. Identity equality: each poll is its own waiter. */
+    /**
+     * A parked poll. Identity equality: each poll is its own waiter. Its mutable fields are touched
+     * only by the thread that holds it (invariant a); {@code after} moves only for a poll from the
+     * oldest whose start was pruned.
+     */
     private static final class Waiter {
         final HttpExchange exchange;
-        final long after;
+        final boolean fromOldest;
         final int limit;
         final long deadlineNanos;
+        volatile long after;
+        int holeRetries;
         volatile ScheduledFuture<?> deadline;
+        volatile ScheduledFuture<?> holeRetry;
 
-        Waiter(HttpExchange exchange, long after, int limit, long deadlineNanos) {
+        Waiter(HttpExchange exchange, long after, boolean fromOldest, int limit, long deadlineNanos) {
             this.exchange = exchange;
             this.after = after;
+            this.fromOldest = fromOldest;
             this.limit = limit;
             this.deadlineNanos = deadlineNanos;
         }
+    }
+
+    /** Where a poll starts: after a position, and whether that is the oldest retained event (read again if pruned). */
+    private record Start(long after, boolean fromOldest) {
+    }
+
+    /** A page and the position it was read after (moved on for a poll from the oldest whose start was pruned). */
+    private record Read(long after, FeedPage page) {
     }
 
     /** Thrown to answer a poll with an error: status, message, a code for clients, and for 410 EXPIRED the oldest cursor. */
@@ -102,28 +151,45 @@ final class StateEventsEndpoint {
     private final JsonCodec json;
     private final ServerSettings.FeedSettings settings;
     private final ExecutorService handlers;
+    private final FeedReadLimits limits;
     private final Set<Waiter> parked = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService timer;
     private final Runnable onAppend = this::wakeAll;
-    private final AtomicLong polledHead = new AtomicLong(-1);
+    /** The head the head poll last saw: it wakes the parked polls when the head moved since. */
+    private final AtomicLong polledHead;
     private final LongAdder reads = new LongAdder();
     private final LongAdder served = new LongAdder();
     private volatile boolean stopping;
 
     StateEventsEndpoint(StateEventFeed feed, JsonCodec json, ServerSettings.FeedSettings settings,
-                        ExecutorService handlers) {
+                        ExecutorService handlers, FeedReadLimits limits) {
         this.feed = feed;
         this.feedId = feed.feedId();
         this.json = json;
         this.settings = settings;
         this.handlers = handlers;
+        this.limits = limits;
         ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().daemon()
                 .name("taskevents-feed-timer").unstarted(r));
         t.setRemoveOnCancelPolicy(true);
         this.timer = t;
+        this.polledHead = new AtomicLong(headOrUnknown());
         feed.addListener(onAppend);
         long poll = settings.headPoll().toNanos();
         timer.scheduleWithFixedDelay(this::pollHead, poll, poll, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The head now, or -1 if the store cannot say: a poll parks after a read and checks the head
+     * itself (invariant b), so the head poll only has to see moves after it started, and an idle
+     * feed then wakes nobody.
+     */
+    private long headOrUnknown() {
+        try {
+            return feed.head();
+        } catch (RuntimeException e) {
+            return -1;
+        }
     }
 
     /** Polls parked now. */
@@ -144,9 +210,7 @@ final class StateEventsEndpoint {
      * (and leaves the exchange open). Returns whether it was parked.
      */
     boolean handle(HttpExchange exchange) throws IOException {
-        long after;
-        int limit;
-        long waitNanos;
+        Waiter waiter;
         try {
             if (!exchange.getRequestMethod().equals("GET")) {
                 exchange.getResponseHeaders().set("Allow", "GET");
@@ -154,34 +218,43 @@ final class StateEventsEndpoint {
                         + " is not allowed here; use GET", null);
             }
             Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
-            limit = intParameter(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
+            int limit = intParameter(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
             int waitSeconds = intParameter(query, "wait", 0, 0, Integer.MAX_VALUE);
-            waitNanos = Math.min(TimeUnit.SECONDS.toNanos(waitSeconds), settings.maxWait().toNanos());
-            after = startPosition(query.get("after"));
-            FeedPage page = read(after, limit);
-            if (!page.events().isEmpty() || waitNanos == 0 || stopping || parked.size() >= settings.maxWaiters()) {
-                answer(exchange, after, page);
-                return false;
+            long waitNanos = Math.min(TimeUnit.SECONDS.toNanos(waitSeconds), settings.maxWait().toNanos());
+            Start start = startPosition(query.get("after"));
+            Read read;
+            try (FeedReadLimits.Grant grant = admit(limit, false)) {
+                read = read(start.after(), start.fromOldest(), grant);
+                if (!read.page().events().isEmpty() || waitNanos == 0 || stopping) {
+                    answer(exchange, read.after(), read.page());
+                    return false;
+                }
             }
+            if (parked.size() >= settings.maxWaiters()) {
+                throw new Refusal(503, "TOO_MANY_WAITERS", "this server holds as many waiting polls as it may ("
+                        + settings.maxWaiters() + ", serve --max-feed-waiters); poll again from the same cursor after"
+                        + " Retry-After, or from another node", null);
+            }
+            waiter = new Waiter(exchange, read.after(), start.fromOldest(), limit, System.nanoTime() + waitNanos);
         } catch (Refusal refusal) {
             refuse(exchange, refusal);
             return false;
         }
-        park(new Waiter(exchange, after, limit, System.nanoTime() + waitNanos));
+        park(waiter);
         return true;
     }
 
     private void park(Waiter w) {
+        long after = w.after;
         parked.add(w);
         if (stopping) {
             stopAnswer(w);
             return;
         }
-        long left = w.deadlineNanos - System.nanoTime();
-        w.deadline = timer.schedule(() -> expire(w), Math.max(0, left), TimeUnit.NANOSECONDS);
+        scheduleDeadline(w);
         // Register, then check (invariant b): a commit before the registration moved the head.
         try {
-            if (feed.head() > w.after) {
+            if (feed.head() > after) {
                 wake(w);
             }
         } catch (RuntimeException e) {
@@ -189,10 +262,23 @@ final class StateEventsEndpoint {
         }
     }
 
-    /** Parks {@code w} again after a hole: re-read soon, since no commit may come to wake it (invariant c). */
+    /**
+     * Parks {@code w} again after a hole, to be re-read after a delay that doubles while the hole
+     * lasts (invariant c); a wake reads it sooner.
+     */
     private void parkAfterHole(Waiter w) {
+        long delay = Math.min(HOLE_RETRY_MAX, HOLE_RETRY_FIRST << Math.min(w.holeRetries, 20));
+        w.holeRetries++;
         parked.add(w);
-        timer.schedule(() -> wake(w), HOLE_RETRY.toNanos(), TimeUnit.NANOSECONDS);
+        if (stopping) {
+            stopAnswer(w);
+            return;
+        }
+        w.holeRetry = timer.schedule(() -> wake(w), delay, TimeUnit.NANOSECONDS);
+        scheduleDeadline(w);
+    }
+
+    private void scheduleDeadline(Waiter w) {
         w.deadline = timer.schedule(() -> expire(w), Math.max(0, w.deadlineNanos - System.nanoTime()),
                 TimeUnit.NANOSECONDS);
     }
@@ -222,7 +308,7 @@ final class StateEventsEndpoint {
         if (!parked.remove(w)) {
             return; // answered or woken by someone else (invariant a)
         }
-        cancelDeadline(w);
+        cancelTimers(w);
         run(w, () -> retry(w));
     }
 
@@ -230,9 +316,11 @@ final class StateEventsEndpoint {
         if (!parked.remove(w)) {
             return;
         }
+        cancelTimers(w);
         run(w, () -> {
-            try {
-                answer(w.exchange, w.after, read(w.after, w.limit));
+            try (FeedReadLimits.Grant grant = admit(w.limit, true)) {
+                Read read = read(w.after, w.fromOldest, grant);
+                answer(w.exchange, read.after(), read.page());
             } catch (Refusal refusal) {
                 refuse(w.exchange, refusal);
             }
@@ -241,18 +329,22 @@ final class StateEventsEndpoint {
 
     /** A woken poll: answer if there is something or its time is up, else park it again. */
     private void retry(Waiter w) throws IOException {
-        FeedPage page;
-        try {
-            page = read(w.after, w.limit);
+        Read read;
+        try (FeedReadLimits.Grant grant = admit(w.limit, true)) {
+            read = read(w.after, w.fromOldest, grant);
+            w.after = read.after();
+            if (!read.page().events().isEmpty() || stopping || System.nanoTime() - w.deadlineNanos >= 0) {
+                answer(w.exchange, read.after(), read.page());
+                return;
+            }
         } catch (Refusal refusal) {
             refuse(w.exchange, refusal);
             return;
         }
-        if (!page.events().isEmpty() || stopping || System.nanoTime() - w.deadlineNanos >= 0) {
-            answer(w.exchange, w.after, page);
-        } else if (page.stoppedAtHole()) {
+        if (read.page().stoppedAtHole()) {
             parkAfterHole(w);
         } else {
+            w.holeRetries = 0;
             park(w);
         }
     }
@@ -277,10 +369,14 @@ final class StateEventsEndpoint {
         }
     }
 
-    private static void cancelDeadline(Waiter w) {
+    private static void cancelTimers(Waiter w) {
         ScheduledFuture<?> deadline = w.deadline;
         if (deadline != null) {
             deadline.cancel(false);
+        }
+        ScheduledFuture<?> holeRetry = w.holeRetry;
+        if (holeRetry != null) {
+            holeRetry.cancel(false);
         }
     }
 
@@ -296,7 +392,7 @@ final class StateEventsEndpoint {
 
     private void stopAnswer(Waiter w) {
         if (parked.remove(w)) {
-            cancelDeadline(w);
+            cancelTimers(w);
             try {
                 w.exchange.getResponseHeaders().set("Retry-After", "1");
                 send(w.exchange, 503, error("SERVER_STOPPING", "the server is stopping; poll again (another node,"
@@ -307,12 +403,12 @@ final class StateEventsEndpoint {
         }
     }
 
-    private long startPosition(String after) {
+    private Start startPosition(String after) {
         if (after == null) {
-            return feed.prunedThrough(); // the oldest retained event comes next
+            return new Start(resolve("the oldest", feed::prunedThrough), true); // the oldest retained event comes next
         }
         if (after.equals("latest")) {
-            return feed.head();
+            return new Start(resolve("the latest", feed::head), false);
         }
         FeedCursor cursor;
         try {
@@ -326,54 +422,122 @@ final class StateEventsEndpoint {
                     + " GET /v1/task-instances/{id} and resume without after (the oldest event) or with after=latest",
                     null);
         }
-        return cursor.position();
+        return new Start(cursor.position(), false);
     }
 
-    /** One read; the feed's refusals and failures as {@link Refusal}s. */
-    private FeedPage read(long after, int limit) {
-        reads.increment();
+    /** A start position read from the store; its failure as a 503. */
+    private long resolve(String which, LongSupplier position) {
         try {
-            return feed.read(after, limit);
-        } catch (FeedPositionExpiredException e) {
-            String oldest = new FeedCursor(feedId, e.oldest()).encode();
-            throw new Refusal(410, "CURSOR_EXPIRED", "the cursor is older than the feed's retention ("
-                    + human(settings.retention()) + "): the events after it were deleted. Resume from the oldest"
-                    + " retained event (after=" + oldest + ") and resynchronise task states from"
-                    + " GET /v1/task-instances/{id}", oldest);
-        } catch (FeedPositionAheadException e) {
-            throw new Refusal(410, "AHEAD", "the cursor is ahead of the feed (position " + e.position()
-                    + ", the feed's last is " + e.head() + "): the database was restored or replaced since it was"
-                    + " read. Resynchronise the task states from GET /v1/task-instances/{id} and resume with"
-                    + " after=latest", null);
+            return position.getAsLong();
         } catch (RuntimeException e) {
-            String id = UUID.randomUUID().toString().substring(0, 8);
-            LOG.log(Level.WARNING, "GET /v1/state-events: the store failed, error " + id + ": "
-                    + EventServer.describe(e));
-            throw new Refusal(503, "STORE_UNAVAILABLE", "the store is unavailable (error " + id
-                    + "); poll again from the same cursor", null);
+            throw storeFailure("resolving " + which + " position", e);
         }
     }
 
-    private void answer(HttpExchange exchange, long after, FeedPage page) throws IOException {
-        ObjectNode body = json.mapper.createObjectNode();
-        ArrayNode events = body.putArray("events");
-        for (FeedEvent e : page.events()) {
-            StateEvent s = e.event();
-            events.addObject()
-                    .put("cursor", new FeedCursor(feedId, e.position()).encode())
-                    .put("workflowInstanceId", s.workflowInstanceId())
-                    .put("taskInstanceId", s.taskInstanceId())
-                    .put("eventType", s.eventType().name())
-                    .put("state", s.state().name())
-                    .put("eventId", s.eventId())
-                    .put("version", s.version())
-                    .put("committedAt", s.committedAt().toString());
+    /** Admission of one read ({@link FeedReadLimits}), or a 503 SERVER_BUSY. */
+    private FeedReadLimits.Grant admit(int limit, boolean parkedPoll) {
+        FeedReadLimits.Grant grant;
+        try {
+            grant = limits.admit(limit, parkedPoll, ADMISSION_WAIT);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Refusal(503, "SERVER_STOPPING", "the server is stopping; poll again (another node, or this one"
+                    + " once it is back) from the same cursor", null);
         }
-        long next = page.next(after);
-        body.put("next", new FeedCursor(feedId, next).encode());
-        body.put("behind", Math.max(0, page.head() - next));
+        if (grant == null) {
+            throw new Refusal(503, "SERVER_BUSY", "the server has too many requests in progress or holds too many"
+                    + " request bodies and feed pages at once; poll again from the same cursor after Retry-After",
+                    null);
+        }
+        return grant;
+    }
+
+    /**
+     * One read under {@code grant} (whose read slot and unused bytes it gives back when done); the
+     * feed's refusals and failures as {@link Refusal}s. A read from the oldest whose start the
+     * cleaner pruned is made again from the new oldest position, never refused as expired.
+     */
+    private Read read(long after, boolean fromOldest, FeedReadLimits.Grant grant) {
+        for (int attempt = 1; ; attempt++) {
+            reads.increment();
+            try {
+                FeedPage page = feed.read(after, grant.limit);
+                grant.read(page.events().size());
+                return new Read(after, page);
+            } catch (FeedPositionExpiredException e) {
+                if (!fromOldest) {
+                    String oldest = new FeedCursor(feedId, e.oldest()).encode();
+                    throw new Refusal(410, "CURSOR_EXPIRED", "the cursor is older than the feed's retention ("
+                            + human(settings.retention()) + "): the events after it were deleted. Resume from the"
+                            + " oldest retained event (after=" + oldest + ") and resynchronise task states from"
+                            + " GET /v1/task-instances/{id}", oldest);
+                }
+                if (attempt == OLDEST_ATTEMPTS) {
+                    throw new Refusal(503, "STORE_UNAVAILABLE", "the oldest events were being deleted by retention"
+                            + " during each of " + OLDEST_ATTEMPTS + " reads from the oldest; poll again", null);
+                }
+                after = Math.max(after, e.oldest());
+            } catch (FeedPositionAheadException e) {
+                throw new Refusal(410, "AHEAD", "the cursor is ahead of the feed (position " + e.position()
+                        + ", the feed's last is " + e.head() + "): the database was restored or replaced since it was"
+                        + " read. Resynchronise the task states from GET /v1/task-instances/{id} and resume with"
+                        + " after=latest", null);
+            } catch (RuntimeException e) {
+                throw storeFailure("reading", e);
+            }
+        }
+    }
+
+    /** A store failure: logged with an id (classes and SQL states only), answered 503 with that id. */
+    private static Refusal storeFailure(String doing, RuntimeException e) {
+        String id = UUID.randomUUID().toString().substring(0, 8);
+        LOG.log(Level.WARNING, "GET /v1/state-events: the store failed " + doing + ", error " + id + ": "
+                + EventServer.describe(e));
+        return new Refusal(503, "STORE_UNAVAILABLE", "the store is unavailable (error " + id
+                + "); poll again from the same cursor", null);
+    }
+
+    /**
+     * A page as JSON, written as it is made into a buffer sized for it at once (the most its events
+     * can take), then sent from that buffer: the page's bytes are held once, never grown, copied or
+     * kept as a tree beside it (see {@link FeedReadLimits#BYTES_PER_EVENT}).
+     */
+    private void answer(HttpExchange exchange, long after, FeedPage page) throws IOException {
+        int most = 128;
+        for (FeedEvent e : page.events()) {
+            most += MOST_JSON_BYTES_BESIDE_EVENT_ID + 6 * e.event().eventId().length(); // 6: a character as an escape
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(most);
+        try (JsonGenerator out = json.mapper.getFactory().createGenerator(bytes)) {
+            out.writeStartObject();
+            out.writeArrayFieldStart("events");
+            for (FeedEvent e : page.events()) {
+                StateEvent s = e.event();
+                out.writeStartObject();
+                out.writeStringField("cursor", new FeedCursor(feedId, e.position()).encode());
+                out.writeNumberField("workflowInstanceId", s.workflowInstanceId());
+                out.writeNumberField("taskInstanceId", s.taskInstanceId());
+                out.writeStringField("eventType", s.eventType().name());
+                out.writeStringField("state", s.state().name());
+                out.writeStringField("eventId", s.eventId());
+                out.writeNumberField("version", s.version());
+                out.writeStringField("committedAt", s.committedAt().toString());
+                out.writeEndObject();
+            }
+            out.writeEndArray();
+            long next = page.next(after);
+            out.writeStringField("next", new FeedCursor(feedId, next).encode());
+            out.writeNumberField("behind", Math.max(0, page.head() - next));
+            out.writeEndObject();
+        }
         served.add(page.events().size());
-        send(exchange, 200, body);
+        try (exchange) {
+            exchange.getResponseHeaders().set("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, bytes.size());
+            try (OutputStream out = exchange.getResponseBody()) {
+                bytes.writeTo(out); // from its own array, not a copy
+            }
+        }
     }
 
     private void refuse(HttpExchange exchange, Refusal refusal) throws IOException {
