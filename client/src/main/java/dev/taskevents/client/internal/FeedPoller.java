@@ -131,7 +131,7 @@ public final class FeedPoller {
                 }
             } catch (ExecutionException e) {
                 failure = Transport.unwrap(e);
-                if (Transport.isCertificateFailure(failure)) {
+                if (Transport.isTlsFailure(failure)) {
                     throw errors.tls(node, failure);
                 }
                 if (Transport.isConnectionRefused(failure) || failure instanceof HttpConnectTimeoutException) {

@@ -212,6 +212,10 @@ class ClientOnServeTest {
                 + " http:// for it, or start serve with TLS (--tls-keystore)"), tls.getMessage());
         assertEquals(0, client.resends(), "not resent");
         assertEquals(0, store.find(1).orElseThrow().version(), "nothing was applied");
+        try (FeedReader feed = client.feed(FeedCursor.OLDEST, 10, Duration.ZERO)) {
+            assertTrue(assertThrows(TlsException.class, feed::hasNext).getMessage()
+                    .startsWith("the server at " + https + " answered plain HTTP to a TLS handshake"));
+        }
         // The same serve, the right scheme: it is the scheme, nothing else.
         TaskEventsClient right = client(TaskEventsClient.builder(uri()).token(TOKEN));
         assertEquals(new Ack.Applied("r1", TaskState.RUNNING, 1), right.send(running(1)).get(30, TimeUnit.SECONDS));
@@ -228,6 +232,10 @@ class ClientOnServeTest {
                 tls.getMessage());
         assertFalse(tls.getMessage().contains("status line"), "the JDK's parse error is the cause, not the message");
         assertEquals(0, client.resends(), "not resent");
+        try (FeedReader feed = client.feed(FeedCursor.OLDEST, 10, Duration.ZERO)) {
+            assertTrue(assertThrows(TlsException.class, feed::hasNext).getMessage()
+                    .startsWith("the server at " + http + " answered with TLS to plain HTTP"));
+        }
     }
 
     /** The contrast: nothing listening is not a TLS error; it is resent, here up to a bound of 1 s. */
