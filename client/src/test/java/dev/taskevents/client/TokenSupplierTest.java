@@ -144,4 +144,38 @@ class TokenSupplierTest {
         assertTrue(refused.getMessage().contains("control character"), refused.getMessage());
         assertNoToken(refused);
     }
+
+    @Test
+    void aTokenSupplierThrowingAnErrorCostsOneTryAndDoesNotStopSending() throws Exception {
+        StubServe stub = closeLater(StubServe.start(0, SECRET));
+        AtomicInteger calls = new AtomicInteger();
+        TaskEventsClient client = closeLater(TaskEventsClient.builder(stub.uri).token(() -> {
+            if (calls.getAndIncrement() == 0) {
+                throw new AssertionError("the vault client is not initialised yet");
+            }
+            return SECRET;
+        }).backoff(Duration.ofMillis(1), Duration.ofMillis(5)).giveUpAfter(Duration.ofSeconds(5))
+                .closeTimeout(Duration.ZERO).build());
+        java.util.concurrent.CompletableFuture<Ack> first = client.send(running("e1", 1, 11));
+        java.util.concurrent.CompletableFuture<Ack> second = client.send(running("e2", 2, 21));
+        // A generous bound that only detects a hang: each answer takes milliseconds.
+        Object answered = first.handle((ack, failure) -> ack != null ? ack : failure)
+                .completeOnTimeout("no answer within 20 s: the send thread is gone", 20, TimeUnit.SECONDS).get();
+        assertEquals(new Ack.Applied("e1", TaskState.RUNNING, 1), answered,
+                "a supplier's Error must fail one try (or the event), not end the sending");
+        assertEquals(new Ack.Applied("e2", TaskState.RUNNING, 1),
+                second.completeOnTimeout(null, 20, TimeUnit.SECONDS).get(), "a later event is sent too");
+    }
+
+    @Test
+    void aTokenSupplierFailureQuotingTheTokenDoesNotCarryItIntoTheEventsFailure() throws Exception {
+        StubServe stub = closeLater(StubServe.start());
+        TaskEventsClient client = closeLater(TaskEventsClient.builder(stub.uri).token(() -> {
+            // as a JSON parser reports a vault answer that is the bare token
+            throw new IllegalStateException("Unrecognized token '" + SECRET + "': was expecting JSON");
+        }).backoff(Duration.ofMillis(1), Duration.ofMillis(5)).giveUpAfter(Duration.ofMillis(200)).build());
+        Throwable failure = SendingTest.failureOf(client.send(running("e1", 1, 11)));
+        assertInstanceOf(ServerUnavailableException.class, failure);
+        assertNoToken(failure);
+    }
 }
