@@ -330,10 +330,21 @@ public final class TaskEventsClient implements AutoCloseable {
         }
 
         /**
-         * The bearer token, asked for before each request (for rotation, e.g. {@code () ->
-         * Files.readString(file)}); a null answer sends none. Each token is checked as
+         * The bearer token, asked for before each request (for rotation); a null answer sends none.
+         * A token file read anew for each request:
+         * <pre>{@code
+         * builder.token(() -> {
+         *     try {
+         *         return Files.readString(tokenFile);
+         *     } catch (IOException e) {
+         *         throw new UncheckedIOException(e);
+         *     }
+         * });
+         * }</pre>
+         * Each token is checked as
          * {@link #token(String)} checks one: surrounding whitespace (a file's trailing newline) is
-         * stripped. A supplier that throws, or a token that cannot be sent (empty, or a space, a
+         * stripped. A supplier that throws (any exception or {@link Error} but a
+         * {@link VirtualMachineError}), or a token that cannot be sent (empty, or a space, a
          * control character or a character outside ASCII inside it), fails that try like a refused
          * connection: the request is not sent, and it is tried again after a backoff, up to
          * {@link #giveUpAfter}; then the event or feed fails with {@link ServerUnavailableException}

@@ -13,6 +13,8 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -20,9 +22,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A token supplier ({@code token(() -> Files.readString(file))}, for rotation): each token it
+ * A token supplier (a token file read for each request, for rotation): each token it
  * gives is stripped of surrounding whitespace, a token that cannot be sent and a supplier that
  * throws fail that try only (resent like a refused connection), and no message anywhere, event
  * or feed, shows the token.
@@ -60,6 +63,23 @@ class TokenSupplierTest {
     void aSuppliedTokenIsSentWithoutTheTrailingNewlineOfItsFile() throws Exception {
         StubServe stub = closeLater(StubServe.start(0, SECRET));
         TaskEventsClient client = closeLater(TaskEventsClient.builder(stub.uri).token(() -> SECRET + "\n").build());
+        assertEquals(new Ack.Applied("e1", TaskState.RUNNING, 1), client.send(running("e1", 1, 11)).get(30, TimeUnit.SECONDS));
+        assertEquals("Bearer " + SECRET, stub.requests.getFirst().authorization());
+    }
+
+    @Test
+    void theTokenFileSupplierOfTheBuildersJavadocSendsTheFilesToken(@TempDir Path dir) throws Exception {
+        Path tokenFile = Files.writeString(dir.resolve("token"), SECRET + "\n");
+        StubServe stub = closeLater(StubServe.start(0, SECRET));
+        TaskEventsClient.Builder builder = TaskEventsClient.builder(stub.uri);
+        builder.token(() -> {
+            try {
+                return Files.readString(tokenFile);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        TaskEventsClient client = closeLater(builder.build());
         assertEquals(new Ack.Applied("e1", TaskState.RUNNING, 1), client.send(running("e1", 1, 11)).get(30, TimeUnit.SECONDS));
         assertEquals("Bearer " + SECRET, stub.requests.getFirst().authorization());
     }
@@ -165,6 +185,23 @@ class TokenSupplierTest {
                 "a supplier's Error must fail one try (or the event), not end the sending");
         assertEquals(new Ack.Applied("e2", TaskState.RUNNING, 1),
                 second.completeOnTimeout(null, 20, TimeUnit.SECONDS).get(), "a later event is sent too");
+    }
+
+    @Test
+    void aVirtualMachineErrorOfTheTokenSupplierFailsOneTryAndSendingGoesOn() throws Exception {
+        StubServe stub = closeLater(StubServe.start(0, SECRET));
+        AtomicInteger calls = new AtomicInteger();
+        TaskEventsClient client = closeLater(TaskEventsClient.builder(stub.uri).token(() -> {
+            if (calls.getAndIncrement() == 0) {
+                throw new StackOverflowError("a supplier recursing without end");
+            }
+            return SECRET;
+        }).backoff(Duration.ofMillis(1), Duration.ofMillis(5)).maxInFlight(1).closeTimeout(Duration.ZERO).build());
+        java.util.concurrent.CompletableFuture<Ack> first = client.send(running("e1", 1, 11));
+        assertEquals(new Ack.Applied("e1", TaskState.RUNNING, 1), first.get(30, TimeUnit.SECONDS));
+        assertEquals(new Ack.Applied("e2", TaskState.RUNNING, 1),
+                client.send(running("e2", 2, 21)).get(30, TimeUnit.SECONDS), "the one send slot was freed");
+        assertEquals(1, client.resends());
     }
 
     @Test

@@ -216,9 +216,13 @@ public final class SendQueue implements AutoCloseable {
         CompletableFuture<HttpResponse<String>> answer;
         try {
             answer = transport.post(target, "/v1/events", Wire.events(batch.stream().map(p -> p.event).toList()));
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
+            // Transport.post fails its future rather than throw; whatever escapes it (an Error) fails
+            // this try only: the slot is freed and the dispatcher goes on with the other events.
             inFlight.release();
-            batch.forEach(p -> finish(p, null, e));
+            LOG.log(System.Logger.Level.ERROR, "taskevents client: sending " + batch.size() + " events to " + target
+                    + " failed before the request went out (" + e.getClass().getName() + "); they are resent", e);
+            batch.forEach(p -> resend(p, 0, e));
             return;
         }
         answer.whenComplete((response, failure) -> {

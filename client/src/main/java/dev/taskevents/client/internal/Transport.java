@@ -87,8 +87,12 @@ public final class Transport {
             }
             return CompletableFuture.failedFuture(e);
         }
-        CompletableFuture<HttpResponse<String>> exchange = http.sendAsync(request.build(),
-                HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        CompletableFuture<HttpResponse<String>> exchange;
+        try {
+            exchange = http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e); // e.g. the caller's HttpClient already shut down
+        }
         CompletableFuture<HttpResponse<String>> answer = exchange.exceptionallyCompose(
                 failure -> explained(node, unwrap(failure)));
         answer.whenComplete((response, failure) -> {
@@ -160,7 +164,10 @@ public final class Transport {
         String supplied;
         try {
             supplied = token.get();
-        } catch (RuntimeException e) {
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (Throwable e) {
+            // Any other Error too (an AssertionError of a client not set up yet): this try fails, sending goes on.
             throw new TokenUnavailable("the token supplier failed (" + e + ")", e);
         }
         if (supplied == null) {
