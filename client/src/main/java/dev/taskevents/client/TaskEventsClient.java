@@ -348,7 +348,8 @@ public final class TaskEventsClient implements AutoCloseable {
          * control character or a character outside ASCII inside it), fails that try like a refused
          * connection: the request is not sent, and it is tried again after a backoff, up to
          * {@link #giveUpAfter}; then the event or feed fails with {@link ServerUnavailableException}
-         * naming the problem. No message shows the token.
+         * naming the problem. No message shows the token: a supplier's exception is named by its
+         * class (and its causes' classes) only, since its message may quote the token.
          */
         public Builder token(Supplier<String> token) {
             this.token = Objects.requireNonNull(token, "token");

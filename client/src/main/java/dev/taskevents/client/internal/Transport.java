@@ -29,8 +29,8 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  *   <li>{@link #post} and {@link #get} never throw: every failure, the token supplier's included,
  *       completes the returned future exceptionally, so each caller has one failure path.
  *   <li>No exception made or passed on here holds the token: the supplier's token is checked
- *       before the JDK sees it, and the JDK's refusal of a header (which quotes the value) is
- *       replaced, not chained.
+ *       before the JDK sees it, and the JDK's refusal of a header (which quotes the value) and the
+ *       supplier's own exception (whose message may) are replaced, not chained.
  *   <li>A scheme mismatch is found by a {@link SchemeProbe} after the try failed, not by waiting:
  *       the JDK counts an https:// handshake in the connect timeout, so a plain HTTP server
  *       behind an https:// URI costs one connect timeout, not the request timeout and not a
@@ -158,7 +158,9 @@ public final class Transport {
 
     /**
      * Adds the supplier's token, checked by {@link BearerToken}. The JDK's own refusal of a header
-     * value quotes the value, so it is replaced, never passed on or chained as a cause.
+     * value quotes the value, and a supplier's exception may quote the token (or a secret it read):
+     * both are replaced by a message naming only what failed (the supplier's exception by its class
+     * names), never passed on or chained as a cause.
      */
     private void authorize(HttpRequest.Builder request) throws TokenUnavailable {
         String supplied;
@@ -168,7 +170,8 @@ public final class Transport {
             throw e;
         } catch (Throwable e) {
             // Any other Error too (an AssertionError of a client not set up yet): this try fails, sending goes on.
-            throw new TokenUnavailable("the token supplier failed (" + e + ")", e);
+            throw new TokenUnavailable("the token supplier failed with " + classes(e) + " (its message is not"
+                    + " shown: it may quote the token; log it inside the supplier to see it)", null);
         }
         if (supplied == null) {
             return;
@@ -185,6 +188,23 @@ public final class Transport {
             throw new TokenUnavailable("the HttpClient refused the Authorization header built from the token supplier's"
                     + " token (the token itself is not shown)", null);
         }
+    }
+
+    /**
+     * The class names of {@code failure} and its causes, e.g. {@code java.io.UncheckedIOException
+     * <- java.nio.file.NoSuchFileException}: what went wrong in a supplier, without any message,
+     * which may quote the token (a parser's "Unrecognized token '...'").
+     */
+    private static String classes(Throwable failure) {
+        StringBuilder names = new StringBuilder(failure.getClass().getName());
+        int depth = 0;
+        for (Throwable t = failure.getCause(); t != null && t != failure && depth < 8; t = t.getCause(), depth++) {
+            names.append(" <- ").append(t.getClass().getName());
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return names.toString();
     }
 
     /**
