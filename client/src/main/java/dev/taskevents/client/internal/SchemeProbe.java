@@ -23,8 +23,10 @@ import java.time.Duration;
  * failure into a clearer final one, never a working node into a failing one.
  *
  * <p>The one reading it can get wrong: a TLS front that answers plain text with a plain HTTP 400
- * (nginx does) and whose handshake with the client timed out would read as plain HTTP. serve's
- * TLS is the JDK's {@code SSLEngine}, which answers with an alert.
+ * (nginx does) reads as plain HTTP. So {@link Transport} probes an https:// address only after a
+ * connect timeout or a TLS error, and never one that has answered it over TLS: the misreading
+ * needs a front whose handshakes with this client have all failed. serve's TLS is the JDK's
+ * {@code SSLEngine}, which answers with an alert.
  */
 final class SchemeProbe {
     /** What answered at the address. */

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
@@ -11,10 +12,13 @@ import java.nio.charset.StandardCharsets;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateException;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLPeerUnverifiedException;
 
@@ -35,6 +39,12 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  *       the JDK counts an https:// handshake in the connect timeout, so a plain HTTP server
  *       behind an https:// URI costs one connect timeout, not the request timeout and not a
  *       resend loop.
+ *   <li>A probe runs only after a failure a wrong scheme explains ({@link #explained}): for
+ *       https://, a connect timeout (the handshake did not finish) or a TLS error, never a request
+ *       timeout or a reset, which a slow or restarting server explains as well; and never for an
+ *       address that has spoken its URI's scheme to this client (an HTTP answer, which over
+ *       https:// means a completed handshake, or a probe that found that scheme): a TLS front
+ *       that answers plain text with a plain HTTP 400 is then never misread.
  *   <li>Cancelling a returned future cancels the HTTP exchange.
  * </ul>
  */
@@ -50,6 +60,8 @@ public final class Transport {
     private final Supplier<String> token;
     private final Duration requestTimeout;
     private volatile boolean tokenFailing;
+    /** Addresses that spoke their URI's scheme to this client: never probed. Only grows (one entry per node). */
+    private final Set<NodeAddress> spokeTheirScheme = ConcurrentHashMap.newKeySet();
 
     /** @param token gives the bearer token for each request (null result: no Authorization header) */
     public Transport(HttpClient http, Supplier<String> token, Duration requestTimeout) {
@@ -93,6 +105,7 @@ public final class Transport {
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e); // e.g. the caller's HttpClient already shut down
         }
+        exchange.thenRun(() -> spokeTheirScheme.add(NodeAddress.of(node))); // over https://: the handshake completed
         CompletableFuture<HttpResponse<String>> answer = exchange.exceptionallyCompose(
                 failure -> explained(node, unwrap(failure)));
         answer.whenComplete((response, failure) -> {
@@ -106,29 +119,52 @@ public final class Transport {
     /**
      * The try's failure, or a {@link SchemeMismatch} if the node's address answers in the other
      * protocol ({@link SchemeProbe}). Probed only after a failure a wrong scheme explains: for
-     * https://, a TLS handshake that timed out (the JDK counts it in the connect timeout) or failed
-     * on what came back, not on a certificate; for http://, an answer that was not HTTP or none.
-     * Never after a refused connection or a timeout of plain http://, which no scheme explains.
+     * https://, a connect timeout (the JDK counts the handshake in it) or a TLS error that is not
+     * about a certificate; for http://, an answer that was not HTTP, or none. Never after a refused
+     * connection, a request timeout or (https://) a reset, which a slow or restarting server
+     * explains; never for an address that spoke its scheme before.
      */
     private CompletableFuture<HttpResponse<String>> explained(URI node, Throwable failure) {
         if (!(failure instanceof IOException) || failure instanceof TokenUnavailable || isCertificateFailure(failure)) {
             return CompletableFuture.failedFuture(failure);
         }
         boolean https = "https".equalsIgnoreCase(node.getScheme());
-        boolean timedOut = failure instanceof HttpTimeoutException;
-        if (https ? !timedOut && isConnectionRefused(failure) : timedOut || isConnectionRefused(failure)) {
+        boolean explainable = https ? has(failure, HttpConnectTimeoutException.class) || has(failure, SSLException.class)
+                : !has(failure, HttpTimeoutException.class) && !isConnectionRefused(failure);
+        NodeAddress address = NodeAddress.of(node);
+        if (!explainable || spokeTheirScheme.contains(address)) {
             return CompletableFuture.failedFuture(failure);
         }
+        return probe(node, address).thenCompose(spoken -> {
+            if (spoken == (https ? SchemeProbe.Spoken.PLAIN_HTTP : SchemeProbe.Spoken.TLS)) {
+                SchemeMismatch mismatch = new SchemeMismatch(node, !https, failure);
+                LOG.log(System.Logger.Level.WARNING, "taskevents client: " + mismatch.getMessage());
+                return CompletableFuture.failedFuture(mismatch);
+            }
+            return CompletableFuture.failedFuture(failure);
+        });
+    }
+
+    /** What answers at {@code address}; an address found speaking its URI's scheme is never probed again. */
+    private CompletableFuture<SchemeProbe.Spoken> probe(URI node, NodeAddress address) {
         Duration connect = http.connectTimeout().orElse(DEFAULT_PROBE_TIMEOUT);
-        return CompletableFuture.supplyAsync(() -> SchemeProbe.probe(node, min(connect, PROBE_CONNECT_TIMEOUT), connect),
-                PROBES).thenCompose(spoken -> {
-                    if (spoken == (https ? SchemeProbe.Spoken.PLAIN_HTTP : SchemeProbe.Spoken.TLS)) {
-                        SchemeMismatch mismatch = new SchemeMismatch(node, !https, failure);
-                        LOG.log(System.Logger.Level.WARNING, "taskevents client: " + mismatch.getMessage());
-                        return CompletableFuture.failedFuture(mismatch);
-                    }
-                    return CompletableFuture.failedFuture(failure);
-                });
+        boolean https = "https".equals(address.scheme());
+        return CompletableFuture.supplyAsync(() -> {
+            SchemeProbe.Spoken spoken = SchemeProbe.probe(node, min(connect, PROBE_CONNECT_TIMEOUT), connect);
+            if (spoken == (https ? SchemeProbe.Spoken.TLS : SchemeProbe.Spoken.PLAIN_HTTP)) {
+                spokeTheirScheme.add(address);
+            }
+            return spoken;
+        }, PROBES);
+    }
+
+    private static boolean has(Throwable failure, Class<? extends Throwable> kind) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (kind.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Duration min(Duration a, Duration b) {
