@@ -366,7 +366,8 @@ public final class TaskEventsClient implements AutoCloseable {
          * An HttpClient of the caller's, used instead of one the client makes (then {@link #sslContext}
          * and {@link #connectTimeout} cannot be set: configure them on it). Not closed by the client.
          * Give it a connect timeout: the JDK counts an https:// handshake in it, so without one an
-         * https:// URI of a plain-HTTP server is known only after {@link #requestTimeout}.
+         * https:// URI of a plain-HTTP server that waits for a request line (serve does) is never
+         * told apart from a slow server: each try ends in the request timeout and is resent.
          */
         public Builder httpClient(HttpClient client) {
             this.httpClient = Objects.requireNonNull(client, "client");

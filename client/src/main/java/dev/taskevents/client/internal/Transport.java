@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLException;
@@ -44,7 +45,12 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  *       timeout or a reset, which a slow or restarting server explains as well; and never for an
  *       address that has spoken its URI's scheme to this client (an HTTP answer, which over
  *       https:// means a completed handshake, or a probe that found that scheme): a TLS front
- *       that answers plain text with a plain HTTP 400 is then never misread.
+ *       that answers plain text with a plain HTTP 400 is then never misread. At most one probe
+ *       per address runs per {@link #PROBE_PERIOD}: failures within it share that probe's verdict.
+ *   <li>A probe holds no send slot ({@code exchangeEnded} runs when the HTTP exchange ends, before
+ *       any probe) and is bounded: {@link #PROBE_CONNECT_TIMEOUT} to connect, then at most
+ *       {@link #PROBE_ANSWER_TIMEOUT} in all for the first bytes of the answer. It is not stopped
+ *       by the client's close; it ends within that bound, on its own virtual thread.
  *   <li>Cancelling a returned future cancels the HTTP exchange.
  * </ul>
  */
@@ -52,8 +58,10 @@ public final class Transport {
     private static final System.Logger LOG = System.getLogger(Transport.class.getName());
     /** The probe's wait for a connection: the try just connected to the same address, or nothing listens. */
     private static final Duration PROBE_CONNECT_TIMEOUT = Duration.ofSeconds(1);
-    /** The probe's wait for an answer when the HttpClient has no connect timeout of its own. */
-    private static final Duration DEFAULT_PROBE_TIMEOUT = Duration.ofSeconds(5);
+    /** The probe's wait, in all, for the first bytes of an answer (less if the HttpClient's connect timeout is less). */
+    private static final Duration PROBE_ANSWER_TIMEOUT = Duration.ofSeconds(5);
+    /** How long a probe's verdict on an address stands before a failure may probe it again. */
+    static final Duration PROBE_PERIOD = Duration.ofSeconds(30);
     private static final Executor PROBES = task -> Thread.ofVirtual().name("taskevents-client-probe").start(task);
 
     private final HttpClient http;
@@ -62,6 +70,11 @@ public final class Transport {
     private volatile boolean tokenFailing;
     /** Addresses that spoke their URI's scheme to this client: never probed. Only grows (one entry per node). */
     private final Set<NodeAddress> spokeTheirScheme = ConcurrentHashMap.newKeySet();
+    /** The latest probe of each address, whose verdict stands for {@link #PROBE_PERIOD} from its start. */
+    private final ConcurrentMap<NodeAddress, Probe> probes = new ConcurrentHashMap<>();
+
+    private record Probe(long startedNanos, CompletableFuture<SchemeProbe.Spoken> spoken) {
+    }
 
     /** @param token gives the bearer token for each request (null result: no Authorization header) */
     public Transport(HttpClient http, Supplier<String> token, Duration requestTimeout) {
@@ -71,14 +84,23 @@ public final class Transport {
     }
 
     public CompletableFuture<HttpResponse<String>> post(URI node, String path, String json) {
+        return post(node, path, json, () -> { });
+    }
+
+    /**
+     * A POST; {@code exchangeEnded} runs once the request needs no more of the caller's capacity:
+     * when the HTTP exchange ends (before a {@link SchemeProbe} that may follow a failure), or at
+     * once if the request is not sent. The returned future may complete later.
+     */
+    public CompletableFuture<HttpResponse<String>> post(URI node, String path, String json, Runnable exchangeEnded) {
         return send(node, request(node, path, requestTimeout)
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)));
+                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)), exchangeEnded);
     }
 
     /** A GET that may be parked by the server for {@code serverWait} on top of the usual timeout. */
     public CompletableFuture<HttpResponse<String>> get(URI node, String pathAndQuery, Duration serverWait) {
-        return send(node, request(node, pathAndQuery, requestTimeout.plus(serverWait)).GET());
+        return send(node, request(node, pathAndQuery, requestTimeout.plus(serverWait)).GET(), () -> { });
     }
 
     private static HttpRequest.Builder request(URI node, String path, Duration timeout) {
@@ -87,7 +109,7 @@ public final class Transport {
                 ? base.substring(0, base.length() - 1) + path : base + path)).timeout(timeout);
     }
 
-    private CompletableFuture<HttpResponse<String>> send(URI node, HttpRequest.Builder request) {
+    private CompletableFuture<HttpResponse<String>> send(URI node, HttpRequest.Builder request, Runnable exchangeEnded) {
         try {
             authorize(request);
             tokenFailing = false;
@@ -97,15 +119,22 @@ public final class Transport {
                 LOG.log(System.Logger.Level.WARNING, "taskevents client: " + e.getMessage() + " (to " + node
                         + "); trying again with backoff until the token supplier gives a token that can be sent");
             }
+            exchangeEnded.run();
             return CompletableFuture.failedFuture(e);
         }
         CompletableFuture<HttpResponse<String>> exchange;
         try {
             exchange = http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         } catch (RuntimeException e) {
+            exchangeEnded.run();
             return CompletableFuture.failedFuture(e); // e.g. the caller's HttpClient already shut down
         }
-        exchange.thenRun(() -> spokeTheirScheme.add(NodeAddress.of(node))); // over https://: the handshake completed
+        exchange.whenComplete((response, failure) -> {
+            exchangeEnded.run();
+            if (response != null) {
+                spokeTheirScheme.add(NodeAddress.of(node)); // over https://: the handshake completed
+            }
+        });
         CompletableFuture<HttpResponse<String>> answer = exchange.exceptionallyCompose(
                 failure -> explained(node, unwrap(failure)));
         answer.whenComplete((response, failure) -> {
@@ -122,7 +151,8 @@ public final class Transport {
      * https://, a connect timeout (the JDK counts the handshake in it) or a TLS error that is not
      * about a certificate; for http://, an answer that was not HTTP, or none. Never after a refused
      * connection, a request timeout or (https://) a reset, which a slow or restarting server
-     * explains; never for an address that spoke its scheme before.
+     * explains; never for an address that spoke its scheme before; at most one probe per address
+     * per {@link #PROBE_PERIOD} (see the class comment).
      */
     private CompletableFuture<HttpResponse<String>> explained(URI node, Throwable failure) {
         if (!(failure instanceof IOException) || failure instanceof TokenUnavailable || isCertificateFailure(failure)) {
@@ -145,17 +175,28 @@ public final class Transport {
         });
     }
 
-    /** What answers at {@code address}; an address found speaking its URI's scheme is never probed again. */
+    /** The verdict on {@code address}: of a probe started within {@link #PROBE_PERIOD} (maybe still running), or of a new one. */
     private CompletableFuture<SchemeProbe.Spoken> probe(URI node, NodeAddress address) {
-        Duration connect = http.connectTimeout().orElse(DEFAULT_PROBE_TIMEOUT);
-        boolean https = "https".equals(address.scheme());
-        return CompletableFuture.supplyAsync(() -> {
-            SchemeProbe.Spoken spoken = SchemeProbe.probe(node, min(connect, PROBE_CONNECT_TIMEOUT), connect);
-            if (spoken == (https ? SchemeProbe.Spoken.TLS : SchemeProbe.Spoken.PLAIN_HTTP)) {
-                spokeTheirScheme.add(address);
-            }
-            return spoken;
-        }, PROBES);
+        long now = System.nanoTime();
+        Probe fresh = new Probe(now, new CompletableFuture<>());
+        Probe current = probes.compute(address, (a, last) ->
+                last != null && now - last.startedNanos() < PROBE_PERIOD.toNanos() ? last : fresh);
+        if (current == fresh) {
+            Duration connect = http.connectTimeout().orElse(PROBE_ANSWER_TIMEOUT);
+            boolean https = "https".equals(address.scheme());
+            PROBES.execute(() -> {
+                SchemeProbe.Spoken spoken = SchemeProbe.Spoken.UNKNOWN;
+                try {
+                    spoken = SchemeProbe.probe(node, min(connect, PROBE_CONNECT_TIMEOUT), min(connect, PROBE_ANSWER_TIMEOUT));
+                    if (spoken == (https ? SchemeProbe.Spoken.TLS : SchemeProbe.Spoken.PLAIN_HTTP)) {
+                        spokeTheirScheme.add(address);
+                    }
+                } finally {
+                    fresh.spoken().complete(spoken);
+                }
+            });
+        }
+        return current.spoken();
     }
 
     private static boolean has(Throwable failure, Class<? extends Throwable> kind) {
