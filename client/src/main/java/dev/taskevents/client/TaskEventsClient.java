@@ -330,14 +330,26 @@ public final class TaskEventsClient implements AutoCloseable {
         }
 
         /**
-         * The bearer token, asked for before each request (for rotation, e.g. {@code () ->
-         * Files.readString(file)}); a null answer sends none. Each token is checked as
+         * The bearer token, asked for before each request (for rotation); a null answer sends none.
+         * A token file read anew for each request:
+         * <pre>{@code
+         * builder.token(() -> {
+         *     try {
+         *         return Files.readString(tokenFile);
+         *     } catch (IOException e) {
+         *         throw new UncheckedIOException(e);
+         *     }
+         * });
+         * }</pre>
+         * Each token is checked as
          * {@link #token(String)} checks one: surrounding whitespace (a file's trailing newline) is
-         * stripped. A supplier that throws, or a token that cannot be sent (empty, or a space, a
+         * stripped. A supplier that throws (any exception or {@link Error} but a
+         * {@link VirtualMachineError}), or a token that cannot be sent (empty, or a space, a
          * control character or a character outside ASCII inside it), fails that try like a refused
          * connection: the request is not sent, and it is tried again after a backoff, up to
          * {@link #giveUpAfter}; then the event or feed fails with {@link ServerUnavailableException}
-         * naming the problem. No message shows the token.
+         * naming the problem. No message shows the token: a supplier's exception is named by its
+         * class (and its causes' classes) only, since its message may quote the token.
          */
         public Builder token(Supplier<String> token) {
             this.token = Objects.requireNonNull(token, "token");
@@ -354,7 +366,8 @@ public final class TaskEventsClient implements AutoCloseable {
          * An HttpClient of the caller's, used instead of one the client makes (then {@link #sslContext}
          * and {@link #connectTimeout} cannot be set: configure them on it). Not closed by the client.
          * Give it a connect timeout: the JDK counts an https:// handshake in it, so without one an
-         * https:// URI of a plain-HTTP server is known only after {@link #requestTimeout}.
+         * https:// URI of a plain-HTTP server that waits for a request line (serve does) is never
+         * told apart from a slow server: each try ends in the request timeout and is resent.
          */
         public Builder httpClient(HttpClient client) {
             this.httpClient = Objects.requireNonNull(client, "client");

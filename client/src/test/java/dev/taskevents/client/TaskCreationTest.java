@@ -185,4 +185,23 @@ class TaskCreationTest {
         assertEquals(2, client.resends());
         assertFalse(stub.postedBatches().isEmpty());
     }
+
+    @Test
+    void a409ToTheFirstSentTryIsRefusedEvenAfterATokenSupplierFailureThatSentNothing() throws Exception {
+        StubServe stub = closeLater(StubServe.start());
+        stub.createTasks(List.of(Map.of("id", 71L, "workflowInstanceId", 7L, "name", "task-71")));
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        TaskEventsClient client = closeLater(TaskEventsClient.builder(stub.uri).token(() -> {
+            if (calls.getAndIncrement() == 0) {
+                throw new IllegalStateException("token file being rotated");
+            }
+            return null;
+        }).backoff(Duration.ofMillis(1), Duration.ofMillis(5)).closeTimeout(Duration.ZERO).build());
+        TaskCreationRefusedException refused = assertThrows(TaskCreationRefusedException.class,
+                () -> client.createTasks(tasks(7, 71)),
+                "the try without a token sent nothing, so the 409 answers the first request sent: someone else's ids");
+        assertEquals(409, refused.status());
+        assertEquals(1, stub.requestsTo("POST", "/v1/task-instances").size());
+        assertTrue(stub.requestsTo("GET", "/v1/task-instances/71").isEmpty(), "not read back: no try was lost");
+    }
 }

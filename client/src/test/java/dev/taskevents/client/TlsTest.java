@@ -162,4 +162,18 @@ class TlsTest {
                     client.send(running("tls-1", 1, 11)).get(30, TimeUnit.SECONDS));
         }
     }
+
+    @Test
+    void anOwnerOfAnotherSchemeThatIsAConfiguredNodeWrittenWithATrailingSlashIsFollowed() throws Exception {
+        try (StubServe plain = StubServe.start();
+             TaskEventsClient client = TaskEventsClient.builder(stub.uri, URI.create(plain.uri + "/"))
+                     .sslContext(trustingTheStub()).backoff(Duration.ofMillis(1), Duration.ofMillis(5))
+                     .closeTimeout(Duration.ZERO).build()) {
+            stub.then(StubServe.movedInside200(plain.uri.toString(), 3));
+            CompletableFuture<Ack> moved = client.send(running("moved-3", 7, 71));
+            Object answer = moved.handle((ack, failure) -> ack != null ? ack : failure).get(30, TimeUnit.SECONDS);
+            assertEquals(new Ack.Applied("moved-3", TaskState.RUNNING, 1), answer,
+                    plain.uri + " is configured (as " + plain.uri + "/): it is followed");
+        }
+    }
 }

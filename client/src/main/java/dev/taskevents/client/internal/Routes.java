@@ -100,10 +100,16 @@ public final class Routes {
      * Whether an owner named by {@code from} may be sent to: only within {@code from}'s scheme, or
      * to a configured node. An answer of one node must not move an https:// client's events and
      * token to plain http:// (nor an http:// client to a TLS it was not set up for); the caller's
-     * own list of nodes is trusted as given.
+     * own list of nodes is trusted as given. A configured node is matched by its {@link NodeAddress}
+     * (scheme, host in any case, effective port), not by the exact URI: {@code http://te-b:8080/}
+     * given to the builder admits an owner named {@code http://TE-B:8080}.
      */
     public boolean mayFollow(URI from, URI owner) {
-        return owner.getScheme().equalsIgnoreCase(from.getScheme()) || nodes.contains(owner);
+        if (owner.getScheme().equalsIgnoreCase(from.getScheme())) {
+            return true;
+        }
+        NodeAddress address = NodeAddress.of(owner);
+        return nodes.stream().anyMatch(node -> NodeAddress.of(node).equals(address));
     }
 
     /** An owner address as a server gave it; null if absent or not an absolute http(s) URI. */

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -23,8 +24,14 @@ import java.time.Duration;
  * failure into a clearer final one, never a working node into a failing one.
  *
  * <p>The one reading it can get wrong: a TLS front that answers plain text with a plain HTTP 400
- * (nginx does) and whose handshake with the client timed out would read as plain HTTP. serve's
- * TLS is the JDK's {@code SSLEngine}, which answers with an alert.
+ * (nginx does) reads as plain HTTP. So {@link Transport} probes an https:// address only after a
+ * connect timeout or a TLS error, and never one that has answered it over TLS: the misreading
+ * needs a front whose handshakes with this client have all failed. serve's TLS is the JDK's
+ * {@code SSLEngine}, which answers with an alert.
+ *
+ * <p>Bounded: {@code connect} to connect, then {@code answer} in all for the first bytes, however
+ * slowly they drip (the read timeout is what is left of that, set before each read). The host name
+ * is resolved as the try that failed just resolved it (the JDK's cache).
  */
 final class SchemeProbe {
     /** What answered at the address. */
@@ -33,28 +40,52 @@ final class SchemeProbe {
     private SchemeProbe() {
     }
 
-    /** What answers at {@code node}'s host and port, waiting up to {@code connect}, then up to {@code read} for an answer. */
-    static Spoken probe(URI node, Duration connect, Duration read) {
+    /** What answers at {@code node}'s host and port, waiting up to {@code connect}, then up to {@code answer} in all. */
+    static Spoken probe(URI node, Duration connect, Duration answer) {
         int port = node.getPort() != -1 ? node.getPort() : "https".equalsIgnoreCase(node.getScheme()) ? 443 : 80;
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress(node.getHost(), port), millis(connect));
-            socket.setSoTimeout(millis(read));
+            long deadline = System.nanoTime() + answer.toNanos();
+            socket.setSoTimeout(millis(answer));
             OutputStream out = socket.getOutputStream();
             out.write(("GET /healthz HTTP/1.1\r\nHost: " + node.getHost() + (node.getPort() == -1 ? "" : ":" + port)
                     + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.flush();
             InputStream in = socket.getInputStream();
-            byte[] head = in.readNBytes(5);
-            if (head.length == 5 && new String(head, StandardCharsets.US_ASCII).equals("HTTP/")) {
-                return Spoken.PLAIN_HTTP;
+            byte[] head = new byte[5];
+            int read = 0;
+            while (read < head.length) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                socket.setSoTimeout(millis(Duration.ofNanos(left)));
+                int n;
+                try {
+                    n = in.read(head, read, head.length - read);
+                } catch (SocketTimeoutException e) {
+                    break;
+                }
+                if (n < 0) {
+                    break;
+                }
+                read += n;
             }
-            if (head.length >= 2 && (head[0] == 0x15 || head[0] == 0x16) && head[1] == 0x03) {
-                return Spoken.TLS;
-            }
-            return Spoken.UNKNOWN;
+            return spoken(head, read);
         } catch (IOException | IllegalArgumentException | SecurityException e) {
             return Spoken.UNKNOWN;
         }
+    }
+
+    /** What the first {@code length} bytes of an answer to plain text say. */
+    static Spoken spoken(byte[] head, int length) {
+        if (length == 5 && new String(head, 0, 5, StandardCharsets.US_ASCII).equals("HTTP/")) {
+            return Spoken.PLAIN_HTTP;
+        }
+        if (length >= 2 && (head[0] == 0x15 || head[0] == 0x16) && head[1] == 0x03) {
+            return Spoken.TLS;
+        }
+        return Spoken.UNKNOWN;
     }
 
     private static int millis(Duration d) {

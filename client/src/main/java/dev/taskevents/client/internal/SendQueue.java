@@ -17,6 +17,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -64,9 +65,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *       by this queue.
  *   <li>One dispatcher thread takes ready heads, up to {@code batchSize} for one target, waiting up
  *       to {@code linger} for a batch to fill (unless the first is a resend or must go alone: it has
- *       waited already); at most {@code maxInFlight} requests are out at once
- *       (a semaphore taken by the dispatcher, released when the answer is handled). Answers are
- *       handled on the HttpClient's threads; they only complete futures and requeue.
+ *       waited already); at most {@code maxInFlight} requests are out at once (a semaphore taken
+ *       by the dispatcher, released when the HTTP exchange ends, before a scheme probe that may
+ *       follow a failure). Answers are handled on the HttpClient's threads; they only complete
+ *       futures and requeue.
  *   <li>Futures are completed outside the lock, so a caller's dependent action cannot block the
  *       queue; the caller gets a copy of the future, so cancelling it cancels nothing here.
  * </ol>
@@ -213,16 +215,28 @@ public final class SendQueue implements AutoCloseable {
     }
 
     private void send(URI target, List<Pending> batch) {
+        // The slot is freed once the exchange ends, not when the answer is handled: a scheme probe
+        // that may follow a failure is no request of this queue's (Transport bounds it).
+        AtomicBoolean released = new AtomicBoolean();
+        Runnable release = () -> {
+            if (released.compareAndSet(false, true)) {
+                inFlight.release();
+            }
+        };
         CompletableFuture<HttpResponse<String>> answer;
         try {
-            answer = transport.post(target, "/v1/events", Wire.events(batch.stream().map(p -> p.event).toList()));
-        } catch (RuntimeException e) {
-            inFlight.release();
-            batch.forEach(p -> finish(p, null, e));
+            answer = transport.post(target, "/v1/events", Wire.events(batch.stream().map(p -> p.event).toList()), release);
+        } catch (Throwable e) {
+            // Transport.post fails its future rather than throw; whatever escapes it (an Error) fails
+            // this try only: the slot is freed and the dispatcher goes on with the other events.
+            release.run();
+            LOG.log(System.Logger.Level.ERROR, "taskevents client: sending " + batch.size() + " events to " + target
+                    + " failed before the request went out (" + e.getClass().getName() + "); they are resent", e);
+            batch.forEach(p -> resend(p, 0, e));
             return;
         }
         answer.whenComplete((response, failure) -> {
-            inFlight.release();
+            release.run();
             try {
                 if (failure != null) {
                     onFailure(target, batch, Transport.unwrap(failure));

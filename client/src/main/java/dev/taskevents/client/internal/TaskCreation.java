@@ -32,8 +32,9 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  *
  * <p>"May have created" is every try that got no answer from serve's handler, except a refused
- * connection (nothing listened, so nothing was read). It is conservative: a 503 for a full server
- * created nothing, and a 409 after it is still read back, which costs reads, never a wrong answer.
+ * or timed-out connection (nothing was read) and a try not sent at all (no token to send:
+ * {@link Transport.TokenUnavailable}). It is conservative: a 503 for a full server created nothing,
+ * and a 409 after it is still read back, which costs reads, never a wrong answer.
  */
 public final class TaskCreation {
     private final Transport transport;
@@ -97,7 +98,7 @@ public final class TaskCreation {
                 if (Transport.isConnectionRefused(failure) || failure instanceof HttpConnectTimeoutException) {
                     routes.unreachable(node);
                     avoid = node;
-                } else {
+                } else if (!(failure instanceof Transport.TokenUnavailable)) {
                     mayHaveCreated = true; // sent, maybe read and committed, and the answer lost
                 }
             } catch (InterruptedException e) {

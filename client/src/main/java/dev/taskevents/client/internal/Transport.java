@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
@@ -11,10 +12,14 @@ import java.nio.charset.StandardCharsets;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateException;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLPeerUnverifiedException;
 
@@ -29,12 +34,23 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  *   <li>{@link #post} and {@link #get} never throw: every failure, the token supplier's included,
  *       completes the returned future exceptionally, so each caller has one failure path.
  *   <li>No exception made or passed on here holds the token: the supplier's token is checked
- *       before the JDK sees it, and the JDK's refusal of a header (which quotes the value) is
- *       replaced, not chained.
+ *       before the JDK sees it, and the JDK's refusal of a header (which quotes the value) and the
+ *       supplier's own exception (whose message may) are replaced, not chained.
  *   <li>A scheme mismatch is found by a {@link SchemeProbe} after the try failed, not by waiting:
  *       the JDK counts an https:// handshake in the connect timeout, so a plain HTTP server
  *       behind an https:// URI costs one connect timeout, not the request timeout and not a
  *       resend loop.
+ *   <li>A probe runs only after a failure a wrong scheme explains ({@link #explained}): for
+ *       https://, a connect timeout (the handshake did not finish) or a TLS error, never a request
+ *       timeout or a reset, which a slow or restarting server explains as well; and never for an
+ *       address that has spoken its URI's scheme to this client (an HTTP answer, which over
+ *       https:// means a completed handshake, or a probe that found that scheme): a TLS front
+ *       that answers plain text with a plain HTTP 400 is then never misread. At most one probe
+ *       per address runs per {@link #PROBE_PERIOD}: failures within it share that probe's verdict.
+ *   <li>A probe holds no send slot ({@code exchangeEnded} runs when the HTTP exchange ends, before
+ *       any probe) and is bounded: {@link #PROBE_CONNECT_TIMEOUT} to connect, then at most
+ *       {@link #PROBE_ANSWER_TIMEOUT} in all for the first bytes of the answer. It is not stopped
+ *       by the client's close; it ends within that bound, on its own virtual thread.
  *   <li>Cancelling a returned future cancels the HTTP exchange.
  * </ul>
  */
@@ -42,14 +58,23 @@ public final class Transport {
     private static final System.Logger LOG = System.getLogger(Transport.class.getName());
     /** The probe's wait for a connection: the try just connected to the same address, or nothing listens. */
     private static final Duration PROBE_CONNECT_TIMEOUT = Duration.ofSeconds(1);
-    /** The probe's wait for an answer when the HttpClient has no connect timeout of its own. */
-    private static final Duration DEFAULT_PROBE_TIMEOUT = Duration.ofSeconds(5);
+    /** The probe's wait, in all, for the first bytes of an answer (less if the HttpClient's connect timeout is less). */
+    private static final Duration PROBE_ANSWER_TIMEOUT = Duration.ofSeconds(5);
+    /** How long a probe's verdict on an address stands before a failure may probe it again. */
+    static final Duration PROBE_PERIOD = Duration.ofSeconds(30);
     private static final Executor PROBES = task -> Thread.ofVirtual().name("taskevents-client-probe").start(task);
 
     private final HttpClient http;
     private final Supplier<String> token;
     private final Duration requestTimeout;
     private volatile boolean tokenFailing;
+    /** Addresses that spoke their URI's scheme to this client: never probed. Only grows (one entry per node). */
+    private final Set<NodeAddress> spokeTheirScheme = ConcurrentHashMap.newKeySet();
+    /** The latest probe of each address, whose verdict stands for {@link #PROBE_PERIOD} from its start. */
+    private final ConcurrentMap<NodeAddress, Probe> probes = new ConcurrentHashMap<>();
+
+    private record Probe(long startedNanos, CompletableFuture<SchemeProbe.Spoken> spoken) {
+    }
 
     /** @param token gives the bearer token for each request (null result: no Authorization header) */
     public Transport(HttpClient http, Supplier<String> token, Duration requestTimeout) {
@@ -59,14 +84,23 @@ public final class Transport {
     }
 
     public CompletableFuture<HttpResponse<String>> post(URI node, String path, String json) {
+        return post(node, path, json, () -> { });
+    }
+
+    /**
+     * A POST; {@code exchangeEnded} runs once the request needs no more of the caller's capacity:
+     * when the HTTP exchange ends (before a {@link SchemeProbe} that may follow a failure), or at
+     * once if the request is not sent. The returned future may complete later.
+     */
+    public CompletableFuture<HttpResponse<String>> post(URI node, String path, String json, Runnable exchangeEnded) {
         return send(node, request(node, path, requestTimeout)
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)));
+                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)), exchangeEnded);
     }
 
     /** A GET that may be parked by the server for {@code serverWait} on top of the usual timeout. */
     public CompletableFuture<HttpResponse<String>> get(URI node, String pathAndQuery, Duration serverWait) {
-        return send(node, request(node, pathAndQuery, requestTimeout.plus(serverWait)).GET());
+        return send(node, request(node, pathAndQuery, requestTimeout.plus(serverWait)).GET(), () -> { });
     }
 
     private static HttpRequest.Builder request(URI node, String path, Duration timeout) {
@@ -75,7 +109,7 @@ public final class Transport {
                 ? base.substring(0, base.length() - 1) + path : base + path)).timeout(timeout);
     }
 
-    private CompletableFuture<HttpResponse<String>> send(URI node, HttpRequest.Builder request) {
+    private CompletableFuture<HttpResponse<String>> send(URI node, HttpRequest.Builder request, Runnable exchangeEnded) {
         try {
             authorize(request);
             tokenFailing = false;
@@ -85,10 +119,22 @@ public final class Transport {
                 LOG.log(System.Logger.Level.WARNING, "taskevents client: " + e.getMessage() + " (to " + node
                         + "); trying again with backoff until the token supplier gives a token that can be sent");
             }
+            exchangeEnded.run();
             return CompletableFuture.failedFuture(e);
         }
-        CompletableFuture<HttpResponse<String>> exchange = http.sendAsync(request.build(),
-                HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        CompletableFuture<HttpResponse<String>> exchange;
+        try {
+            exchange = http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        } catch (RuntimeException e) {
+            exchangeEnded.run();
+            return CompletableFuture.failedFuture(e); // e.g. the caller's HttpClient already shut down
+        }
+        exchange.whenComplete((response, failure) -> {
+            exchangeEnded.run();
+            if (response != null) {
+                spokeTheirScheme.add(NodeAddress.of(node)); // over https://: the handshake completed
+            }
+        });
         CompletableFuture<HttpResponse<String>> answer = exchange.exceptionallyCompose(
                 failure -> explained(node, unwrap(failure)));
         answer.whenComplete((response, failure) -> {
@@ -102,29 +148,64 @@ public final class Transport {
     /**
      * The try's failure, or a {@link SchemeMismatch} if the node's address answers in the other
      * protocol ({@link SchemeProbe}). Probed only after a failure a wrong scheme explains: for
-     * https://, a TLS handshake that timed out (the JDK counts it in the connect timeout) or failed
-     * on what came back, not on a certificate; for http://, an answer that was not HTTP or none.
-     * Never after a refused connection or a timeout of plain http://, which no scheme explains.
+     * https://, a connect timeout (the JDK counts the handshake in it) or a TLS error that is not
+     * about a certificate; for http://, an answer that was not HTTP, or none. Never after a refused
+     * connection, a request timeout or (https://) a reset, which a slow or restarting server
+     * explains; never for an address that spoke its scheme before; at most one probe per address
+     * per {@link #PROBE_PERIOD} (see the class comment).
      */
     private CompletableFuture<HttpResponse<String>> explained(URI node, Throwable failure) {
         if (!(failure instanceof IOException) || failure instanceof TokenUnavailable || isCertificateFailure(failure)) {
             return CompletableFuture.failedFuture(failure);
         }
         boolean https = "https".equalsIgnoreCase(node.getScheme());
-        boolean timedOut = failure instanceof HttpTimeoutException;
-        if (https ? !timedOut && isConnectionRefused(failure) : timedOut || isConnectionRefused(failure)) {
+        boolean explainable = https ? has(failure, HttpConnectTimeoutException.class) || has(failure, SSLException.class)
+                : !has(failure, HttpTimeoutException.class) && !isConnectionRefused(failure);
+        NodeAddress address = NodeAddress.of(node);
+        if (!explainable || spokeTheirScheme.contains(address)) {
             return CompletableFuture.failedFuture(failure);
         }
-        Duration connect = http.connectTimeout().orElse(DEFAULT_PROBE_TIMEOUT);
-        return CompletableFuture.supplyAsync(() -> SchemeProbe.probe(node, min(connect, PROBE_CONNECT_TIMEOUT), connect),
-                PROBES).thenCompose(spoken -> {
-                    if (spoken == (https ? SchemeProbe.Spoken.PLAIN_HTTP : SchemeProbe.Spoken.TLS)) {
-                        SchemeMismatch mismatch = new SchemeMismatch(node, !https, failure);
-                        LOG.log(System.Logger.Level.WARNING, "taskevents client: " + mismatch.getMessage());
-                        return CompletableFuture.failedFuture(mismatch);
+        return probe(node, address).thenCompose(spoken -> {
+            if (spoken == (https ? SchemeProbe.Spoken.PLAIN_HTTP : SchemeProbe.Spoken.TLS)) {
+                SchemeMismatch mismatch = new SchemeMismatch(node, !https, failure);
+                LOG.log(System.Logger.Level.WARNING, "taskevents client: " + mismatch.getMessage());
+                return CompletableFuture.failedFuture(mismatch);
+            }
+            return CompletableFuture.failedFuture(failure);
+        });
+    }
+
+    /** The verdict on {@code address}: of a probe started within {@link #PROBE_PERIOD} (maybe still running), or of a new one. */
+    private CompletableFuture<SchemeProbe.Spoken> probe(URI node, NodeAddress address) {
+        long now = System.nanoTime();
+        Probe fresh = new Probe(now, new CompletableFuture<>());
+        Probe current = probes.compute(address, (a, last) ->
+                last != null && now - last.startedNanos() < PROBE_PERIOD.toNanos() ? last : fresh);
+        if (current == fresh) {
+            Duration connect = http.connectTimeout().orElse(PROBE_ANSWER_TIMEOUT);
+            boolean https = "https".equals(address.scheme());
+            PROBES.execute(() -> {
+                SchemeProbe.Spoken spoken = SchemeProbe.Spoken.UNKNOWN;
+                try {
+                    spoken = SchemeProbe.probe(node, min(connect, PROBE_CONNECT_TIMEOUT), min(connect, PROBE_ANSWER_TIMEOUT));
+                    if (spoken == (https ? SchemeProbe.Spoken.TLS : SchemeProbe.Spoken.PLAIN_HTTP)) {
+                        spokeTheirScheme.add(address);
                     }
-                    return CompletableFuture.failedFuture(failure);
-                });
+                } finally {
+                    fresh.spoken().complete(spoken);
+                }
+            });
+        }
+        return current.spoken();
+    }
+
+    private static boolean has(Throwable failure, Class<? extends Throwable> kind) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (kind.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Duration min(Duration a, Duration b) {
@@ -154,14 +235,20 @@ public final class Transport {
 
     /**
      * Adds the supplier's token, checked by {@link BearerToken}. The JDK's own refusal of a header
-     * value quotes the value, so it is replaced, never passed on or chained as a cause.
+     * value quotes the value, and a supplier's exception may quote the token (or a secret it read):
+     * both are replaced by a message naming only what failed (the supplier's exception by its class
+     * names), never passed on or chained as a cause.
      */
     private void authorize(HttpRequest.Builder request) throws TokenUnavailable {
         String supplied;
         try {
             supplied = token.get();
-        } catch (RuntimeException e) {
-            throw new TokenUnavailable("the token supplier failed (" + e + ")", e);
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (Throwable e) {
+            // Any other Error too (an AssertionError of a client not set up yet): this try fails, sending goes on.
+            throw new TokenUnavailable("the token supplier failed with " + classes(e) + " (its message is not"
+                    + " shown: it may quote the token; log it inside the supplier to see it)", null);
         }
         if (supplied == null) {
             return;
@@ -178,6 +265,23 @@ public final class Transport {
             throw new TokenUnavailable("the HttpClient refused the Authorization header built from the token supplier's"
                     + " token (the token itself is not shown)", null);
         }
+    }
+
+    /**
+     * The class names of {@code failure} and its causes, e.g. {@code java.io.UncheckedIOException
+     * <- java.nio.file.NoSuchFileException}: what went wrong in a supplier, without any message,
+     * which may quote the token (a parser's "Unrecognized token '...'").
+     */
+    private static String classes(Throwable failure) {
+        StringBuilder names = new StringBuilder(failure.getClass().getName());
+        int depth = 0;
+        for (Throwable t = failure.getCause(); t != null && t != failure && depth < 8; t = t.getCause(), depth++) {
+            names.append(" <- ").append(t.getClass().getName());
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return names.toString();
     }
 
     /**
