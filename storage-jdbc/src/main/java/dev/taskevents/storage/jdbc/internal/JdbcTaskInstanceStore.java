@@ -372,6 +372,15 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         leases.lockWait(wait);
     }
 
+    /**
+     * Test seam: {@code probe} is told the name of each {@link ShardLeases} method whose statement
+     * goes to the database, as it asks for a connection (not of calls refused without trying);
+     * null for none.
+     */
+    public void leaseSentProbe(java.util.function.Consumer<String> probe) {
+        leases.sentProbe(probe);
+    }
+
     /** The lease operations, on their own connections (started at the first call); see {@link JdbcShardLeases}. */
     @Override
     public Optional<ShardLeases> cluster() {
