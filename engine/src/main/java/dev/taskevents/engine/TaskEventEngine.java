@@ -134,6 +134,8 @@ public final class TaskEventEngine implements AutoCloseable {
     private final LongAdder fencedRows = new LongAdder();
     /** Cluster mode: the store's leases and this node's membership; both null otherwise. */
     private final ShardLeases leases;
+    /** {@link #leases} as the member uses them: cut off at the close deadline; null outside cluster mode. */
+    private final CloseBoundedLeases memberLeases;
     private final ClusterMember member;
 
     private TaskEventEngine(Builder b) {
@@ -188,10 +190,12 @@ public final class TaskEventEngine implements AutoCloseable {
         this.feedCleaner = b.feedRetention == null ? null
                 : new FeedCleaner(store.stateFeed().orElseThrow(), b.feedRetention, FEED_CLEAN_INTERVAL, 500);
         if (leases == null) {
+            this.memberLeases = null;
             this.member = null;
         } else {
             ClusterSettings c = b.cluster;
-            this.member = new ClusterMember(leases, new ClusterMember.Config(c.nodeName(), c.advertisedAddress(),
+            this.memberLeases = new CloseBoundedLeases(leases, c.nanoClock());
+            this.member = new ClusterMember(memberLeases, new ClusterMember.Config(c.nodeName(), c.advertisedAddress(),
                     c.lease(), c.renewInterval(), c.drainTimeout(), c.maxMovesPerRound(), c.listener(),
                     c.manualRounds(), c.nanoClock(), c.probe()), shardCount, new Host());
             try {
@@ -644,18 +648,25 @@ public final class TaskEventEngine implements AutoCloseable {
      * Stops intake, processes the accepted events until {@code deadline}, then releases the
      * engine's threads (and the store, if the engine opened it from a URL).
      *
+     * <p>Cluster mode: first gives every shard up (its events in flight finish, within the drain
+     * timeout; the waiting ones are answered Moved) and ends the node's lease, within the same
+     * deadline: a release or leave the store has not been sent by then is not sent, and that shard
+     * moves when the node's lease runs out (store calls in flight at the deadline run to their
+     * end). The accepted events then get what is left of the deadline.
+     *
      * @return the accepted events that had not started by the deadline; their futures have failed
      *     with {@link EngineClosedException}. Nothing about them was written or acknowledged.
      */
     public List<TaskEvent> close(Duration deadline) {
+        long start = System.nanoTime();
         closing.countDown();
         if (member != null) {
-            // Gives every shard up in order (its events in flight finish, the waiting ones are
-            // answered Moved), then ends the node's lease.
+            memberLeases.cutOffAfter(deadline);
             member.close();
         }
+        Duration left = deadline.minusNanos(System.nanoTime() - start);
         List<TaskEvent> notRun = new ArrayList<>();
-        for (KeyedExecutor.PendingTask<Long> pending : executor.close(deadline)) {
+        for (KeyedExecutor.PendingTask<Long> pending : executor.close(left.isNegative() ? Duration.ZERO : left)) {
             if (pending.task() instanceof EventTask task) {
                 notRun.add(task.event);
                 task.ack.completeExceptionally(new EngineClosedException(task.event));
