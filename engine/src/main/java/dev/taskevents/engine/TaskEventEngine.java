@@ -199,11 +199,6 @@ public final class TaskEventEngine implements AutoCloseable {
                     c.lease(), c.renewInterval(), c.drainTimeout(), c.maxMovesPerRound(), c.listener(),
                     c.manualRounds(), c.nanoClock(), c.probe()), shardCount, new Host());
             try {
-                if (leases.writerIdleTimeout().isEmpty()) {
-                    LOG.log(Level.WARNING, "cluster mode: the store does not bound how long a write transaction may"
-                            + " sit idle; a node paused inside a transaction delays the failover of its shards until"
-                            + " the database ends that transaction");
-                }
                 member.start();
             } catch (RuntimeException | Error e) {
                 executor.close(Duration.ZERO);
@@ -218,9 +213,32 @@ public final class TaskEventEngine implements AutoCloseable {
                 throw e;
             }
         }
+        if (leases != null) {
+            warnIfWritesUnbounded(b.feedRetention != null);
+        }
         if (b.stateSink != WorkflowStateSink.NONE) {
             Thread.ofVirtual().name("taskevents-outbox-settler").start(this::settleInBackground); // ends at close
         }
+    }
+
+    /**
+     * After the node registered (a store may bound its write sessions from then on): warns if the
+     * store does not bound how long a stopped writer keeps its locks.
+     */
+    private void warnIfWritesUnbounded(boolean feed) {
+        try {
+            if (leases.writerIdleTimeout().isPresent()) {
+                return;
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "cluster mode: could not ask the store how long a write transaction may sit idle: "
+                    + e.getMessage());
+            return;
+        }
+        LOG.log(Level.WARNING, "cluster mode: the store does not bound how long a write transaction may sit idle; a"
+                + " node paused inside a transaction delays the failover of its shards until the database ends that"
+                + " transaction" + (feed ? ", and, as every batch that records in the state-event feed updates its"
+                + " one head row just before its commit, stalls the writes of every node until then" : ""));
     }
 
     /** The store's cluster operations; refuses (and closes a store it opened) a store without them. */

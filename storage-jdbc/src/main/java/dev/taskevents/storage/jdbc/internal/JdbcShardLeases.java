@@ -83,6 +83,7 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
     private final OutboxReader outbox;
     private final String redactedUrl;
     private final Statements sql;
+    private final WriterSessions writers;
     private Duration lockWait = DEFAULT_LOCK_WAIT;
     private Pool pool;
     private boolean closed;
@@ -90,8 +91,10 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
     private volatile Throwable unreachable;
     private volatile Consumer<String> sentProbe;
 
-    JdbcShardLeases(JdbcStoreOptions options, int shardCount, OutboxReader outbox) {
+    /** @param writers the store's write sessions, bounded from the first registration on (see there) */
+    JdbcShardLeases(JdbcStoreOptions options, int shardCount, OutboxReader outbox, WriterSessions writers) {
         this.options = options;
+        this.writers = writers;
         this.dialect = Dialects.of(options.url());
         this.shardCount = shardCount;
         this.outbox = outbox;
@@ -130,6 +133,7 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         long ms = leaseMillis(lease);
         try {
             update("register", "register node " + nodeId, sql.register, nodeId, address, sql.shift(ms));
+            writers.clusterLease(lease);
         } catch (IdTaken e) {
             throw new IllegalStateException("node id " + nodeId + " is registered already; a node registers"
                     + " once per start with a new id");
@@ -214,7 +218,7 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
 
     @Override
     public Optional<Duration> writerIdleTimeout() {
-        return Optional.ofNullable(Pool.effectiveWriterIdleTimeout(options));
+        return Optional.ofNullable(writers.idleBound());
     }
 
     @Override

@@ -109,10 +109,12 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         this.multiRowUpdate = dialect == SQLDialect.POSTGRES && options.multiRowUpdates();
         this.feed = new JdbcStateFeed(dialect);
         String url = options.url();
-        this.sql = DSL.using(pool.dataSource(), dialect, new Settings().withExecuteLogging(false));
+        WriterSessions writers = new WriterSessions(pool.dataSource(), options);
+        this.sql = DSL.using(writers, dialect, new Settings().withExecuteLogging(false));
         this.redactedUrl = JdbcStores.redact(url);
         this.leases = new JdbcShardLeases(options, shardCount, (keep, limit) ->
-                run("read the outbox of " + limit + " entries of some shards", () -> outbox.pending(sql, keep, limit)));
+                run("read the outbox of " + limit + " entries of some shards", () -> outbox.pending(sql, keep, limit)),
+                writers);
     }
 
     /** See {@link JdbcStores#open}. */
