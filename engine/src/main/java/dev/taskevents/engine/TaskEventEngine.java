@@ -134,6 +134,8 @@ public final class TaskEventEngine implements AutoCloseable {
     private final LongAdder fencedRows = new LongAdder();
     /** Cluster mode: the store's leases and this node's membership; both null otherwise. */
     private final ShardLeases leases;
+    /** {@link #leases} as the member uses them: cut off at the close deadline; null outside cluster mode. */
+    private final CloseBoundedLeases memberLeases;
     private final ClusterMember member;
 
     private TaskEventEngine(Builder b) {
@@ -188,18 +190,15 @@ public final class TaskEventEngine implements AutoCloseable {
         this.feedCleaner = b.feedRetention == null ? null
                 : new FeedCleaner(store.stateFeed().orElseThrow(), b.feedRetention, FEED_CLEAN_INTERVAL, 500);
         if (leases == null) {
+            this.memberLeases = null;
             this.member = null;
         } else {
             ClusterSettings c = b.cluster;
-            this.member = new ClusterMember(leases, new ClusterMember.Config(c.nodeName(), c.advertisedAddress(),
+            this.memberLeases = new CloseBoundedLeases(leases, c.nanoClock());
+            this.member = new ClusterMember(memberLeases, new ClusterMember.Config(c.nodeName(), c.advertisedAddress(),
                     c.lease(), c.renewInterval(), c.drainTimeout(), c.maxMovesPerRound(), c.listener(),
                     c.manualRounds(), c.nanoClock(), c.probe()), shardCount, new Host());
             try {
-                if (leases.writerIdleTimeout().isEmpty()) {
-                    LOG.log(Level.WARNING, "cluster mode: the store does not bound how long a write transaction may"
-                            + " sit idle; a node paused inside a transaction delays the failover of its shards until"
-                            + " the database ends that transaction");
-                }
                 member.start();
             } catch (RuntimeException | Error e) {
                 executor.close(Duration.ZERO);
@@ -214,9 +213,32 @@ public final class TaskEventEngine implements AutoCloseable {
                 throw e;
             }
         }
+        if (leases != null) {
+            warnIfWritesUnbounded(b.feedRetention != null);
+        }
         if (b.stateSink != WorkflowStateSink.NONE) {
             Thread.ofVirtual().name("taskevents-outbox-settler").start(this::settleInBackground); // ends at close
         }
+    }
+
+    /**
+     * After the node registered (a store may bound its write sessions from then on): warns if the
+     * store does not bound how long a stopped writer keeps its locks.
+     */
+    private void warnIfWritesUnbounded(boolean feed) {
+        try {
+            if (leases.writerIdleTimeout().isPresent()) {
+                return;
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "cluster mode: could not ask the store how long a write transaction may sit idle: "
+                    + e.getMessage());
+            return;
+        }
+        LOG.log(Level.WARNING, "cluster mode: the store does not bound how long a write transaction may sit idle; a"
+                + " node paused inside a transaction delays the failover of its shards until the database ends that"
+                + " transaction" + (feed ? ", and, as every batch that records in the state-event feed updates its"
+                + " one head row just before its commit, stalls the writes of every node until then" : ""));
     }
 
     /** The store's cluster operations; refuses (and closes a store it opened) a store without them. */
@@ -644,18 +666,25 @@ public final class TaskEventEngine implements AutoCloseable {
      * Stops intake, processes the accepted events until {@code deadline}, then releases the
      * engine's threads (and the store, if the engine opened it from a URL).
      *
+     * <p>Cluster mode: first gives every shard up (its events in flight finish, within the drain
+     * timeout; the waiting ones are answered Moved) and ends the node's lease, within the same
+     * deadline: a release or leave the store has not been sent by then is not sent, and that shard
+     * moves when the node's lease runs out (store calls in flight at the deadline run to their
+     * end). The accepted events then get what is left of the deadline.
+     *
      * @return the accepted events that had not started by the deadline; their futures have failed
      *     with {@link EngineClosedException}. Nothing about them was written or acknowledged.
      */
     public List<TaskEvent> close(Duration deadline) {
+        long start = System.nanoTime();
         closing.countDown();
         if (member != null) {
-            // Gives every shard up in order (its events in flight finish, the waiting ones are
-            // answered Moved), then ends the node's lease.
+            memberLeases.cutOffAfter(deadline);
             member.close();
         }
+        Duration left = deadline.minusNanos(System.nanoTime() - start);
         List<TaskEvent> notRun = new ArrayList<>();
-        for (KeyedExecutor.PendingTask<Long> pending : executor.close(deadline)) {
+        for (KeyedExecutor.PendingTask<Long> pending : executor.close(left.isNegative() ? Duration.ZERO : left)) {
             if (pending.task() instanceof EventTask task) {
                 notRun.add(task.event);
                 task.ack.completeExceptionally(new EngineClosedException(task.event));

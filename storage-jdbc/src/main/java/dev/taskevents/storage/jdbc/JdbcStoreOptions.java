@@ -25,12 +25,16 @@ import java.util.Objects;
  *     ({@link Shards#DEFAULT_SHARD_COUNT}) at creation, the recorded count afterwards. The count
  *     never changes once recorded: opening or migrating a database with a different count fails
  * @param writerIdleTimeout how long the database may let a write transaction of this store sit
- *     idle before it ends the session (releasing its locks), or null for the database's default
- *     (no bound). Cluster mode: bounds how long a node paused inside a write delays the takeover
- *     of its shards. Set on each write connection (PostgreSQL
+ *     idle before it ends the session (releasing its locks), or null to let the store choose:
+ *     no bound while it serves a single node, half the shortest lease of the nodes it registered
+ *     (at least 1 s) once it takes part in a cluster. Cluster mode: bounds how long a node
+ *     stopped inside a write delays the takeover of its shards, and, as every batch that records
+ *     in the state-event feed updates the feed's one head row before its commit, how long it
+ *     stalls the writes of every node. Set on each write connection (PostgreSQL
  *     {@code idle_in_transaction_session_timeout}, MariaDB {@code idle_transaction_timeout},
- *     MySQL {@code wait_timeout}, in whole seconds rounded up on the MySQL family); ignored on
- *     H2, whose database lives inside the paused process
+ *     MySQL {@code wait_timeout}, in whole seconds rounded up on the MySQL family), with a lock
+ *     wait bound of the same length (PostgreSQL {@code lock_timeout}, MySQL family
+ *     {@code innodb_lock_wait_timeout}); ignored on H2, whose database lives inside the process
  */
 public record JdbcStoreOptions(String url, String user, String password, int maximumPoolSize,
                                Duration connectionTimeout, boolean migrateOnOpen,
@@ -59,7 +63,7 @@ public record JdbcStoreOptions(String url, String user, String password, int max
     /**
      * The defaults: credentials from the URL, 8 connections, 5 s connection timeout, migrate on
      * open, JDBC-batch updates,
-     * no shard count chosen, no writer idle timeout.
+     * no shard count chosen, no writer idle timeout chosen.
      */
     public static JdbcStoreOptions of(String url) {
         return new JdbcStoreOptions(url, null, null, 8, Duration.ofSeconds(5), true, false, 0, null);

@@ -2,6 +2,8 @@ package dev.taskevents.storage.jdbc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskEventType;
@@ -10,11 +12,17 @@ import dev.taskevents.api.TaskState;
 import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
+import dev.taskevents.storage.jdbc.internal.JdbcTaskInstanceStore;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.jooq.SQLDialect;
 import org.jooq.impl.DSL;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -24,18 +32,25 @@ import org.junit.jupiter.params.provider.ValueSource;
  * takes the slow path and would hide a broken fast one): by the store that wrote them (it knows
  * their rows) and by a store opened later on the same database (it must search). What is left is
  * read through the store and counted in the table itself: a row whose events are all told is
- * deleted, one with some left is rewritten with the rest.
+ * deleted, one with some left is rewritten with the rest. A removal held open before its commit
+ * (its node stopped there) locks only the rows it changes: other writers go on adding to the
+ * outbox.
  */
 class OutboxRemovalTest {
     private static final Instant T = Instant.parse("2026-03-04T05:06:07.123456Z");
 
     private static String url(String where) {
-        return where.equals("h2") ? TestDatabases.freshH2Url() : TestDatabases.freshUrl(TestDatabases.Server.POSTGRES);
+        return switch (where) {
+            case "h2" -> TestDatabases.freshH2Url();
+            case "mariadb" -> TestDatabases.freshUrl(TestDatabases.Server.MARIADB);
+            default -> TestDatabases.freshUrl(TestDatabases.Server.POSTGRES);
+        };
     }
 
     private static int outboxRows(String url) throws Exception {
         try (Connection c = DriverManager.getConnection(url)) {
-            return DSL.using(c).fetchCount(DSL.table(DSL.name("task_state_outbox")));
+            return DSL.using(c, url.startsWith("jdbc:mariadb:") ? SQLDialect.MARIADB : SQLDialect.DEFAULT)
+                    .fetchCount(DSL.table(DSL.name("task_state_outbox")));
         }
     }
 
@@ -55,7 +70,7 @@ class OutboxRemovalTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"h2", "postgres"})
+    @ValueSource(strings = {"h2", "postgres", "mariadb"})
     void eachToldEventIsRemovedOnceByTheWriterOrByALaterStore(String where) throws Exception {
         String url = url(where);
         List<StateEvent> first;
@@ -83,6 +98,66 @@ class OutboxRemovalTest {
             later.removeStateEvents(List.of(second.get(1), third.get(1)));
             assertEquals(List.of(third.get(0)), later.pendingStateEvents(10));
             assertEquals(1, outboxRows(url));
+        }
+    }
+
+    /**
+     * The remover did not write the events it removes (another node did, as at a takeover), so it
+     * searches the whole table; held before its commit, it must not keep the writer's next batch
+     * from adding its outbox row (on MariaDB, a locking read of the whole table in REPEATABLE READ
+     * locks the end of the index, where every insert goes).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgres", "mariadb"})
+    void aRemovalHeldBeforeItsCommitLetsOtherWritersAddToTheOutbox(String where) throws Exception {
+        String url = url(where);
+        try (TaskInstanceStore writer = JdbcStores.open(JdbcStoreOptions.of(url));
+             TaskInstanceStore remover = JdbcStores.open(JdbcStoreOptions.of(url))) {
+            List<TaskInstance> rows = new ArrayList<>();
+            for (int b = 1; b <= 3; b++) {
+                rows.add(TaskInstance.submitted(10L * b + 1, 1, "t", T));
+                rows.add(TaskInstance.submitted(10L * b + 2, 1, "t", T));
+            }
+            writer.insert(rows);
+            List<StateEvent> first = writeBatch(writer, 1);
+            List<StateEvent> second = writeBatch(writer, 2);
+
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch resume = new CountDownLatch(1);
+            ((JdbcTaskInstanceStore) remover).beforeCommitProbe(transaction -> {
+                if (transaction.equals("remove")) {
+                    held.countDown();
+                    try {
+                        resume.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            });
+            CompletableFuture<Void> removal = CompletableFuture.runAsync(
+                    () -> remover.removeStateEvents(List.of(first.get(0), first.get(1), second.get(0))),
+                    runnable -> Thread.ofPlatform().start(runnable));
+            try {
+                assertTrue(held.await(30, TimeUnit.SECONDS), "the removal reached its commit");
+                CompletableFuture<List<StateEvent>> third = CompletableFuture.supplyAsync(() -> writeBatch(writer, 3),
+                        runnable -> Thread.ofPlatform().start(runnable));
+                List<StateEvent> written;
+                try {
+                    written = third.get(30, TimeUnit.SECONDS); // 30 s only detects a hang
+                } catch (TimeoutException e) {
+                    resume.countDown();
+                    third.handle((r, failure) -> null).get(120, TimeUnit.SECONDS);
+                    fail("a batch could not add its outbox row within 30 s while a removal of other rows was held"
+                            + " open on " + where);
+                    return;
+                }
+                resume.countDown();
+                removal.get(30, TimeUnit.SECONDS);
+                assertEquals(List.of(second.get(1), written.get(0), written.get(1)), writer.pendingStateEvents(10));
+                assertEquals(2, outboxRows(url), "the first batch's row deleted, the second's rewritten, the third's");
+            } finally {
+                resume.countDown();
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.taskevents.storage.jdbc;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,10 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.storage.jdbc.internal.JdbcTaskInstanceStore;
 import dev.taskevents.storecontract.TcpProxy;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -20,7 +23,9 @@ import org.junit.jupiter.api.Test;
  * Every lease operation with the database unreachable (a {@link TcpProxy} that cut every
  * connection and refuses new ones) throws {@link StoreException} naming what failed, with no
  * password anywhere in the message or its causes; and works again once the database is back.
- * Both before the lease connections were ever opened and after.
+ * Both before the lease connections were ever opened and after. Once a statement could not reach
+ * the database, release and leave are not sent until one reaches it again (a close would wait a
+ * connection timeout per shard).
  */
 class ShardLeasesFaultsTest {
     private static final String PASSWORD = "Sekr3t-lease-pw";
@@ -54,11 +59,14 @@ class ShardLeasesFaultsTest {
             try (TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(proxied).withMaximumPoolSize(2)
                     .withConnectionTimeout(Duration.ofMillis(500)))) {
                 ShardLeases leases = store.cluster().orElseThrow();
+                List<String> sent = new CopyOnWriteArrayList<>();
+                ((JdbcTaskInstanceStore) store).leaseSentProbe(sent::add);
                 if (usedBefore) {
                     leases.register("n/1", null, Duration.ofMinutes(1));
                 }
                 proxy.setDown(true);
                 proxy.cutAll();
+                sent.clear();
                 List<Consumer<ShardLeases>> operations = List.of(
                         l -> l.register("n/2", null, Duration.ofMinutes(1)),
                         l -> l.heartbeat("n/1", Duration.ofMinutes(1)),
@@ -79,6 +87,8 @@ class ShardLeasesFaultsTest {
                     }
                     assertTrue(e.getMessage().startsWith("c"), e.getMessage()); // "could not ..." / "cannot connect ..."
                 }
+                assertEquals(List.of("register", "heartbeat", "liveNodes", "shards", "acquire", "reap"), sent,
+                        "sent while the database was away; release and leave must not be tried");
                 proxy.setDown(false);
                 // The pool reconnects in the background; the first calls may still find none.
                 boolean[] alive = new boolean[1];
@@ -91,6 +101,9 @@ class ShardLeasesFaultsTest {
                     }
                 });
                 assertTrue(alive[0] == usedBefore, "n/1 registered: " + usedBefore);
+                sent.clear();
+                leases.leave("n/1");
+                assertEquals(List.of("leave"), sent, "tried again once a statement reached the database");
             }
         }
     }

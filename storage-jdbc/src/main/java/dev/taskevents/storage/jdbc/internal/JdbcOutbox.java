@@ -20,11 +20,19 @@ import org.jooq.Record2;
  *
  * <p>Removal: told events are named by (task, version). For events this store wrote, {@link #rowOf}
  * knows the row; it is filled only after the batch's transaction returned, so it never names a
- * row that was rolled back. Events it does not know (written by an earlier process, or by a batch
- * whose commit outcome was unknown) are found by reading the whole table: that happens at start
- * and after faults, when the table holds only what was not told. Rows are read {@code FOR UPDATE},
- * so two removals never rewrite one row from the same old text. A row whose events are all told
- * is deleted; one with some left is rewritten with the rest.
+ * row that was rolled back. Events it does not know (written by an earlier process, by another
+ * node of a cluster, or by a batch whose commit outcome was unknown) are found by reading the
+ * whole table without locks: that happens at start, at a shard's takeover and after faults, when
+ * the table holds only what was not told. A told event was committed before it was told, so that
+ * read sees its row. Only the rows found are then read again {@code FOR UPDATE}, in {@code seq}
+ * order, and rewritten from what that locked read returned, so two removals never rewrite one row
+ * from the same old text. A row whose events are all told is deleted; one with some left is
+ * rewritten with the rest.
+ *
+ * <p>Every node's batches insert into this table, so a removal must not lock more than the rows
+ * it changes: the caller runs it in READ COMMITTED, where a locking read takes no gap locks
+ * (InnoDB's REPEATABLE READ would lock the gaps and the end of the index, and a node stopped inside
+ * a removal that read the whole table {@code FOR UPDATE} would stall every node's outbox inserts).
  */
 final class JdbcOutbox {
     private static final int CHUNK = 1_000;
@@ -102,7 +110,10 @@ final class JdbcOutbox {
         return events;
     }
 
-    /** Removes {@code told} in the caller's transaction; call {@link #forget} after it committed. */
+    /**
+     * Removes {@code told} in the caller's transaction, which must be READ COMMITTED (see the class
+     * comment); call {@link #forget} after it committed.
+     */
     void remove(DSLContext t, Collection<StateEvent> told) {
         Set<Key> keys = new HashSet<>();
         Set<Long> rows = new HashSet<>();
@@ -117,17 +128,20 @@ final class JdbcOutbox {
                 rows.add(seq);
             }
         }
-        // The rows that may hold told events: the ones this store wrote them to, or all of them.
-        List<Record2<Long, String>> candidates = new ArrayList<>();
         if (unknown) {
-            candidates.addAll(t.select(SEQ, ENTRIES).from(OUTBOX).orderBy(SEQ).forUpdate().fetch());
-        } else {
-            List<Long> sortedRows = rows.stream().sorted().toList();
-            for (int from = 0; from < sortedRows.size(); from += CHUNK) {
-                candidates.addAll(t.select(SEQ, ENTRIES).from(OUTBOX)
-                        .where(SEQ.in(sortedRows.subList(from, Math.min(sortedRows.size(), from + CHUNK))))
-                        .orderBy(SEQ).forUpdate().fetch());
+            // The rows holding any told event, found without locks; locked and read again below.
+            for (Record2<Long, String> row : t.select(SEQ, ENTRIES).from(OUTBOX).orderBy(SEQ).fetch()) {
+                if (OutboxTable.decode(row.value2()).stream().anyMatch(e -> keys.contains(Key.of(e)))) {
+                    rows.add(row.value1());
+                }
             }
+        }
+        List<Record2<Long, String>> candidates = new ArrayList<>();
+        List<Long> sortedRows = rows.stream().sorted().toList();
+        for (int from = 0; from < sortedRows.size(); from += CHUNK) {
+            candidates.addAll(t.select(SEQ, ENTRIES).from(OUTBOX)
+                    .where(SEQ.in(sortedRows.subList(from, Math.min(sortedRows.size(), from + CHUNK))))
+                    .orderBy(SEQ).forUpdate().fetch());
         }
         List<Long> emptied = new ArrayList<>();
         for (Record2<Long, String> row : candidates) {

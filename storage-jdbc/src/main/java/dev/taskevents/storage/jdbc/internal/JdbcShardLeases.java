@@ -10,6 +10,9 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLRecoverableException;
+import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +20,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.jooq.SQLDialect;
 
@@ -49,6 +53,18 @@ import org.jooq.SQLDialect;
  *       process) gives up: {@link #acquire} answers "not taken" and the caller tries next round. A
  *       blocked {@link #release} throws {@link StoreException} instead (false would claim the
  *       shard was lost; it is still held at the old epoch).
+ *   <li><b>One connection timeout per outage, not one per shard.</b> A statement that cannot reach
+ *       the database (no connection within the connection timeout, a connection that broke: SQL
+ *       state class 08, or the lease pool failing to start) marks it unreachable; the next
+ *       statement that reaches it, failed or not, clears the mark. While it is set,
+ *       {@link #release} and {@link #leave} are not tried and throw {@link StoreException} at
+ *       once. A graceful close sends one release per shard it holds and then a leave; tried one by
+ *       one against a database that is away, each would wait a whole connection timeout (256
+ *       shards by default: about 20 minutes at 5 s). Not trying them loses nothing: a shard that
+ *       is not released stays held at its epoch, by a node whose lease is no longer renewed, and
+ *       another node takes it over once that lease runs out, raising the epoch as any takeover
+ *       does. Heartbeats, the claim rounds' reads and acquires are always tried: they are how a
+ *       node finds the database back, and they clear the mark.
  * </ol>
  * The pool starts at the first call, so a store that never takes part in a cluster opens none.
  */
@@ -67,12 +83,18 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
     private final OutboxReader outbox;
     private final String redactedUrl;
     private final Statements sql;
+    private final WriterSessions writers;
     private Duration lockWait = DEFAULT_LOCK_WAIT;
     private Pool pool;
     private boolean closed;
+    /** Why the last lease statement could not reach the database (redacted), or null; invariant 6. */
+    private volatile Throwable unreachable;
+    private volatile Consumer<String> sentProbe;
 
-    JdbcShardLeases(JdbcStoreOptions options, int shardCount, OutboxReader outbox) {
+    /** @param writers the store's write sessions, bounded from the first registration on (see there) */
+    JdbcShardLeases(JdbcStoreOptions options, int shardCount, OutboxReader outbox, WriterSessions writers) {
         this.options = options;
+        this.writers = writers;
         this.dialect = Dialects.of(options.url());
         this.shardCount = shardCount;
         this.outbox = outbox;
@@ -91,6 +113,15 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         lockWait = Objects.requireNonNull(wait, "wait");
     }
 
+    /**
+     * Test seam: {@code probe} is told the name of each {@link ShardLeases} method whose statement
+     * goes to the database ({@code "release"}, {@code "heartbeat"}, ...) as it asks for a
+     * connection; not told of calls answered without trying (invariant 6). Null for none.
+     */
+    void sentProbe(Consumer<String> probe) {
+        sentProbe = probe;
+    }
+
     @Override
     public int shardCount() {
         return shardCount;
@@ -101,7 +132,8 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         Objects.requireNonNull(nodeId, "nodeId");
         long ms = leaseMillis(lease);
         try {
-            update("register node " + nodeId, sql.register, nodeId, address, sql.shift(ms));
+            update("register", "register node " + nodeId, sql.register, nodeId, address, sql.shift(ms));
+            writers.clusterLease(lease);
         } catch (IdTaken e) {
             throw new IllegalStateException("node id " + nodeId + " is registered already; a node registers"
                     + " once per start with a new id");
@@ -111,19 +143,20 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
     @Override
     public boolean heartbeat(String nodeId, Duration lease) {
         Objects.requireNonNull(nodeId, "nodeId");
-        return update("renew the lease of node " + nodeId, sql.heartbeat, sql.shift(leaseMillis(lease)), nodeId) == 1;
+        return update("heartbeat", "renew the lease of node " + nodeId, sql.heartbeat, sql.shift(leaseMillis(lease)),
+                nodeId) == 1;
     }
 
     @Override
     public List<NodeInfo> liveNodes() {
-        return query("read the live nodes", sql.liveNodes, r -> new NodeInfo(r.getString(1), r.getString(2),
-                Duration.ofMillis(Math.max(0, r.getLong(3)))));
+        return query("liveNodes", "read the live nodes", sql.liveNodes, r -> new NodeInfo(r.getString(1),
+                r.getString(2), Duration.ofMillis(Math.max(0, r.getLong(3)))));
     }
 
     @Override
     public List<ShardInfo> shards() {
-        return query("read the shard map", sql.shards, r -> new ShardInfo(r.getInt(1), r.getLong(2), r.getString(3),
-                r.getString(4), r.getInt(5) == 1));
+        return query("shards", "read the shard map", sql.shards, r -> new ShardInfo(r.getInt(1), r.getLong(2),
+                r.getString(3), r.getString(4), r.getInt(5) == 1));
     }
 
     @Override
@@ -131,7 +164,8 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         checkShard(shard);
         Objects.requireNonNull(nodeId, "nodeId");
         try {
-            int n = update("take shard " + shard + " for node " + nodeId, sql.acquire, nodeId, shard, seenEpoch, nodeId);
+            int n = update("acquire", "take shard " + shard + " for node " + nodeId, sql.acquire, nodeId, shard,
+                    seenEpoch, nodeId);
             return n == 1 ? OptionalLong.of(seenEpoch + 1) : OptionalLong.empty();
         } catch (LockWaitEnded e) {
             return OptionalLong.empty(); // a writer holds the shard: not this round
@@ -143,8 +177,9 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         checkShard(shard);
         Objects.requireNonNull(nodeId, "nodeId");
         String what = "release shard " + shard + " of node " + nodeId;
+        refuseWhileUnreachable(what, "the shard stays held at epoch " + epoch + " until the node's lease runs out");
         try {
-            return update(what, sql.release, shard, epoch, nodeId) == 1;
+            return update("release", what, sql.release, shard, epoch, nodeId) == 1;
         } catch (LockWaitEnded e) {
             throw new StoreException("could not " + what + " in " + redactedUrl + ": a write transaction kept the"
                     + " shard locked longer than " + lockWait.toMillis() + " ms; the shard is still held at epoch "
@@ -155,7 +190,9 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
     @Override
     public void leave(String nodeId) {
         Objects.requireNonNull(nodeId, "nodeId");
-        update("end the lease of node " + nodeId, sql.leave, nodeId);
+        String what = "end the lease of node " + nodeId;
+        refuseWhileUnreachable(what, "the lease runs out by itself");
+        update("leave", what, sql.leave, nodeId);
     }
 
     @Override
@@ -163,7 +200,7 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         if (olderThan.isNegative()) {
             throw new IllegalArgumentException("olderThan must not be negative, was " + olderThan);
         }
-        return update("reap dead nodes", sql.reap, sql.shift(-olderThan.toMillis()));
+        return update("reap", "reap dead nodes", sql.reap, sql.shift(-olderThan.toMillis()));
     }
 
     @Override
@@ -181,7 +218,7 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
 
     @Override
     public Optional<Duration> writerIdleTimeout() {
-        return Optional.ofNullable(Pool.effectiveWriterIdleTimeout(options));
+        return Optional.ofNullable(writers.idleBound());
     }
 
     @Override
@@ -211,10 +248,55 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
             throw new StoreException("the store " + redactedUrl + " is closed");
         }
         if (pool == null) {
-            pool = Pool.start(options.withMaximumPoolSize(CONNECTIONS), new Pool.Sessions("leases", CONNECTIONS,
-                    sql.lockWaitSql(lockWait), sql.isolation));
+            try {
+                pool = Pool.start(options.withMaximumPoolSize(CONNECTIONS), new Pool.Sessions("leases", CONNECTIONS,
+                        sql.lockWaitSql(lockWait), sql.isolation));
+            } catch (StoreException e) {
+                unreachable = e;
+                throw e;
+            }
         }
         return pool;
+    }
+
+    /** Invariant 6: throws, without trying, while the last lease statement could not reach the database. */
+    private void refuseWhileUnreachable(String what, String consequence) {
+        Throwable away = unreachable;
+        if (away != null) {
+            throw new StoreException("could not " + what + " in " + redactedUrl + ": not tried, the last lease"
+                    + " statement could not reach the database; " + consequence, away);
+        }
+    }
+
+    /** Before a statement asks for a connection: tells the test probe. */
+    private void sending(String method) {
+        Consumer<String> probe = sentProbe;
+        if (probe != null) {
+            probe.accept(method);
+        }
+    }
+
+    /** After a statement failed: whether it reached the database decides the mark (invariant 6). */
+    private void reached(SQLException e) {
+        unreachable = connectionLevel(e) ? Pool.redacted(e, options.url()) : null;
+    }
+
+    /**
+     * Whether the statement failed before the database could answer it: no connection within the
+     * timeout (HikariCP's SQLTransientConnectionException), or a connection that broke or could
+     * not be made (SQL state class 08, the drivers' connection exceptions).
+     */
+    private static boolean connectionLevel(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLTransientConnectionException || t instanceof SQLNonTransientConnectionException
+                    || t instanceof SQLRecoverableException) {
+                return true;
+            }
+            if (t instanceof SQLException s && s.getSQLState() != null && s.getSQLState().startsWith("08")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private interface Row<T> {
@@ -242,11 +324,15 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         }
     }
 
-    private int update(String what, String statement, Object... binds) {
+    private int update(String method, String what, String statement, Object... binds) {
+        sending(method);
         try (Connection c = pool().dataSource().getConnection(); PreparedStatement s = c.prepareStatement(statement)) {
             bind(s, binds);
-            return s.executeUpdate();
+            int n = s.executeUpdate();
+            unreachable = null;
+            return n;
         } catch (SQLException e) {
+            reached(e);
             if (statement.equals(sql.register) && String.valueOf(e.getSQLState()).startsWith("23")) {
                 throw new IdTaken();
             }
@@ -254,15 +340,18 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         }
     }
 
-    private <T> List<T> query(String what, String statement, Row<T> row) {
+    private <T> List<T> query(String method, String what, String statement, Row<T> row) {
+        sending(method);
         try (Connection c = pool().dataSource().getConnection(); PreparedStatement s = c.prepareStatement(statement);
              ResultSet r = s.executeQuery()) {
             List<T> result = new ArrayList<>();
             while (r.next()) {
                 result.add(row.read(r));
             }
+            unreachable = null;
             return result;
         } catch (SQLException e) {
+            reached(e);
             throw failure(what, e);
         }
     }

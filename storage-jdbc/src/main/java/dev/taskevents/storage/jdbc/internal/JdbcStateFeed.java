@@ -85,6 +85,20 @@ import org.jooq.impl.SQLDataType;
  * ({@link #prune}) takes the pruned row and the oldest feed rows, never the head row. No cycle.
  * The head row is held for the length of one commit; moving the UPDATE earlier would hold it for
  * the whole batch and serialise the writes themselves.
+ *
+ * <h2>The head row couples every writer, every node of a cluster included</h2>
+ * Every batch that records in the feed, whichever node and shard it belongs to, updates the one
+ * head row and holds it until its COMMIT. A writer stopped between that UPDATE and its COMMIT
+ * (SIGSTOP, a GC pause, a network partition) stalls the feed-recording writes of every node until
+ * its session ends. Invariant: a write session of the store keeps the head row at most the write
+ * sessions' idle bound past its last statement, and waits for it at most that long
+ * ({@link WriterSessions}). The database then ends the stopped session: its batch rolls back, its
+ * increment of the head with it (so (1) still holds), and the waiting batches go on; a writer
+ * waiting behind a holder without that bound fails its batch instead, and the engine retries it.
+ * The bound: {@code JdbcStoreOptions.writerIdleTimeout} if chosen ({@code serve --cluster}: half
+ * the lease), otherwise, once the store takes part in a cluster, half the shortest lease
+ * registered. A single node without it only stalls itself. H2 has no such bound (its database
+ * lives inside the process).
  */
 final class JdbcStateFeed {
     private static final System.Logger LOG = System.getLogger(JdbcStateFeed.class.getName());
@@ -136,7 +150,8 @@ final class JdbcStateFeed {
     /**
      * Takes the next {@code events.size()} positions and records the events at them, in the
      * caller's transaction. Must be the LAST statements before the commit (see the class comment):
-     * the head row stays locked from here to the commit.
+     * the head row stays locked from here to the commit, every other writer waiting for it, up to
+     * the write sessions' bounds if this one stops here.
      */
     void record(DSLContext t, List<StateEvent> events) {
         int n = events.size();

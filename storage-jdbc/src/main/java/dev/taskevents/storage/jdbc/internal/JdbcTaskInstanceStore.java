@@ -98,6 +98,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     private final JdbcStoreOptions options;
     private final JdbcShardLeases leases;
     private volatile Runnable fenceProbe;
+    private volatile java.util.function.Consumer<String> commitProbe;
     private final JdbcStateFeed feed;
     private final StateEventFeed feedView = new FeedView();
 
@@ -108,10 +109,12 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         this.multiRowUpdate = dialect == SQLDialect.POSTGRES && options.multiRowUpdates();
         this.feed = new JdbcStateFeed(dialect);
         String url = options.url();
-        this.sql = DSL.using(pool.dataSource(), dialect, new Settings().withExecuteLogging(false));
+        WriterSessions writers = new WriterSessions(pool.dataSource(), options);
+        this.sql = DSL.using(writers, dialect, new Settings().withExecuteLogging(false));
         this.redactedUrl = JdbcStores.redact(url);
         this.leases = new JdbcShardLeases(options, shardCount, (keep, limit) ->
-                run("read the outbox of " + limit + " entries of some shards", () -> outbox.pending(sql, keep, limit)));
+                run("read the outbox of " + limit + " entries of some shards", () -> outbox.pending(sql, keep, limit)),
+                writers);
     }
 
     /** See {@link JdbcStores#open}. */
@@ -304,6 +307,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                     appended[0] = true;
                 }
             }
+            beforeCommit("write");
             return outcomes;
         }));
         if (outboxRow[0] >= 0) {
@@ -367,9 +371,34 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         this.fenceProbe = probe;
     }
 
+    /**
+     * Test seam, not API: {@code probe} runs inside each batch write's ({@code "write"}) and
+     * outbox removal's ({@code "remove"}) transaction after its last statement, right before the
+     * commit, told which; null for none. A probe that blocks is a writer stopped before its commit.
+     */
+    public void beforeCommitProbe(java.util.function.Consumer<String> probe) {
+        this.commitProbe = probe;
+    }
+
+    private void beforeCommit(String transaction) {
+        java.util.function.Consumer<String> probe = commitProbe;
+        if (probe != null) {
+            probe.accept(transaction);
+        }
+    }
+
     /** Test seam: how long lease statements wait for a shard lock (default 1 s); before the first lease call. */
     public void leaseLockWait(java.time.Duration wait) {
         leases.lockWait(wait);
+    }
+
+    /**
+     * Test seam: {@code probe} is told the name of each {@link ShardLeases} method whose statement
+     * goes to the database, as it asks for a connection (not of calls refused without trying);
+     * null for none.
+     */
+    public void leaseSentProbe(java.util.function.Consumer<String> probe) {
+        leases.sentProbe(probe);
     }
 
     /** The lease operations, on their own connections (started at the first call); see {@link JdbcShardLeases}. */
@@ -550,9 +579,24 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
             ensureOpen("remove 0 told entries from the outbox");
             return;
         }
-        run("remove " + told.size() + " told entries from the outbox", () -> sql.transactionResult(tx -> {
-            outbox.remove(tx.dsl(), told);
-            return null;
+        // READ COMMITTED (see JdbcOutbox): in MariaDB's REPEATABLE READ its locking reads would
+        // also lock the gaps, and every node's batches insert into this table.
+        run("remove " + told.size() + " told entries from the outbox", () -> sql.connectionResult(c -> {
+            c.setTransactionIsolation(java.sql.Connection.TRANSACTION_READ_COMMITTED);
+            c.setAutoCommit(false);
+            try {
+                outbox.remove(DSL.using(c, sql.dialect(), sql.settings()), told);
+                beforeCommit("remove");
+                c.commit();
+                return null;
+            } catch (RuntimeException | java.sql.SQLException e) {
+                try {
+                    c.rollback();
+                } catch (java.sql.SQLException rollback) {
+                    e.addSuppressed(rollback);
+                }
+                throw e;
+            }
         }));
         outbox.forget(told);
     }

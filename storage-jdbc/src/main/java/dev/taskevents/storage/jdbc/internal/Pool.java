@@ -31,43 +31,9 @@ final class Pool implements AutoCloseable {
     record Sessions(String purpose, int maximumPoolSize, String initSql, String isolation) {
     }
 
+    /** The store's write pool; its sessions are bounded as they are handed out ({@link WriterSessions}). */
     static Pool start(JdbcStoreOptions options) {
-        return start(options, new Sessions(null, options.maximumPoolSize(), writerInitSql(options), null));
-    }
-
-    /**
-     * The write connections' bound on an idle transaction (plan §3.3), or null without one. Whole
-     * seconds, rounded up, on the MySQL family; none on H2 (see {@link JdbcStoreOptions#writerIdleTimeout}).
-     */
-    static String writerInitSql(JdbcStoreOptions options) {
-        java.time.Duration idle = options.writerIdleTimeout();
-        if (idle == null) {
-            return null;
-        }
-        long seconds = wholeSecondsUp(idle);
-        return switch (Dialects.of(options.url())) {
-            case POSTGRES -> "set idle_in_transaction_session_timeout = " + Math.max(1, idle.toMillis());
-            case MARIADB -> "set session idle_transaction_timeout = " + seconds;
-            case MYSQL -> "set session wait_timeout = " + seconds;
-            default -> null;
-        };
-    }
-
-    /** What the database enforces of {@link JdbcStoreOptions#writerIdleTimeout}, or null. */
-    static java.time.Duration effectiveWriterIdleTimeout(JdbcStoreOptions options) {
-        java.time.Duration idle = options.writerIdleTimeout();
-        if (idle == null) {
-            return null;
-        }
-        return switch (Dialects.of(options.url())) {
-            case POSTGRES -> java.time.Duration.ofMillis(Math.max(1, idle.toMillis()));
-            case MARIADB, MYSQL -> java.time.Duration.ofSeconds(wholeSecondsUp(idle));
-            default -> null;
-        };
-    }
-
-    private static long wholeSecondsUp(java.time.Duration d) {
-        return Math.max(1, (d.toMillis() + 999) / 1000);
+        return start(options, new Sessions(null, options.maximumPoolSize(), null, null));
     }
 
     static Pool start(JdbcStoreOptions options, Sessions sessions) {
