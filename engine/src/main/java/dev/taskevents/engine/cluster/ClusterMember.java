@@ -61,9 +61,16 @@ import java.util.stream.Collectors;
  *       shard normally (new tenure, re-tell). Tenures are created and released only by rounds and
  *       {@link #close}, under this object's lock, so within a round {@link #tenures} can only
  *       shrink: a shard without a tenure after the round's map check has none for that round.
- *   <li>The listener hears {@code acquired} before {@code released} or {@code lost} of the same
- *       tenure, and {@code lost} only of a tenure it heard acquired (see {@link ShardTenure},
- *       invariant 6).
+ *   <li>The listener hears every change on one thread, in the order ownership changed here
+ *       ({@link ListenerCalls}): a tenure's end ({@link #lose}, {@link #release}) removes it
+ *       from {@link #tenures} and queues its {@code released}/{@code lost} in one critical
+ *       section under {@link #ownership}, and {@link ShardTenure#begin} queues {@code acquired}
+ *       under the same lock. A shard's next tenure is created only once the previous one is out
+ *       of {@link #tenures}, so its {@code acquired} is queued after that one's end, even when
+ *       the end was found on an io thread (a fenced write) while a round took the shard again.
+ *       Within a tenure, {@code acquired} comes before its end, or neither is told
+ *       ({@link ShardTenure}, invariant 6). A shard is re-told only after its {@code acquired}
+ *       returned, so the host's state machines exist when the re-told events arrive.
  * </ol>
  */
 public final class ClusterMember implements AutoCloseable {
@@ -95,6 +102,9 @@ public final class ClusterMember implements AutoCloseable {
     private final ShardHost host;
     private final int shardCount;
     private final ConcurrentHashMap<Integer, ShardTenure> tenures = new ConcurrentHashMap<>();
+    /** Orders tenure beginnings and ends with the listener calls they queue (invariant 7). */
+    private final Object ownership = new Object();
+    private final ListenerCalls calls;
     private final Object heartbeatLock = new Object();
     private final CountDownLatch stopping = new CountDownLatch(1);
     private volatile String nodeId;
@@ -116,6 +126,7 @@ public final class ClusterMember implements AutoCloseable {
         this.host = Objects.requireNonNull(host, "host");
         this.shardCount = shardCount;
         this.lastReap = config.nanoClock().getAsLong();
+        this.calls = new ListenerCalls(config.listener());
     }
 
     /** Registers the node and, unless rounds are manual, starts the heartbeat and claim threads. */
@@ -361,7 +372,11 @@ public final class ClusterMember implements AutoCloseable {
             tenures.put(s.shard(), t); // from here on, the shard's events park
             takeovers.increment();
             host.sweep(s.shard());
-            if (!t.begin(() -> config.listener().acquired(s.shard(), t.epoch()))) {
+            boolean begun;
+            synchronized (ownership) {
+                begun = t.begin(() -> calls.tell(new ListenerCalls.Acquired(t.shard(), t.epoch())));
+            }
+            if (!begun) {
                 continue; // lost before it began (a heartbeat found the node gone): not announced
             }
             taken.add(t);
@@ -369,14 +384,39 @@ public final class ClusterMember implements AutoCloseable {
         if (!taken.isEmpty()) {
             LOG.log(Level.INFO, "cluster node " + me + " took shards "
                     + taken.stream().map(t -> t.shard() + "@" + t.epoch()).collect(Collectors.joining(", ")));
+            awaitAnnounced(taken);
             retellWaiting();
         }
     }
 
-    /** Re-tells every RETELLING shard in one pass; all go ACTIVE if it completed. */
+    /**
+     * Waits (up to a lease) for the host to return from {@code acquired} of the tenures, so that
+     * this round can re-tell them. One that has not returned by then stays RETELLING and is
+     * re-told by a later round (invariant 7).
+     */
+    private void awaitAnnounced(List<ShardTenure> taken) {
+        long deadline = System.nanoTime() + config.lease().toNanos();
+        for (ShardTenure t : taken) {
+            try {
+                if (!ListenerCalls.awaitCall(t.announcement(), Duration.ofNanos(deadline - System.nanoTime()))) {
+                    LOG.log(Level.WARNING, "the shard listener has not returned from acquired(" + t.shard() + ", "
+                            + t.epoch() + ") within " + config.lease() + "; the shard's events wait until it has");
+                    return;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
+     * Re-tells every RETELLING shard whose {@code acquired} the host returned from, in one pass;
+     * all go ACTIVE if it completed.
+     */
     private void retellWaiting() {
         List<ShardTenure> waiting = tenures.values().stream()
-                .filter(t -> t.state() == ShardState.RETELLING).toList();
+                .filter(t -> t.state() == ShardState.RETELLING && t.announcement().isDone()).toList();
         if (waiting.isEmpty()) {
             return;
         }
@@ -436,35 +476,44 @@ public final class ClusterMember implements AutoCloseable {
             lose(t, "its release was refused: the store no longer has it at this node and epoch");
             return;
         }
-        if (tenures.remove(t.shard(), t)) {
-            t.moveTo(ShardState.RELEASED);
-            host.sweep(t.shard());
-            releases.increment();
-            try {
-                config.listener().released(t.shard());
-            } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, "the shard listener failed on released(" + t.shard() + ")", e);
+        List<Runnable> parked;
+        synchronized (ownership) {
+            if (!tenures.remove(t.shard(), t)) {
+                return;
             }
+            parked = t.end(ShardState.RELEASED, () -> calls.tell(new ListenerCalls.Released(t.shard(), t.epoch())));
         }
+        t.resume(parked);
+        host.sweep(t.shard());
+        releases.increment();
     }
 
-    /** Ends {@code t} as LOST, once: parked events are answered Moved, cached state dropped. */
+    /**
+     * Ends {@code t} as LOST, once: parked events are answered Moved, cached state dropped, the
+     * listener told (if it heard the tenure begin). Any thread (invariant 7).
+     */
     private void lose(ShardTenure t, String why) {
-        if (!tenures.remove(t.shard(), t)) {
-            return;
+        List<Runnable> parked;
+        synchronized (ownership) {
+            if (!tenures.remove(t.shard(), t)) {
+                return;
+            }
+            parked = t.end(ShardState.LOST, () -> calls.tell(new ListenerCalls.Lost(t.shard(), t.epoch())));
         }
-        t.moveTo(ShardState.LOST);
+        t.resume(parked);
         host.sweep(t.shard());
         lost.increment();
         LOG.log(Level.WARNING, "cluster node " + nodeId + " lost shard " + t.shard() + " (epoch " + t.epoch() + "): " + why);
-        if (!t.announced()) {
-            return; // lost before it began: the listener never heard it acquired (invariant 7)
-        }
-        try {
-            config.listener().lost(t.shard());
-        } catch (RuntimeException e) {
-            LOG.log(Level.ERROR, "the shard listener failed on lost(" + t.shard() + ")", e);
-        }
+    }
+
+    /**
+     * Waits until the listener has returned from every call queued so far (tests: the calls run
+     * on the listener's own thread).
+     *
+     * @return false if they had not within {@code timeout}
+     */
+    public boolean awaitListenerCalls(Duration timeout) throws InterruptedException {
+        return calls.awaitCalls(timeout);
     }
 
     /** The view {@link dev.taskevents.engine.TaskEventEngine#cluster()} returns, without the engine's counters. */
@@ -518,7 +567,8 @@ public final class ClusterMember implements AutoCloseable {
      * Graceful leave: stops the claim rounds, drains and releases every shard, stops the
      * heartbeats and ends the node's lease. A shard whose release fails is LOST here (its parked
      * events are answered Moved) and expires with the lease; the store fences its late writes
-     * once another node takes it.
+     * once another node takes it. The listener has heard every release and loss when it returns
+     * (or after 30 s, if it is stuck).
      */
     @Override
     public void close() {
@@ -536,6 +586,7 @@ public final class ClusterMember implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "ending the lease of " + nodeId + " failed; it runs out by itself: " + e.getMessage());
         }
+        calls.close(Duration.ofSeconds(30)); // the host hears every release and loss before close returns
     }
 
     private static void join(Thread t) {

@@ -1,0 +1,127 @@
+package dev.taskevents.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.taskevents.api.Acknowledgement;
+import dev.taskevents.api.TaskEvent;
+import dev.taskevents.api.TaskEventType;
+import dev.taskevents.api.TaskInstance;
+import dev.taskevents.engine.ClusterView.ShardState;
+import dev.taskevents.storecontract.Await;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Cluster mode stays available across faults that correctness alone does not cover: the host
+ * hears ownership changes in the order they happened, whichever thread found them.
+ */
+class ClusterAvailabilityTest {
+    private static final Instant T = Instant.parse("2026-11-27T10:00:00Z");
+    private static final Duration LEASE = Duration.ofSeconds(10);
+    private final List<TaskEventEngine> engines = new ArrayList<>();
+    private final AtomicLong nanos = new AtomicLong();
+
+    @AfterEach
+    void tearDown() {
+        for (TaskEventEngine e : engines) {
+            e.close(Duration.ofSeconds(5));
+        }
+    }
+
+    private static TaskEvent running(String id, long workflow, long task) {
+        return TaskEvent.builder(id, TaskEventType.RUNNING, workflow, task).eventTime(T).host("w1").startTime(T).build();
+    }
+
+    private static Thread background(String name, Runnable r) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    /**
+     * A fenced write finds the old tenure lost on an io thread while the host is still inside
+     * {@code lost}; a claim round then takes the shard again. The host hears the loss end before
+     * it hears the next {@code acquired}, all on one thread, each with its epoch: it ends up
+     * holding the shard the engine serves.
+     */
+    @Test
+    void theLossOfATenureReachesTheHostBeforeTheNextTenureIsAcquired() throws Exception {
+        ClusterTestStore store = new ClusterTestStore(1);
+        CountDownLatch lostEntered = new CountDownLatch(1);
+        CountDownLatch takenAgain = new CountDownLatch(1);
+        Set<Integer> hostOwns = ConcurrentHashMap.newKeySet();
+        List<String> calls = new CopyOnWriteArrayList<>();
+        Set<String> threads = ConcurrentHashMap.newKeySet();
+        ShardListener listener = new ShardListener() {
+            @Override
+            public void acquired(int shard, long epoch) {
+                threads.add(Thread.currentThread().getName());
+                calls.add("acquired(" + shard + "," + epoch + ")");
+                hostOwns.add(shard);
+            }
+
+            @Override
+            public void lost(int shard, long epoch) {
+                threads.add(Thread.currentThread().getName());
+                calls.add("lost(" + shard + "," + epoch + ") begins");
+                lostEntered.countDown();
+                try {
+                    // A host stopping the shard's state machines takes a moment: the claim
+                    // round takes the shard again meanwhile.
+                    takenAgain.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                hostOwns.remove(shard);
+                calls.add("lost(" + shard + "," + epoch + ") ends");
+            }
+        };
+        TaskEventEngine a = TaskEventEngine.builder().store(store).clock(Clock.fixed(T, ZoneOffset.UTC))
+                .cluster(ClusterSettings.builder().nodeName("a").lease(LEASE).renewInterval(Duration.ofSeconds(2))
+                        .manualRounds().nanoClock(nanos::get).listener(listener).build())
+                .build();
+        engines.add(a);
+        a.clusterMember().round();
+        long wf = store.workflowsIn(0, 1, 1).getFirst();
+        store.insert(List.of(TaskInstance.submitted(77, wf, "t", T)));
+
+        // b takes shard 0 after a's lease ran out, then gives it up; a's lease comes back.
+        store.advance(LEASE.plusSeconds(1));
+        store.register("b/00000000", "http://b", LEASE);
+        assertTrue(store.acquire(0, "b/00000000", 1).isPresent());
+        assertTrue(store.release(0, "b/00000000", 2));
+        store.leave("b/00000000");
+        a.clusterMember().heartbeat();
+
+        CompletableFuture<Acknowledgement> e1 = a.submit(running("e1", wf, 77)); // fenced at epoch 1
+        assertTrue(lostEntered.await(30, TimeUnit.SECONDS));
+        Thread round = background("round", () -> a.clusterMember().round()); // takes shard 0 again
+        Await.until(() -> store.epoch(0) == 4); // taken in the store while the host is inside lost()
+        takenAgain.countDown();
+        round.join(30_000);
+        assertInstanceOf(Acknowledgement.Moved.class, e1.get(30, TimeUnit.SECONDS));
+        assertTrue(a.clusterMember().awaitListenerCalls(Duration.ofSeconds(30)));
+
+        assertEquals(List.of(new ClusterView.OwnedShard(0, 4, ShardState.ACTIVE)), a.cluster().orElseThrow().owned());
+        assertTrue(hostOwns.contains(0), "engine serves shard 0 at epoch 4, host thinks it holds " + hostOwns
+                + "; listener calls: " + calls);
+        assertEquals(List.of("acquired(0,1)", "lost(0,1) begins", "lost(0,1) ends", "acquired(0,4)"), calls);
+        assertEquals(1, threads.size(), "every call on one thread: " + threads);
+    }
+}
