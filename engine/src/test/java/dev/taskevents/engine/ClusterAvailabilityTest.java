@@ -9,6 +9,9 @@ import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.engine.ClusterView.ShardState;
+import dev.taskevents.engine.cluster.ClusterMember;
+import dev.taskevents.engine.cluster.ShardHost;
+import dev.taskevents.engine.cluster.ShardTenure;
 import dev.taskevents.storecontract.Await;
 import java.time.Clock;
 import java.time.Duration;
@@ -22,13 +25,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * Cluster mode stays available across faults that correctness alone does not cover: the host
- * hears ownership changes in the order they happened, whichever thread found them.
+ * hears ownership changes in the order they happened, whichever thread found them; an Error in
+ * a claim round or in the host's listener ends neither the rounds nor the shard's service.
  */
 class ClusterAvailabilityTest {
     private static final Instant T = Instant.parse("2026-11-27T10:00:00Z");
@@ -123,5 +128,95 @@ class ClusterAvailabilityTest {
                 + "; listener calls: " + calls);
         assertEquals(List.of("acquired(0,1)", "lost(0,1) begins", "lost(0,1) ends", "acquired(0,4)"), calls);
         assertEquals(1, threads.size(), "every call on one thread: " + threads);
+    }
+
+    /**
+     * The host's listener throws an Error on {@code acquired}: that call is lost, nothing else.
+     * The claim rounds go on, the shard is re-told and goes ACTIVE, and its events are applied.
+     */
+    @Test
+    void anErrorThrownByTheListenerCostsOnlyThatCall() throws Exception {
+        ClusterTestStore store = new ClusterTestStore(1);
+        AtomicBoolean thrown = new AtomicBoolean();
+        ShardListener listener = new ShardListener() {
+            @Override
+            public void acquired(int shard, long epoch) {
+                if (thrown.compareAndSet(false, true)) {
+                    throw new AssertionError("a host bug (an assert, a NoClassDefFoundError, an OOM)");
+                }
+            }
+        };
+        TaskEventEngine a = TaskEventEngine.builder().store(store).clock(Clock.fixed(T, ZoneOffset.UTC))
+                .cluster(ClusterSettings.builder().nodeName("a").lease(Duration.ofSeconds(3))
+                        .renewInterval(Duration.ofMillis(200)).listener(listener).build())
+                .build();
+        engines.add(a);
+        long wf = store.workflowsIn(0, 1, 1).getFirst();
+        store.insert(List.of(TaskInstance.submitted(78, wf, "t", T)));
+        Await.until(thrown::get);
+        CompletableFuture<Acknowledgement> e1 = a.submit(running("e1", wf, 78));
+        assertInstanceOf(Acknowledgement.Applied.class, e1.get(30, TimeUnit.SECONDS));
+        ClusterView view = a.cluster().orElseThrow();
+        assertEquals(List.of(new ClusterView.OwnedShard(0, 1, ShardState.ACTIVE)), view.owned(),
+                "shard 0 is " + view.owned() + ", store names " + store.shards().getFirst());
+    }
+
+    /**
+     * A claim round that throws an Error (from the store's driver, say) is followed by the next:
+     * the claim thread does not end while the heartbeats keep the lease alive.
+     */
+    @Test
+    void anErrorInAClaimRoundEndsOnlyThatRound() throws Exception {
+        ClusterTestStore store = new ClusterTestStore(1);
+        store.shardsThrows.set(new StackOverflowError("injected: the driver recursed too deep"));
+        TaskEventEngine a = TaskEventEngine.builder().store(store).clock(Clock.fixed(T, ZoneOffset.UTC))
+                .cluster(ClusterSettings.builder().nodeName("a").lease(Duration.ofSeconds(3))
+                        .renewInterval(Duration.ofMillis(200)).build())
+                .build();
+        engines.add(a);
+        long wf = store.workflowsIn(0, 1, 1).getFirst();
+        store.insert(List.of(TaskInstance.submitted(79, wf, "t", T)));
+        Await.until(() -> store.shardsThrows.get() == null && a.clusterMember().isActive(0));
+        assertInstanceOf(Acknowledgement.Applied.class, a.submit(running("e1", wf, 79)).get(30, TimeUnit.SECONDS));
+    }
+
+    /**
+     * A takeover whose tenure cannot begin (here the engine's sweep throws an Error) does not
+     * leave the tenure ACQUIRING, where the shard's events would wait for ever: the tenure is
+     * dropped, its events are answered Moved, and later rounds release the orphan and take the
+     * shard normally.
+     */
+    @Test
+    void aTakeoverWhoseTenureCannotBeginIsDroppedAndTheShardTakenAgain() throws Exception {
+        ClusterTestStore store = new ClusterTestStore(1);
+        AtomicBoolean sweepThrows = new AtomicBoolean(true);
+        ShardHost host = new ShardHost() {
+            @Override
+            public void sweep(int shard) {
+                if (sweepThrows.compareAndSet(true, false)) {
+                    throw new NoClassDefFoundError("injected: a class the sweep needs is missing");
+                }
+            }
+
+            @Override
+            public boolean retell(Set<Integer> shards) {
+                return true;
+            }
+        };
+        ClusterMember m = new ClusterMember(store, new ClusterMember.Config("a", "http://a", LEASE,
+                Duration.ofSeconds(2), Duration.ofSeconds(30), 4, ShardListener.NONE, true, nanos::get,
+                ShardTenure.Probe.NONE), store.shardCount(), host);
+        m.start();
+        try {
+            m.round();
+            assertEquals(null, m.tenure(0), "the tenure that could not begin was dropped");
+            assertEquals(1, store.epoch(0), "taken in the store");
+            m.round(); // releases the orphan (epoch 2)
+            m.round(); // takes it normally (epoch 3)
+            assertEquals(ShardState.ACTIVE, m.tenure(0).state());
+            assertEquals(3, m.tenure(0).epoch());
+        } finally {
+            m.close();
+        }
     }
 }

@@ -23,6 +23,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Predicate;
 
@@ -62,6 +63,8 @@ final class ClusterTestStore extends ForwardingTaskInstanceStore implements Shar
     private final CountDownLatch releaseHeld = new CountDownLatch(1);
     /** While set, every lease operation throws {@link StoreException} (the database is away). */
     volatile boolean leasesDown;
+    /** Thrown once by the next {@link #shards} (a driver's or the JVM's Error in a claim round). */
+    final AtomicReference<Error> shardsThrows = new AtomicReference<>();
 
     private record Node(String address, long expiresAt) {}
 
@@ -205,6 +208,10 @@ final class ClusterTestStore extends ForwardingTaskInstanceStore implements Shar
 
     @Override
     public List<ShardInfo> shards() {
+        Error error = shardsThrows.getAndSet(null);
+        if (error != null) {
+            throw error;
+        }
         return leaseOp(() -> {
             List<ShardInfo> map = new ArrayList<>();
             for (int s = 0; s < shardCount; s++) {

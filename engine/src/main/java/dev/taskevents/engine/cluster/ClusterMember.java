@@ -71,6 +71,14 @@ import java.util.stream.Collectors;
  *       Within a tenure, {@code acquired} comes before its end, or neither is told
  *       ({@link ShardTenure}, invariant 6). A shard is re-told only after its {@code acquired}
  *       returned, so the host's state machines exist when the re-told events arrive.
+ *   <li>A lease says the node serves its shards, so only a node whose rounds go on renews it:
+ *       once the claim thread ended, heartbeats stop renewing ({@link #stalled}), other nodes
+ *       take the shards when the lease runs out, and the node ends its tenures (their parked
+ *       events are answered Moved). Nothing thrown ends the rounds: a round that throws, even an
+ *       {@link Error}, is followed by the next, and the listener's calls run on their own
+ *       thread ({@link ListenerCalls}). A takeover whose tenure could not begin drops it at once
+ *       (invariant 6 then releases the orphan): a tenure left ACQUIRING would park its events
+ *       for ever.
  * </ol>
  */
 public final class ClusterMember implements AutoCloseable {
@@ -118,6 +126,10 @@ public final class ClusterMember implements AutoCloseable {
     private final LongAdder releases = new LongAdder();
     private final LongAdder lost = new LongAdder();
     private final LongAdder heartbeatFailures = new LongAdder();
+    /** Whether the last heartbeat withheld the renewal (invariant 8); guarded by {@link #heartbeatLock}. */
+    private boolean withholding;
+    /** Set when the claim thread ended while the member was not closing (invariant 8). */
+    private volatile boolean roundsEnded;
 
     /** @param shardCount {@code leases.shardCount()}, read once by the caller */
     public ClusterMember(ShardLeases leases, Config config, int shardCount, ShardHost host) {
@@ -204,9 +216,21 @@ public final class ClusterMember implements AutoCloseable {
         return null;
     }
 
-    /** Renews the lease; see invariant 3. Public for tests that run rounds by hand. */
+    /**
+     * Renews the lease (invariant 3), unless the node's claim rounds ended (invariant 8). Public
+     * for tests that run rounds by hand.
+     */
     public void heartbeat() {
         synchronized (heartbeatLock) {
+            String stalled = stalled();
+            if (stalled != null) {
+                withhold(stalled);
+                return;
+            }
+            if (withholding) {
+                withholding = false;
+                LOG.log(Level.WARNING, "cluster node " + nodeId + " renews its lease again");
+            }
             String id = nodeId;
             long sent = config.nanoClock().getAsLong();
             boolean alive;
@@ -231,6 +255,32 @@ public final class ClusterMember implements AutoCloseable {
                 registerNew();
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, "registering anew failed; retrying at the next heartbeat: " + e.getMessage());
+            }
+        }
+    }
+
+    /** Why this node must not renew its lease now (invariant 8), or null. */
+    private String stalled() {
+        if (roundsEnded) {
+            return "its claim rounds ended";
+        }
+        return null;
+    }
+
+    /**
+     * Does not renew the lease (invariant 8); once the lease ran out by the local clock, ends
+     * every tenure, so that events parked on them are answered Moved instead of waiting for
+     * rounds that will not come.
+     */
+    private void withhold(String why) {
+        if (!withholding) {
+            withholding = true;
+            LOG.log(Level.ERROR, "cluster node " + nodeId + " stops renewing its lease: " + why + "; its shards go"
+                    + " to other nodes once the lease runs out");
+        }
+        if (!admitting()) {
+            for (ShardTenure t : List.copyOf(tenures.values())) {
+                lose(t, "the node stopped renewing its lease (" + why + ") and the lease ran out");
             }
         }
     }
@@ -371,10 +421,18 @@ public final class ClusterMember implements AutoCloseable {
             ShardTenure t = new ShardTenure(s.shard(), epoch.getAsLong(), config.probe());
             tenures.put(s.shard(), t); // from here on, the shard's events park
             takeovers.increment();
-            host.sweep(s.shard());
             boolean begun;
-            synchronized (ownership) {
-                begun = t.begin(() -> calls.tell(new ListenerCalls.Acquired(t.shard(), t.epoch())));
+            try {
+                host.sweep(s.shard());
+                synchronized (ownership) {
+                    begun = t.begin(() -> calls.tell(new ListenerCalls.Acquired(t.shard(), t.epoch())));
+                }
+            } catch (RuntimeException | Error e) {
+                // Left ACQUIRING, the shard's events would park for ever: drop the tenure (its
+                // events are answered Moved); the next round releases the orphan (invariant 6).
+                LOG.log(Level.ERROR, "beginning " + t + " failed; dropping it", e);
+                lose(t, "beginning it failed: " + e);
+                continue;
             }
             if (!begun) {
                 continue; // lost before it began (a heartbeat found the node gone): not announced
@@ -425,7 +483,7 @@ public final class ClusterMember implements AutoCloseable {
         boolean complete;
         try {
             complete = host.retell(shards);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             LOG.log(Level.WARNING, "re-telling the state events of shards " + shards + " failed; their events wait,"
                     + " retried next round: " + e.getMessage());
             return;
@@ -529,7 +587,12 @@ public final class ClusterMember implements AutoCloseable {
     private void heartbeatLoop() {
         try {
             while (!stopping.await(config.renewInterval().toMillis(), TimeUnit.MILLISECONDS)) {
-                heartbeat();
+                try {
+                    heartbeat();
+                } catch (RuntimeException | Error e) {
+                    heartbeatFailures.increment();
+                    LOG.log(Level.ERROR, "cluster heartbeat failed; next one in " + config.renewInterval(), e);
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -547,6 +610,11 @@ public final class ClusterMember implements AutoCloseable {
                 } catch (RuntimeException e) {
                     LOG.log(Level.WARNING, "cluster claim round failed; next round: " + e.getMessage());
                     below = false;
+                } catch (Error e) {
+                    // An Error ends this round only: a claim thread that stopped would leave
+                    // RETELLING shards wedged while the heartbeats keep the lease alive.
+                    LOG.log(Level.ERROR, "cluster claim round failed; next round", e);
+                    below = false;
                 }
                 // Below target: the surplus others release shows up soon; look often, for a while.
                 if (below && System.nanoTime() - fastUntil < 0) {
@@ -560,6 +628,11 @@ public final class ClusterMember implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            if (stopping.getCount() > 0) {
+                roundsEnded = true;
+                LOG.log(Level.ERROR, "the cluster claim thread of " + nodeId + " ended before the member closed");
+            }
         }
     }
 
