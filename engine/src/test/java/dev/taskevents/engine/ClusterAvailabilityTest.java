@@ -33,7 +33,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Cluster mode stays available across faults that correctness alone does not cover: the host
  * hears ownership changes in the order they happened, whichever thread found them; an Error in
- * a claim round or in the host's listener ends neither the rounds nor the shard's service.
+ * a claim round or in the host's listener ends neither the rounds nor the shard's service; after
+ * an outage the first node back leaves the other nodes' shards to them for a lease.
  */
 class ClusterAvailabilityTest {
     private static final Instant T = Instant.parse("2026-11-27T10:00:00Z");
@@ -218,5 +219,84 @@ class ClusterAvailabilityTest {
         } finally {
             m.close();
         }
+    }
+
+    private TaskEventEngine manualNode(String name, ClusterTestStore store) {
+        TaskEventEngine engine = TaskEventEngine.builder().store(store).cluster(ClusterSettings.builder().nodeName(name)
+                .lease(LEASE).renewInterval(Duration.ofSeconds(2)).manualRounds().nanoClock(nanos::get).build()).build();
+        engines.add(engine);
+        return engine;
+    }
+
+    private static List<ClusterView.OwnedShard> owned(TaskEventEngine engine) {
+        return engine.cluster().orElseThrow().owned();
+    }
+
+    /**
+     * The database is away longer than the lease; a's heartbeat gets through first and finds its
+     * lease had run out. For one lease (by a's clock) a takes none of b's shards; b renews
+     * meanwhile and keeps them. Once the grace is over, a takes the shards of a node that has not
+     * come back.
+     */
+    @Test
+    void afterAnOutageTheFirstNodeBackLeavesTheOthersShardsToThemForALease() {
+        ClusterTestStore store = new ClusterTestStore(8);
+        TaskEventEngine a = manualNode("a", store);
+        TaskEventEngine b = manualNode("b", store);
+        for (int i = 0; i < 4; i++) {
+            a.clusterMember().heartbeat();
+            a.clusterMember().round();
+            b.clusterMember().heartbeat();
+            b.clusterMember().round();
+        }
+        List<ClusterView.OwnedShard> aBefore = owned(a);
+        List<ClusterView.OwnedShard> bBefore = owned(b);
+        assertEquals(4, aBefore.size());
+        store.advance(LEASE.plusSeconds(1)); // the database was away longer than the lease
+        a.clusterMember().heartbeat();       // a's heartbeat gets through first
+        a.clusterMember().round();
+        assertEquals(aBefore, owned(a), "a took " + (owned(a).size() - aBefore.size())
+                + " of b's shards at its first round after the outage, before b's next heartbeat");
+        b.clusterMember().heartbeat();
+        b.clusterMember().round();
+        a.clusterMember().round();
+        assertEquals(aBefore, owned(a));
+        assertEquals(bBefore, owned(b), "b renewed within the grace and kept its shards at their epochs");
+
+        // b stops for good; a goes on renewing, and its grace ends a lease after it came back.
+        nanos.addAndGet(Duration.ofSeconds(6).toNanos());
+        store.advance(Duration.ofSeconds(6));
+        a.clusterMember().heartbeat();
+        a.clusterMember().round();
+        assertEquals(aBefore, owned(a), "b's lease is still live");
+        nanos.addAndGet(Duration.ofSeconds(5).toNanos());
+        store.advance(Duration.ofSeconds(6)); // b's lease ran out; a's grace is over
+        a.clusterMember().heartbeat();
+        a.clusterMember().round();
+        assertEquals(8, owned(a).size(), "a took the shards of the node that did not come back: " + owned(a));
+    }
+
+    /** A heartbeat that failed begins a grace too, even when the next one finds the lease still live. */
+    @Test
+    void aFailedHeartbeatBeginsAGraceAtTheNextRenewal() {
+        ClusterTestStore store = new ClusterTestStore(2);
+        TaskEventEngine a = manualNode("a", store);
+        TaskEventEngine b = manualNode("b", store);
+        a.clusterMember().round();
+        b.clusterMember().round();
+        assertEquals(1, owned(b).size());
+        store.leasesDown = true;
+        a.clusterMember().heartbeat(); // fails: the database is away
+        store.leasesDown = false;
+        store.advance(Duration.ofSeconds(9));
+        a.clusterMember().heartbeat(); // a's lease was still live; b has not renewed
+        store.advance(Duration.ofSeconds(2)); // b's lease runs out, a's does not
+        a.clusterMember().round();
+        assertEquals(1, owned(a).size(), "within the grace a takes none of b's shards");
+        nanos.addAndGet(LEASE.toNanos());
+        store.advance(Duration.ofSeconds(1));
+        a.clusterMember().heartbeat();
+        a.clusterMember().round();
+        assertEquals(2, owned(a).size(), "after it, b's shard is a dead node's");
     }
 }

@@ -95,7 +95,7 @@ class ClusterFailuresTest {
         }
 
         @Override
-        public boolean heartbeat(String nodeId, Duration lease) {
+        public Renewal heartbeat(String nodeId, Duration lease) {
             return inner.heartbeat(nodeId, lease);
         }
 

@@ -187,14 +187,15 @@ final class ClusterTestStore extends ForwardingTaskInstanceStore implements Shar
     }
 
     @Override
-    public boolean heartbeat(String nodeId, Duration lease) {
+    public Renewal heartbeat(String nodeId, Duration lease) {
         return leaseOp(() -> {
             Node n = nodes.get(nodeId);
             if (n == null) {
-                return false;
+                return Renewal.NOT_REGISTERED;
             }
+            boolean live = alive(nodeId);
             nodes.put(nodeId, new Node(n.address, nowMillis.get() + lease.toMillis()));
-            return true;
+            return live ? Renewal.RENEWED : Renewal.RENEWED_AFTER_EXPIRY;
         });
     }
 

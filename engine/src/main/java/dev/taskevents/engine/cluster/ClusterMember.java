@@ -2,6 +2,7 @@ package dev.taskevents.engine.cluster;
 
 import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.ShardLeases.NodeInfo;
+import dev.taskevents.api.spi.ShardLeases.Renewal;
 import dev.taskevents.api.spi.ShardLeases.ShardInfo;
 import dev.taskevents.engine.ClusterView;
 import dev.taskevents.engine.ClusterView.ShardState;
@@ -79,6 +80,15 @@ import java.util.stream.Collectors;
  *       thread ({@link ListenerCalls}). A takeover whose tenure could not begin drops it at once
  *       (invariant 6 then releases the orphan): a tenure left ACQUIRING would park its events
  *       for ever.
+ *   <li>After an outage the first node back does not take the others' shards (plan §8): when a
+ *       heartbeat had failed, a round found the node's lease expired, the store says the lease
+ *       had run out ({@link Renewal#RENEWED_AFTER_EXPIRY}) or the node had to register anew, the
+ *       renewal that gets through begins a grace of one lease. In it, rounds take unowned shards
+ *       and shards of this node's former ids, never another node's: the other nodes were cut
+ *       off by the same outage, and one lease is what each of them is given to renew after any
+ *       heartbeat, so a node that has not renewed a lease after the store came back is dead as
+ *       it would be without the outage. A grace only delays takeovers; the epochs keep them
+ *       correct either way.
  * </ol>
  */
 public final class ClusterMember implements AutoCloseable {
@@ -128,6 +138,12 @@ public final class ClusterMember implements AutoCloseable {
     private final LongAdder heartbeatFailures = new LongAdder();
     /** Whether the last heartbeat withheld the renewal (invariant 8); guarded by {@link #heartbeatLock}. */
     private boolean withholding;
+    /** Ids this member registered under before its current one (invariant 9). */
+    private final Set<String> formerIds = ConcurrentHashMap.newKeySet();
+    /** Set when the node may have been cut off from the store; its next renewal begins a grace (invariant 9). */
+    private volatile boolean cutOff;
+    /** By {@link Config#nanoClock}: the end of the grace after the last outage (invariant 9); empty if none. */
+    private volatile OptionalLong graceUntil = OptionalLong.empty();
     /** Set when the claim thread ended while the member was not closing (invariant 8). */
     private volatile boolean roundsEnded;
 
@@ -152,13 +168,15 @@ public final class ClusterMember implements AutoCloseable {
         }
     }
 
-    private void registerNew() {
+    /** @return when the registration was sent, by {@link Config#nanoClock} */
+    private long registerNew() {
         String id = config.nodeName() + "/" + HexFormat.of().toHexDigits(RANDOM.nextInt());
         long sent = config.nanoClock().getAsLong();
         leases.register(id, config.address(), config.lease());
         nodeId = id;
         localDeadline = sent + config.lease().toNanos();
         LOG.log(Level.INFO, "cluster node " + id + " registered (" + shardCount + " shards)");
+        return sent;
     }
 
     public String nodeId() {
@@ -233,30 +251,62 @@ public final class ClusterMember implements AutoCloseable {
             }
             String id = nodeId;
             long sent = config.nanoClock().getAsLong();
-            boolean alive;
+            Renewal renewal;
             try {
-                alive = leases.heartbeat(id, config.lease());
+                renewal = leases.heartbeat(id, config.lease());
             } catch (RuntimeException e) {
                 heartbeatFailures.increment();
+                cutOff = true;
                 LOG.log(Level.WARNING, "cluster heartbeat of " + id + " failed: " + e.getMessage());
                 return;
             }
-            if (alive) {
-                localDeadline = sent + config.lease().toNanos();
-                return;
-            }
-            heartbeatFailures.increment();
-            LOG.log(Level.WARNING, "cluster node " + id + " is no longer registered (its lease ran out and it was"
-                    + " reaped): every shard it held is lost; registering anew");
-            for (ShardTenure t : List.copyOf(tenures.values())) {
-                lose(t, "the node's registration is gone");
-            }
-            try {
-                registerNew();
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "registering anew failed; retrying at the next heartbeat: " + e.getMessage());
+            switch (renewal) {
+                case RENEWED -> {
+                    localDeadline = sent + config.lease().toNanos();
+                    if (cutOff) {
+                        beginGrace(sent, "a heartbeat had failed");
+                    }
+                }
+                case RENEWED_AFTER_EXPIRY -> {
+                    localDeadline = sent + config.lease().toNanos();
+                    beginGrace(sent, "its lease had run out by the store's clock");
+                }
+                case NOT_REGISTERED -> {
+                    heartbeatFailures.increment();
+                    LOG.log(Level.WARNING, "cluster node " + id + " is no longer registered (its lease ran out and it"
+                            + " was reaped): every shard it held is lost; registering anew");
+                    for (ShardTenure t : List.copyOf(tenures.values())) {
+                        lose(t, "the node's registration is gone");
+                    }
+                    formerIds.add(id);
+                    try {
+                        beginGrace(registerNew(), "its registration had been reaped");
+                    } catch (RuntimeException e) {
+                        cutOff = true;
+                        LOG.log(Level.WARNING, "registering anew failed; retrying at the next heartbeat: "
+                                + e.getMessage());
+                    }
+                }
             }
         }
+    }
+
+    /**
+     * Starts the grace after an outage (invariant 9): for one lease from {@code from} (by
+     * {@link Config#nanoClock}), rounds take no shard of another node.
+     */
+    private void beginGrace(long from, String why) {
+        graceUntil = OptionalLong.of(from + config.lease().toNanos());
+        cutOff = false;
+        LOG.log(Level.INFO, "cluster node " + nodeId + " reached the store again (" + why + "): for the next "
+                + config.lease() + " it takes only unowned shards and its own former ones, so that nodes cut off by"
+                + " the same outage can renew their leases first");
+    }
+
+    /** Whether the grace after an outage lasts (invariant 9). */
+    private boolean inGrace() {
+        OptionalLong until = graceUntil;
+        return until.isPresent() && config.nanoClock().getAsLong() - until.getAsLong() < 0;
     }
 
     /** Why this node must not renew its lease now (invariant 8), or null. */
@@ -318,6 +368,7 @@ public final class ClusterMember implements AutoCloseable {
             }
         }
         if (index < 0) {
+            cutOff = true; // our lease ran out: the renewal that brings it back begins a grace
             return false; // not live by the store's clock: take nothing (our acquire would fail anyway)
         }
         int target = target(index, nodes.size());
@@ -397,11 +448,16 @@ public final class ClusterMember implements AutoCloseable {
         }
     }
 
-    /** Takes up to {@code moves} shards: unowned ones first, then dead owners', lowest id first. */
+    /**
+     * Takes up to {@code moves} shards: unowned ones first, then dead owners', lowest id first;
+     * in the grace after an outage, of dead owners only this node's former ids (invariant 9).
+     */
     private void acquire(List<ShardInfo> map, String me, int moves) {
+        boolean grace = inGrace();
         List<ShardInfo> candidates = new ArrayList<>();
         map.stream().filter(s -> s.ownerNode() == null && !tenures.containsKey(s.shard())).forEach(candidates::add);
         map.stream().filter(s -> s.ownerNode() != null && !s.ownerAlive() && !s.ownerNode().equals(me)
+                && (!grace || formerIds.contains(s.ownerNode()))
                 && !tenures.containsKey(s.shard())).forEach(candidates::add);
         List<ShardTenure> taken = new ArrayList<>();
         for (ShardInfo s : candidates) {
