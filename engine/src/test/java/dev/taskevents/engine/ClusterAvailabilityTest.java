@@ -1,6 +1,7 @@
 package dev.taskevents.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,6 +9,7 @@ import dev.taskevents.api.Acknowledgement;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
+import dev.taskevents.api.spi.WorkflowStateSink;
 import dev.taskevents.engine.ClusterView.ShardState;
 import dev.taskevents.engine.cluster.ClusterMember;
 import dev.taskevents.engine.cluster.ShardHost;
@@ -34,11 +36,16 @@ import org.junit.jupiter.api.Test;
  * Cluster mode stays available across faults that correctness alone does not cover: the host
  * hears ownership changes in the order they happened, whichever thread found them; an Error in
  * a claim round or in the host's listener ends neither the rounds nor the shard's service; after
- * an outage the first node back leaves the other nodes' shards to them for a lease.
+ * an outage the first node back leaves the other nodes' shards to them for a lease; a node whose
+ * writes or re-tells make no progress lets its lease run out instead of holding shards it cannot
+ * serve.
  */
 class ClusterAvailabilityTest {
     private static final Instant T = Instant.parse("2026-11-27T10:00:00Z");
     private static final Duration LEASE = Duration.ofSeconds(10);
+    private static final Duration DRAIN = Duration.ofSeconds(5);
+    /** How long work may wait without progress before a node stops renewing: a lease and a drain. */
+    private static final Duration STALL = LEASE.plus(DRAIN);
     private final List<TaskEventEngine> engines = new ArrayList<>();
     private final AtomicLong nanos = new AtomicLong();
 
@@ -203,6 +210,11 @@ class ClusterAvailabilityTest {
             public boolean retell(Set<Integer> shards) {
                 return true;
             }
+
+            @Override
+            public Progress progress() {
+                return new Progress(0, false);
+            }
         };
         ClusterMember m = new ClusterMember(store, new ClusterMember.Config("a", "http://a", LEASE,
                 Duration.ofSeconds(2), Duration.ofSeconds(30), 4, ShardListener.NONE, true, nanos::get,
@@ -222,8 +234,13 @@ class ClusterAvailabilityTest {
     }
 
     private TaskEventEngine manualNode(String name, ClusterTestStore store) {
-        TaskEventEngine engine = TaskEventEngine.builder().store(store).cluster(ClusterSettings.builder().nodeName(name)
-                .lease(LEASE).renewInterval(Duration.ofSeconds(2)).manualRounds().nanoClock(nanos::get).build()).build();
+        return manualNode(name, store, WorkflowStateSink.NONE);
+    }
+
+    private TaskEventEngine manualNode(String name, ClusterTestStore store, WorkflowStateSink sink) {
+        TaskEventEngine engine = TaskEventEngine.builder().store(store).stateSink(sink).cluster(ClusterSettings.builder()
+                .nodeName(name).lease(LEASE).renewInterval(Duration.ofSeconds(2)).drainTimeout(DRAIN).manualRounds()
+                .nanoClock(nanos::get).build()).build();
         engines.add(engine);
         return engine;
     }
@@ -298,5 +315,72 @@ class ClusterAvailabilityTest {
         a.clusterMember().heartbeat();
         a.clusterMember().round();
         assertEquals(2, owned(a).size(), "after it, b's shard is a dead node's");
+    }
+
+    private static boolean live(ClusterTestStore store, TaskEventEngine engine) {
+        String id = engine.cluster().orElseThrow().nodeId();
+        return store.liveNodes().stream().anyMatch(n -> n.nodeId().equals(id));
+    }
+
+    /**
+     * The lease connections work while the batch pool is stuck: a write waits for a connection
+     * that never comes. After a lease and a drain timeout without progress the node stops renewing its lease and,
+     * once the lease ran out, ends its tenures; another node takes the shards, and the stuck
+     * write, when it goes on, is fenced (answered Moved).
+     */
+    @Test
+    void aNodeWhoseWritesMakeNoProgressStopsRenewingItsLease() throws Exception {
+        ClusterTestStore store = new ClusterTestStore(2);
+        TaskEventEngine a = manualNode("a", store);
+        a.clusterMember().round();
+        assertEquals(2, owned(a).size());
+        long wf = store.workflowsIn(0, 1, 1).getFirst();
+        store.insert(List.of(TaskInstance.submitted(80, wf, "t", T)));
+        store.holdBeforeFenceIf = batch -> true; // the batch waits for a connection of the stuck pool
+        CompletableFuture<Acknowledgement> e1 = a.submit(running("e1", wf, 80));
+        assertTrue(store.heldWriteEntered.await(30, TimeUnit.SECONDS));
+        a.clusterMember().heartbeat(); // a write waits: progress is watched from here
+
+        nanos.addAndGet(STALL.toNanos() + 1);
+        store.advance(Duration.ofSeconds(9));
+        a.clusterMember().heartbeat(); // a lease and a drain without a write completing
+        store.advance(Duration.ofSeconds(2));
+        assertFalse(live(store, a), "a renewed its lease although none of its writes completed for a lease");
+        assertEquals(List.of(), owned(a), "its lease ran out by its own clock: it ended its tenures");
+
+        TaskEventEngine b = manualNode("b", store);
+        b.clusterMember().round();
+        assertEquals(2, owned(b).size(), "b took a's shards");
+        store.releaseHeld();
+        assertInstanceOf(Acknowledgement.Moved.class, e1.get(30, TimeUnit.SECONDS));
+        assertEquals(0, store.find(80).orElseThrow().version(), "the stuck write was fenced");
+    }
+
+    /**
+     * Re-tells read the outbox through the batch pool: while it is stuck, a shard taken stays
+     * RETELLING. After a lease and a drain timeout without progress the node stops renewing its lease and takes no
+     * further shard, although it is below its fair share and one is free.
+     */
+    @Test
+    void aNodeWhoseReTellsMakeNoProgressStopsRenewingAndTakesNoMoreShards() {
+        ClusterTestStore store = new ClusterTestStore(2);
+        store.register("x/00000000", "http://x", LEASE);
+        assertTrue(store.acquire(1, "x/00000000", 0).isPresent());
+        store.outboxReadsFail = true;
+        TaskEventEngine a = manualNode("a", store, e -> {});
+        a.clusterMember().round();
+        assertEquals(List.of(new ClusterView.OwnedShard(0, 1, ShardState.RETELLING)), owned(a));
+        a.clusterMember().heartbeat(); // a re-tell waits: progress is watched from here
+
+        nanos.addAndGet(STALL.toNanos() + 1);
+        store.advance(Duration.ofSeconds(9));
+        a.clusterMember().round(); // the re-tell fails again
+        a.clusterMember().heartbeat(); // a lease and a drain without progress
+        assertTrue(store.release(1, "x/00000000", 1)); // x gives shard 1 up and leaves
+        store.leave("x/00000000");
+        a.clusterMember().round();
+        assertEquals(null, store.shards().get(1).ownerNode(), "a took shard 1 although it could serve none");
+        store.advance(Duration.ofSeconds(2));
+        assertFalse(live(store, a), "a renewed its lease although its re-tells made no progress for a lease");
     }
 }

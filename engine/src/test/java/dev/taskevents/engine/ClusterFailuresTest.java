@@ -344,6 +344,11 @@ class ClusterFailuresTest {
             public boolean retell(Set<Integer> shards) {
                 return true;
             }
+
+            @Override
+            public Progress progress() {
+                return new Progress(0, false);
+            }
         };
         ShardListener listener = new ShardListener() {
             @Override

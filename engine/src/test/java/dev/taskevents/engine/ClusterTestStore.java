@@ -63,6 +63,11 @@ final class ClusterTestStore extends ForwardingTaskInstanceStore implements Shar
     private final CountDownLatch releaseHeld = new CountDownLatch(1);
     /** While set, every lease operation throws {@link StoreException} (the database is away). */
     volatile boolean leasesDown;
+    /**
+     * While set, reading the outbox for a re-tell throws {@link StoreException}, as when the
+     * batch pool it reads through is stuck while the lease connections work.
+     */
+    volatile boolean outboxReadsFail;
     /** Thrown once by the next {@link #shards} (a driver's or the JVM's Error in a claim round). */
     final AtomicReference<Error> shardsThrows = new AtomicReference<>();
 
@@ -272,6 +277,9 @@ final class ClusterTestStore extends ForwardingTaskInstanceStore implements Shar
 
     @Override
     public List<StateEvent> pendingStateEvents(Set<Integer> shards, int limit) {
+        if (outboxReadsFail) {
+            throw new StoreException("injected: no connection of the batch pool answered within 5000 ms");
+        }
         if (leasesDown) {
             throw new StoreException("injected: the database is away");
         }

@@ -89,6 +89,15 @@ import java.util.stream.Collectors;
  *       heartbeat, so a node that has not renewed a lease after the store came back is dead as
  *       it would be without the outage. A grace only delays takeovers; the epochs keep them
  *       correct either way.
+ *   <li>A lease says the node can write, not only that it can heartbeat. Each heartbeat reads
+ *       the engine's progress ({@link ShardHost#progress}: batch writes the store answered,
+ *       state events re-told) and this member's shard changes (takeovers, activations, releases,
+ *       losses). While work waits (writes unanswered, or a tenure not ACTIVE) and none of those
+ *       moves for a lease plus the drain timeout, the node stops renewing its lease (as in
+ *       invariant 8) and its rounds take no shard. A node whose lease connections work while its
+ *       batch pool is stuck thus lets its shards go to nodes that can serve them, instead of
+ *       keeping them and taking more that would stay RETELLING. Once work moves again (a stuck
+ *       write ends, even fenced) it renews, and comes back through invariant 9's grace.
  * </ol>
  */
 public final class ClusterMember implements AutoCloseable {
@@ -138,6 +147,14 @@ public final class ClusterMember implements AutoCloseable {
     private final LongAdder heartbeatFailures = new LongAdder();
     /** Whether the last heartbeat withheld the renewal (invariant 8); guarded by {@link #heartbeatLock}. */
     private boolean withholding;
+    /** The progress count at the last heartbeat (invariant 10); guarded by {@link #heartbeatLock}. */
+    private long seenCompleted = -1;
+    /** By {@link Config#nanoClock}: when progress was last seen, or nothing waited (invariant 10). */
+    private long lastProgress;
+    /** Why the last heartbeat withheld the renewal, or null: rounds take no shard meanwhile (invariant 10). */
+    private volatile String stall;
+    /** Tenures that went ACTIVE (a re-tell completed). */
+    private final LongAdder activations = new LongAdder();
     /** Ids this member registered under before its current one (invariant 9). */
     private final Set<String> formerIds = ConcurrentHashMap.newKeySet();
     /** Set when the node may have been cut off from the store; its next renewal begins a grace (invariant 9). */
@@ -309,12 +326,39 @@ public final class ClusterMember implements AutoCloseable {
         return until.isPresent() && config.nanoClock().getAsLong() - until.getAsLong() < 0;
     }
 
-    /** Why this node must not renew its lease now (invariant 8), or null. */
+    /**
+     * Why this node must not renew its lease now (invariants 8 and 10), or null. Called by
+     * heartbeats only (under {@link #heartbeatLock}): it advances the watch on progress.
+     */
     private String stalled() {
+        String why = null;
         if (roundsEnded) {
-            return "its claim rounds ended";
+            why = "its claim rounds ended";
+        } else {
+            long now = config.nanoClock().getAsLong();
+            ShardHost.Progress work = host.progress();
+            long completed = work.completed() + takeovers.sum() + releases.sum() + lost.sum() + activations.sum();
+            boolean pending = work.pending() || tenures.values().stream().anyMatch(t -> t.state() != ShardState.ACTIVE);
+            if (!pending || completed != seenCompleted) {
+                seenCompleted = completed;
+                lastProgress = now;
+            } else if (now - lastProgress > stallBound().toNanos()) {
+                why = "its writes and shard changes made no progress for "
+                        + Duration.ofNanos(now - lastProgress).toMillis() + " ms while work waited for them (a batch"
+                        + " pool that gives no connection, or a database that stopped answering it)";
+            }
         }
-        return null;
+        stall = why;
+        return why;
+    }
+
+    /**
+     * How long work may wait without progress before the node stops renewing its lease
+     * (invariant 10): a lease, plus the drain timeout, the longest a healthy round keeps a
+     * tenure from ACTIVE on purpose.
+     */
+    private Duration stallBound() {
+        return config.lease().plus(config.drainTimeout());
     }
 
     /**
@@ -373,7 +417,10 @@ public final class ClusterMember implements AutoCloseable {
         }
         int target = target(index, nodes.size());
         int owned = tenures.size();
-        if (owned < target) {
+        if (owned < target && stall != null) {
+            LOG.log(Level.WARNING, "cluster node " + me + " holds " + owned + " shards, below its share of " + target
+                    + ", and takes none: " + stall);
+        } else if (owned < target) {
             acquire(map, me, Math.min(target - owned, config.maxMovesPerRound()));
         } else if (owned > target && someNodeBelowTarget(nodes, map, me)) {
             // Tenures still DRAINING (their release failed again) are on their way out already.
@@ -549,7 +596,11 @@ public final class ClusterMember implements AutoCloseable {
                     + "; their events wait, retried next round");
             return;
         }
-        waiting.forEach(t -> t.moveTo(ShardState.ACTIVE));
+        waiting.forEach(t -> {
+            if (t.moveTo(ShardState.ACTIVE)) {
+                activations.increment();
+            }
+        });
     }
 
     /** Drains the tenures together (one deadline), then releases each (invariant 5). */
