@@ -36,21 +36,42 @@ final class Pool implements AutoCloseable {
     }
 
     /**
-     * The write connections' bound on an idle transaction (plan §3.3), or null without one. Whole
-     * seconds, rounded up, on the MySQL family; none on H2 (see {@link JdbcStoreOptions#writerIdleTimeout}).
+     * The write connections' bound on an idle transaction (plan §3.3) and on one statement
+     * ({@link JdbcStoreOptions#statementTimeout}), or null without either. Idle time in whole
+     * seconds, rounded up, on the MySQL family; MySQL bounds no statement but by the socket
+     * timeout; nothing on H2 (see {@link JdbcStoreOptions#writerIdleTimeout}).
      */
     static String writerInitSql(JdbcStoreOptions options) {
         java.time.Duration idle = options.writerIdleTimeout();
-        if (idle == null) {
-            return null;
+        java.time.Duration statement = options.statementTimeout();
+        java.util.List<String> settings = new java.util.ArrayList<>();
+        switch (Dialects.of(options.url())) {
+            case POSTGRES -> {
+                if (idle != null) {
+                    settings.add("set_config('idle_in_transaction_session_timeout', '" + Math.max(1, idle.toMillis())
+                            + "', false)");
+                }
+                if (statement != null) {
+                    settings.add("set_config('statement_timeout', '" + statement.toMillis() + "', false)");
+                }
+                return settings.isEmpty() ? null : "select " + String.join(", ", settings);
+            }
+            case MARIADB -> {
+                if (idle != null) {
+                    settings.add("idle_transaction_timeout = " + wholeSecondsUp(idle));
+                }
+                if (statement != null) {
+                    settings.add("max_statement_time = " + java.math.BigDecimal.valueOf(statement.toMillis(), 3));
+                }
+                return settings.isEmpty() ? null : "set session " + String.join(", ", settings);
+            }
+            case MYSQL -> {
+                return idle == null ? null : "set session wait_timeout = " + wholeSecondsUp(idle);
+            }
+            default -> {
+                return null;
+            }
         }
-        long seconds = wholeSecondsUp(idle);
-        return switch (Dialects.of(options.url())) {
-            case POSTGRES -> "set idle_in_transaction_session_timeout = " + Math.max(1, idle.toMillis());
-            case MARIADB -> "set session idle_transaction_timeout = " + seconds;
-            case MYSQL -> "set session wait_timeout = " + seconds;
-            default -> null;
-        };
     }
 
     /** What the database enforces of {@link JdbcStoreOptions#writerIdleTimeout}, or null. */
@@ -99,18 +120,36 @@ final class Pool implements AutoCloseable {
         config.setInitializationFailTimeout(options.connectionTimeout().toMillis());
         config.setPoolName("taskevents-" + dialect.getNameLC()
                 + (sessions.purpose() == null ? "" : "-" + sessions.purpose()));
-        long timeoutSeconds = Math.max(1, options.connectionTimeout().toSeconds());
+        // Driver properties as text: HikariCP hands them over as they are, and PgJDBC reads only
+        // String values (a Long is silently ignored).
+        String timeoutSeconds = String.valueOf(Math.max(1, options.connectionTimeout().toSeconds()));
+        String timeoutMillis = String.valueOf(options.connectionTimeout().toMillis());
+        // A database that stopped answering (a black-holed network, a frozen server) fails the
+        // call after the statement timeout and some slack, instead of holding the thread for ever.
+        java.time.Duration socket = options.statementTimeout() == null ? null
+                : options.statementTimeout().plus(JdbcStoreOptions.SOCKET_TIMEOUT_SLACK);
         switch (dialect.family()) {
             case POSTGRES -> {
                 config.addDataSourceProperty("connectTimeout", timeoutSeconds);
                 config.addDataSourceProperty("loginTimeout", timeoutSeconds);
+                if (socket != null) {
+                    config.addDataSourceProperty("socketTimeout", String.valueOf(wholeSecondsUp(socket)));
+                }
             }
             case MYSQL -> {
                 // Connector/J: send a JDBC batch as one multi-statement round trip.
                 config.addDataSourceProperty("rewriteBatchedStatements", "true");
-                config.addDataSourceProperty("connectTimeout", options.connectionTimeout().toMillis());
+                config.addDataSourceProperty("connectTimeout", timeoutMillis);
+                if (socket != null) {
+                    config.addDataSourceProperty("socketTimeout", String.valueOf(socket.toMillis()));
+                }
             }
-            case MARIADB -> config.addDataSourceProperty("connectTimeout", options.connectionTimeout().toMillis());
+            case MARIADB -> {
+                config.addDataSourceProperty("connectTimeout", timeoutMillis);
+                if (socket != null) {
+                    config.addDataSourceProperty("socketTimeout", String.valueOf(socket.toMillis()));
+                }
+            }
             default -> { }
         }
         HikariDataSource dataSource;
