@@ -135,7 +135,8 @@ public final class ClusterMember implements AutoCloseable {
     private final Object heartbeatLock = new Object();
     private final CountDownLatch stopping = new CountDownLatch(1);
     private volatile String nodeId;
-    private volatile List<ShardInfo> lastMap = List.of();
+    /** What the last round read of the cluster; null before the first. */
+    private volatile ClusterRead lastRead;
     /** By {@link Config#nanoClock}: the node's lease surely lasts until here (set from the send time). */
     private volatile long localDeadline;
     private long lastReap;
@@ -225,7 +226,8 @@ public final class ClusterMember implements AutoCloseable {
 
     /** The address of the shard's owner in the latest map, or null if none, unknown or this node. */
     public String ownerAddress(int shard) {
-        List<ShardInfo> map = lastMap;
+        ClusterRead read = lastRead;
+        List<ShardInfo> map = read == null ? List.of() : read.map();
         if (shard >= map.size()) {
             return null;
         }
@@ -391,7 +393,7 @@ public final class ClusterMember implements AutoCloseable {
         List<NodeInfo> nodes = new ArrayList<>(leases.liveNodes());
         nodes.sort(Comparator.comparing(NodeInfo::nodeId));
         List<ShardInfo> map = leases.shards();
-        lastMap = map;
+        lastRead = new ClusterRead(List.copyOf(nodes), map, config.nanoClock().getAsLong());
         for (ShardTenure t : List.copyOf(tenures.values())) {
             ShardInfo info = map.get(t.shard());
             if (!me.equals(info.ownerNode()) || info.epoch() != t.epoch()) {
@@ -681,13 +683,21 @@ public final class ClusterMember implements AutoCloseable {
         return calls.awaitCalls(timeout);
     }
 
+    /** The live nodes and the shard map one round read, and when (by {@link Config#nanoClock}). */
+    private record ClusterRead(List<NodeInfo> nodes, List<ShardInfo> map, long at) {
+    }
+
     /** The view {@link dev.taskevents.engine.TaskEventEngine#cluster()} returns, without the engine's counters. */
     public ClusterView view(long fencedRows, long movedAnswers) {
         List<ClusterView.OwnedShard> owned = tenures.values().stream()
                 .map(t -> new ClusterView.OwnedShard(t.shard(), t.epoch(), t.state()))
                 .sorted(Comparator.comparingInt(ClusterView.OwnedShard::shard))
                 .toList();
-        return new ClusterView(nodeId, shardCount, owned, lastMap, new ClusterView.Counters(takeovers.sum(),
+        ClusterRead read = lastRead;
+        return new ClusterView(nodeId, shardCount, owned, read == null ? List.of() : read.nodes(),
+                read == null ? List.of() : read.map(),
+                read == null ? null : Duration.ofNanos(Math.max(0, config.nanoClock().getAsLong() - read.at())),
+                new ClusterView.Counters(takeovers.sum(),
                 releases.sum(), lost.sum(), fencedRows, movedAnswers, heartbeatFailures.sum()));
     }
 
