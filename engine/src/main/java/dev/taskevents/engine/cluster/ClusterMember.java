@@ -91,10 +91,10 @@ import java.util.stream.Collectors;
  *       correct either way.
  *   <li>A lease says the node can write, not only that it can heartbeat. Each heartbeat reads
  *       the engine's progress ({@link ShardHost#progress}: batch writes the store answered,
- *       state events re-told) and this member's shard changes (takeovers, activations, releases,
- *       losses). While work waits (writes unanswered, or a tenure not ACTIVE) and none of those
- *       moves for a lease plus the drain timeout, the node stops renewing its lease (as in
- *       invariant 8) and its rounds take no shard. A node whose lease connections work while its
+ *       state events re-told) and the tenures that went ACTIVE or were released. While work
+ *       waits (writes unanswered, or a tenure not ACTIVE) and none of those moves for a lease
+ *       plus the drain timeout, the node stops renewing its lease (as in invariant 8) and its
+ *       rounds take no shard. A node whose lease connections work while its
  *       batch pool is stuck thus lets its shards go to nodes that can serve them, instead of
  *       keeping them and taking more that would stay RETELLING. Once work moves again (a stuck
  *       write ends, even fenced) it renews, and comes back through invariant 9's grace.
@@ -254,8 +254,9 @@ public final class ClusterMember implements AutoCloseable {
     }
 
     /**
-     * Renews the lease (invariant 3), unless the node's claim rounds ended (invariant 8). Public
-     * for tests that run rounds by hand.
+     * Renews the lease (invariant 3), unless the node's claim rounds ended or its work made no
+     * progress (invariants 8 and 10); begins a grace after an outage (invariant 9). Public for
+     * tests that run rounds by hand.
      */
     public void heartbeat() {
         synchronized (heartbeatLock) {
@@ -339,7 +340,9 @@ public final class ClusterMember implements AutoCloseable {
         } else {
             long now = config.nanoClock().getAsLong();
             ShardHost.Progress work = host.progress();
-            long completed = work.completed() + takeovers.sum() + releases.sum() + lost.sum() + activations.sum();
+            // Not takeovers nor losses: a node that cannot serve may still take shards, and loses
+            // them when it stops renewing; neither says that waiting work got done.
+            long completed = work.completed() + activations.sum() + releases.sum();
             boolean pending = work.pending() || tenures.values().stream().anyMatch(t -> t.state() != ShardState.ACTIVE);
             if (!pending || completed != seenCompleted) {
                 seenCompleted = completed;
