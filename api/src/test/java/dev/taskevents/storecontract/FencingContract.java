@@ -9,6 +9,7 @@ import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.ShardFence;
+import dev.taskevents.api.spi.ShardLeases.Renewal;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
@@ -145,7 +146,7 @@ public abstract class FencingContract extends ClusterStoreFixture {
         Owned o = own(a, 30);
         TaskInstance x = inserted(o.workflow());
         TaskInstance y = inserted(o.workflow());
-        assertTrue(leases.heartbeat(a, SHORT)); // a short lease from now on: it expires while we wait
+        assertEquals(Renewal.RENEWED, leases.heartbeat(a, SHORT)); // a short lease from now on: it expires while we wait
         awaitExpired(a); // the fence still holds: epochs decide, not leases
 
         CountDownLatch held = new CountDownLatch(1);
@@ -197,7 +198,7 @@ public abstract class FencingContract extends ClusterStoreFixture {
         leases.register(b, null, LONG);
         Owned o = own(a, 32);
         TaskInstance x = inserted(o.workflow());
-        assertTrue(leases.heartbeat(a, SHORT));
+        assertEquals(Renewal.RENEWED, leases.heartbeat(a, SHORT));
         awaitExpired(a);
 
         CountDownLatch held = new CountDownLatch(1);
@@ -243,7 +244,7 @@ public abstract class FencingContract extends ClusterStoreFixture {
             leases.register(b, null, LONG);
             Owned o = own(a, 31);
             TaskInstance x = inserted(o.workflow());
-            assertTrue(leases.heartbeat(a, SHORT)); // a short lease from now on: it expires while we wait
+            assertEquals(Renewal.RENEWED, leases.heartbeat(a, SHORT)); // a short lease from now on: it expires while we wait
             awaitExpired(a);
 
             CountDownLatch held = new CountDownLatch(1);

@@ -11,6 +11,7 @@ import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.ShardLeases.NodeInfo;
+import dev.taskevents.api.spi.ShardLeases.Renewal;
 import dev.taskevents.api.spi.ShardLeases.ShardInfo;
 import dev.taskevents.api.spi.WriteBatch;
 import java.time.Duration;
@@ -69,7 +70,7 @@ public abstract class ShardLeasesContract extends ClusterStoreFixture {
         leases.register(a, "http://a:1", LONG);
         leases.register(b, "http://b:1", LONG);
         assertEquals(OptionalLong.of(1), leases.acquire(7, a, 0));
-        assertTrue(leases.heartbeat(a, SHORT)); // a short lease from now on: it expires while we wait
+        assertEquals(Renewal.RENEWED, leases.heartbeat(a, SHORT)); // a short lease from now on: it expires while we wait
         awaitExpired(a);
         assertEquals(new ShardInfo(7, 1, a, "http://a:1", false), shard(7));
         assertEquals(OptionalLong.of(2), leases.acquire(7, b, 1));
@@ -148,12 +149,22 @@ public abstract class ShardLeasesContract extends ClusterStoreFixture {
     void aHeartbeatRenewsTheLeaseAndAnUnknownNodesHeartbeatIsFalse() {
         String a = newNode("a");
         leases.register(a, "http://a:1", SHORT);
-        assertTrue(leases.heartbeat(a, LONG));
+        assertEquals(Renewal.RENEWED, leases.heartbeat(a, LONG));
         NodeInfo live = leases.liveNodes().stream().filter(n -> n.nodeId().equals(a)).findFirst().orElseThrow();
         assertEquals("http://a:1", live.address());
         assertTrue(live.leaseLeft().compareTo(Duration.ofSeconds(30)) > 0 && live.leaseLeft().compareTo(LONG) <= 0,
                 "lease left " + live.leaseLeft());
-        assertFalse(leases.heartbeat(newNode("unknown"), LONG));
+        assertEquals(Renewal.NOT_REGISTERED, leases.heartbeat(newNode("unknown"), LONG));
+    }
+
+    @Test
+    void aHeartbeatAfterTheLeaseExpiredRenewsItAndSaysItHadExpired() throws Exception {
+        String a = newNode("a");
+        leases.register(a, null, SHORT);
+        awaitExpired(a);
+        assertEquals(Renewal.RENEWED_AFTER_EXPIRY, leases.heartbeat(a, LONG));
+        assertTrue(leases.liveNodes().stream().anyMatch(n -> n.nodeId().equals(a)), "live again");
+        assertEquals(Renewal.RENEWED, leases.heartbeat(a, LONG));
     }
 
     @Test
@@ -187,14 +198,14 @@ public abstract class ShardLeasesContract extends ClusterStoreFixture {
         leases.register(idle, null, SHORT);
         leases.register(live, null, LONG);
         assertEquals(OptionalLong.of(1), leases.acquire(1, owner, 0));
-        assertTrue(leases.heartbeat(owner, SHORT));
+        assertEquals(Renewal.RENEWED, leases.heartbeat(owner, SHORT));
         awaitExpired(owner);
         awaitExpired(idle);
         assertEquals(0, leases.reap(Duration.ofHours(1)), "expired less than an hour ago");
         assertEquals(1, leases.reap(Duration.ZERO));
-        assertFalse(leases.heartbeat(idle, LONG), "idle's row is gone");
-        assertTrue(leases.heartbeat(owner, LONG), "owner's row stays: a shard names it");
-        assertTrue(leases.heartbeat(live, LONG));
+        assertEquals(Renewal.NOT_REGISTERED, leases.heartbeat(idle, LONG), "idle's row is gone");
+        assertEquals(Renewal.RENEWED_AFTER_EXPIRY, leases.heartbeat(owner, LONG), "owner's row stays: a shard names it");
+        assertEquals(Renewal.RENEWED, leases.heartbeat(live, LONG));
     }
 
     @Test

@@ -13,7 +13,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A TCP proxy on loopback between the store's connection pool and the database, that a test can
  * use to cut every open connection ({@link #cutAll}) or refuse new ones for a while
- * ({@link #setDown}), the way a database restart or a network fault looks to the pool.
+ * ({@link #setDown}), the way a database restart or a network fault looks to the pool, or to
+ * forward nothing while keeping the connections open ({@link #setSilent}), the way a database that
+ * stopped answering (a frozen server, a path that drops packets) looks to it.
  *
  * <p>Faults can also follow the traffic instead of a clock ({@link #cutEvery}): every time the
  * clients have sent another {@code n} bytes, every connection is cut, and after every
@@ -38,6 +40,8 @@ public final class TcpProxy implements AutoCloseable {
     private volatile int refuseAfterCuts = Integer.MAX_VALUE;
     private volatile int refused;
     private volatile boolean down;
+    /** While set, nothing is forwarded; guarded by {@code this} for waiting. */
+    private boolean silent;
     private volatile boolean closed;
 
     public TcpProxy(String targetHost, int targetPort) throws IOException {
@@ -115,6 +119,21 @@ public final class TcpProxy implements AutoCloseable {
         }
     }
 
+    /**
+     * While silent, bytes read from either side are held, not forwarded, and connections stay
+     * open; they go on when the proxy speaks again (unless cut meanwhile).
+     */
+    public synchronized void setSilent(boolean silent) {
+        this.silent = silent;
+        notifyAll();
+    }
+
+    private synchronized void awaitSpeaking() throws InterruptedException {
+        while (silent && !closed) {
+            wait();
+        }
+    }
+
     public int cuts() {
         return cuts.get();
     }
@@ -155,6 +174,7 @@ public final class TcpProxy implements AutoCloseable {
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buffer)) >= 0) {
+                    awaitSpeaking();
                     out.write(buffer, 0, n);
                     out.flush();
                     if (fromClient) {
@@ -163,6 +183,8 @@ public final class TcpProxy implements AutoCloseable {
                 }
             } catch (IOException e) {
                 // cut: fall through and close both ends
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             } finally {
                 close(from);
                 close(to);
@@ -183,6 +205,7 @@ public final class TcpProxy implements AutoCloseable {
     @Override
     public void close() throws IOException {
         closed = true;
+        setSilent(false);
         server.close();
         open.forEach(this::close);
     }

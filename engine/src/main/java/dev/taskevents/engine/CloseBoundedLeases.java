@@ -68,7 +68,7 @@ final class CloseBoundedLeases implements ShardLeases {
     }
 
     @Override
-    public boolean heartbeat(String nodeId, Duration lease) {
+    public Renewal heartbeat(String nodeId, Duration lease) {
         refuseAfterDeadline("renew the lease of node " + nodeId, "it runs out by itself");
         return store.heartbeat(nodeId, lease);
     }

@@ -1,6 +1,7 @@
 package dev.taskevents.engine;
 
 import dev.taskevents.api.spi.ShardLeases;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 
@@ -11,15 +12,21 @@ import java.util.Objects;
  *     (and after its lease was found gone)
  * @param shardCount the cluster's shard count, fixed when the schema was created
  * @param owned the shards this node holds or is taking, by shard id
+ * @param liveNodes the live nodes as the store answered them at the last claim round, by id,
+ *     each with the lease it had left then (empty before the first round)
  * @param shardMap the shard map as the store answered it at the last claim round (empty before
  *     the first)
+ * @param mapAge how long ago the last claim round read {@code liveNodes} and {@code shardMap};
+ *     null before the first
  * @param counters what happened since the start
  */
 public record ClusterView(String nodeId, int shardCount, List<OwnedShard> owned,
-                          List<ShardLeases.ShardInfo> shardMap, Counters counters) {
+                          List<ShardLeases.NodeInfo> liveNodes, List<ShardLeases.ShardInfo> shardMap,
+                          Duration mapAge, Counters counters) {
     public ClusterView {
         Objects.requireNonNull(nodeId, "nodeId");
         owned = List.copyOf(owned);
+        liveNodes = List.copyOf(liveNodes);
         shardMap = List.copyOf(shardMap);
         Objects.requireNonNull(counters, "counters");
     }

@@ -284,6 +284,11 @@ public final class TaskEventEngine implements AutoCloseable {
         public boolean retell(Set<Integer> shards) {
             return relay.recover(shards, leases);
         }
+
+        @Override
+        public Progress progress() {
+            return new Progress(committer.batches() + relay.retold(), committer.unanswered() > 0);
+        }
     }
 
     /** A builder; {@link Builder#store} or {@link Builder#storeUrl} is required. */

@@ -53,7 +53,7 @@ class ClusterCloseDeadlineTest {
         }
 
         @Override
-        public boolean heartbeat(String nodeId, Duration lease) {
+        public Renewal heartbeat(String nodeId, Duration lease) {
             return inner.heartbeat(nodeId, lease);
         }
 

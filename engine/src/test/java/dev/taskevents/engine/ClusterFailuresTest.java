@@ -95,7 +95,7 @@ class ClusterFailuresTest {
         }
 
         @Override
-        public boolean heartbeat(String nodeId, Duration lease) {
+        public Renewal heartbeat(String nodeId, Duration lease) {
             return inner.heartbeat(nodeId, lease);
         }
 
@@ -294,13 +294,13 @@ class ClusterFailuresTest {
             }
 
             @Override
-            public void released(int shard) {
-                heard.add("released " + shard);
+            public void released(int shard, long epoch) {
+                heard.add("released " + shard + "@" + epoch);
             }
 
             @Override
-            public void lost(int shard) {
-                heard.add("lost " + shard);
+            public void lost(int shard, long epoch) {
+                heard.add("lost " + shard + "@" + epoch);
             }
         });
         member(a).round();
@@ -308,7 +308,7 @@ class ClusterFailuresTest {
         store.releasesKeepFailing.set(true);
         engines.remove(a);
         CompletableFuture.runAsync(() -> a.close(Duration.ofSeconds(10))).get(60, TimeUnit.SECONDS);
-        assertEquals(List.of("acquired 0@1", "lost 0"), List.copyOf(heard));
+        assertEquals(List.of("acquired 0@1", "lost 0@1"), List.copyOf(heard));
         assertEquals(aId, store.shards().getFirst().ownerNode());
         assertFalse(store.shards().getFirst().ownerAlive(), "close ended the lease");
 
@@ -325,7 +325,7 @@ class ClusterFailuresTest {
      * nor {@code lost} of that tenure, never {@code lost} first.
      */
     @Test
-    void aTenureLostBeforeItWasAnnouncedIsNeverAnnounced() {
+    void aTenureLostBeforeItWasAnnouncedIsNeverAnnounced() throws Exception {
         ClusterTestStore store = new ClusterTestStore(1);
         ConcurrentLinkedQueue<String> heard = new ConcurrentLinkedQueue<>();
         AtomicReference<ClusterMember> member = new AtomicReference<>();
@@ -344,6 +344,11 @@ class ClusterFailuresTest {
             public boolean retell(Set<Integer> shards) {
                 return true;
             }
+
+            @Override
+            public Progress progress() {
+                return new Progress(0, false);
+            }
         };
         ShardListener listener = new ShardListener() {
             @Override
@@ -352,8 +357,8 @@ class ClusterFailuresTest {
             }
 
             @Override
-            public void lost(int shard) {
-                heard.add("lost " + shard);
+            public void lost(int shard, long epoch) {
+                heard.add("lost " + shard + "@" + epoch);
             }
         };
         ClusterMember m = new ClusterMember(store, new ClusterMember.Config("a", "http://a", LEASE,
@@ -367,6 +372,7 @@ class ClusterFailuresTest {
         assertTrue(!m.nodeId().equals(first), "the heartbeat found the node gone and registered anew");
         assertEquals(null, m.tenure(0));
         assertEquals(1, m.view(0, 0).counters().shardsLost());
+        assertTrue(m.awaitListenerCalls(Duration.ofSeconds(30)));
         assertEquals(List.of(), List.copyOf(heard), "nothing announced of a tenure lost before it began");
         m.close();
     }

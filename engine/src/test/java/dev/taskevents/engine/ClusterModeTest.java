@@ -530,7 +530,7 @@ class ClusterModeTest {
         ConcurrentLinkedQueue<Integer> lost = new ConcurrentLinkedQueue<>();
         TaskEventEngine a = node("a", store, e -> {}, s -> s.listener(new ShardListener() {
             @Override
-            public void lost(int shard) {
+            public void lost(int shard, long epoch) {
                 lost.add(shard);
             }
         }));
@@ -538,6 +538,7 @@ class ClusterModeTest {
         String firstId = view(a).nodeId();
         store.forgetNode(firstId);
         member(a).heartbeat();
+        assertTrue(member(a).awaitListenerCalls(Duration.ofSeconds(30)));
 
         ClusterView v = view(a);
         assertEquals(List.of(), v.owned());
@@ -648,7 +649,7 @@ class ClusterModeTest {
         ConcurrentLinkedQueue<Integer> released = new ConcurrentLinkedQueue<>();
         TaskEventEngine a = node("a", store, e -> {}, s -> s.listener(new ShardListener() {
             @Override
-            public void released(int shard) {
+            public void released(int shard, long epoch) {
                 released.add(shard);
             }
         }));

@@ -23,6 +23,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Predicate;
 
@@ -62,6 +63,13 @@ final class ClusterTestStore extends ForwardingTaskInstanceStore implements Shar
     private final CountDownLatch releaseHeld = new CountDownLatch(1);
     /** While set, every lease operation throws {@link StoreException} (the database is away). */
     volatile boolean leasesDown;
+    /**
+     * While set, reading the outbox for a re-tell throws {@link StoreException}, as when the
+     * batch pool it reads through is stuck while the lease connections work.
+     */
+    volatile boolean outboxReadsFail;
+    /** Thrown once by the next {@link #shards} (a driver's or the JVM's Error in a claim round). */
+    final AtomicReference<Error> shardsThrows = new AtomicReference<>();
 
     private record Node(String address, long expiresAt) {}
 
@@ -184,14 +192,15 @@ final class ClusterTestStore extends ForwardingTaskInstanceStore implements Shar
     }
 
     @Override
-    public boolean heartbeat(String nodeId, Duration lease) {
+    public Renewal heartbeat(String nodeId, Duration lease) {
         return leaseOp(() -> {
             Node n = nodes.get(nodeId);
             if (n == null) {
-                return false;
+                return Renewal.NOT_REGISTERED;
             }
+            boolean live = alive(nodeId);
             nodes.put(nodeId, new Node(n.address, nowMillis.get() + lease.toMillis()));
-            return true;
+            return live ? Renewal.RENEWED : Renewal.RENEWED_AFTER_EXPIRY;
         });
     }
 
@@ -205,6 +214,10 @@ final class ClusterTestStore extends ForwardingTaskInstanceStore implements Shar
 
     @Override
     public List<ShardInfo> shards() {
+        Error error = shardsThrows.getAndSet(null);
+        if (error != null) {
+            throw error;
+        }
         return leaseOp(() -> {
             List<ShardInfo> map = new ArrayList<>();
             for (int s = 0; s < shardCount; s++) {
@@ -264,6 +277,9 @@ final class ClusterTestStore extends ForwardingTaskInstanceStore implements Shar
 
     @Override
     public List<StateEvent> pendingStateEvents(Set<Integer> shards, int limit) {
+        if (outboxReadsFail) {
+            throw new StoreException("injected: no connection of the batch pool answered within 5000 ms");
+        }
         if (leasesDown) {
             throw new StoreException("injected: the database is away");
         }

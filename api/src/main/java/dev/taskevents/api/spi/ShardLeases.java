@@ -36,12 +36,27 @@ public interface ShardLeases {
     void register(String nodeId, String address, Duration lease);
 
     /**
-     * Extends the node's lease to the store's now plus {@code lease}.
-     *
-     * @return false if the node is not registered (its row was reaped): the node must treat every
-     *     shard it held as lost and register anew
+     * Extends the node's lease to the store's now plus {@code lease}, and says whether the lease
+     * had run out before (by the store's clock).
      */
-    boolean heartbeat(String nodeId, Duration lease);
+    Renewal heartbeat(String nodeId, Duration lease);
+
+    /** What a {@link #heartbeat} found. */
+    enum Renewal {
+        /** The lease was live; it now lasts the lease from now. */
+        RENEWED,
+        /**
+         * The lease had expired (the node could not reach the store, or was paused, for longer
+         * than its lease); it lasts the lease from now again. Meanwhile other nodes may have
+         * taken the node's shards, and other nodes' leases may have run out in the same outage.
+         */
+        RENEWED_AFTER_EXPIRY,
+        /**
+         * The node is not registered (its row was reaped): it must treat every shard it held as
+         * lost and register anew.
+         */
+        NOT_REGISTERED
+    }
 
     /** The nodes whose lease has not expired by the store's clock, ordered by id. */
     List<NodeInfo> liveNodes();

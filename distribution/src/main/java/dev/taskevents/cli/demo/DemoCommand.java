@@ -88,11 +88,12 @@ public final class DemoCommand {
                 config.nodes() > 1 ? " for " + config.nodes() + " nodes" : viaServe ? " for serve (--via-serve)" : "");
         try (TaskInstanceStore store = Stores.open(url)) {
             // Each node has its own pool, as a process of its own would; the write transactions' idle
-            // bound keeps a node's locks from outliving it by more than that.
+            // bound keeps a node's locks from outliving it by more than that, the statement bound
+            // keeps a write from waiting for ever on a database that stopped answering.
             Simulation simulation = viaServe ? Simulation.viaServe(config, store)
                     : config.nodes() == 1 ? new Simulation(config, store)
                     : new Simulation(config, store, () -> JdbcStores.open(JdbcStoreOptions.of(url).withMaximumPoolSize(4)
-                            .withWriterIdleTimeout(Duration.ofSeconds(1))));
+                            .withWriterIdleTimeout(Duration.ofSeconds(1)).withStatementTimeout(ClusterNodes.LEASE)));
             DemoReport report;
             ProgressBar bar = ProgressBar.startIfTerminal(out, config.workflows(), simulation::workflowsFinished);
             try {

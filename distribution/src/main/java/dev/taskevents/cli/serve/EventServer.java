@@ -623,31 +623,31 @@ public final class EventServer {
     }
 
     /**
-     * {@code GET /v1/cluster}: this node, the live nodes and every shard's epoch and owner, read
-     * from the store now (the database is the one place that knows), with this node's own tenure
-     * state per shard it holds, and its counters.
+     * {@code GET /v1/cluster}: this node, the live nodes and every shard's epoch and owner as this
+     * node's last claim round read them from the store ({@code mapAgeMs} ago; the leases left are
+     * counted down by that age), with this node's own tenure state per shard it holds, and its
+     * counters. It reads nothing from the store: the lease connections are two, kept for the
+     * heartbeats and rounds, and an operator's page polled during an incident must not queue
+     * behind them or delay them.
      */
     private ObjectNode cluster() {
         ClusterView view = engine.cluster().orElseThrow(() -> new BadRequest(404,
                 "this node does not run in cluster mode (serve --cluster)"));
-        ShardLeases leases = store.cluster().orElseThrow();
-        List<ShardLeases.NodeInfo> nodes;
-        List<ShardLeases.ShardInfo> shards;
-        try {
-            nodes = leases.liveNodes();
-            shards = leases.shards();
-        } catch (RuntimeException e) {
-            String id = errorId();
-            LOG.log(Level.WARNING, "GET /v1/cluster: the store failed, error " + id + ": " + describe(e));
-            throw new BadRequest(503, "the store is unavailable (error " + id + "); retry");
-        }
+        List<ShardLeases.NodeInfo> nodes = view.liveNodes();
+        List<ShardLeases.ShardInfo> shards = view.shardMap();
+        Duration age = view.mapAge() == null ? Duration.ZERO : view.mapAge();
         Map<Integer, ClusterView.OwnedShard> mine = new java.util.HashMap<>();
         view.owned().forEach(o -> mine.put(o.shard(), o));
         ObjectNode body = json.mapper.createObjectNode().put("self", view.nodeId()).put("shardCount", view.shardCount());
+        if (view.mapAge() == null) {
+            body.putNull("mapAgeMs"); // no round has read the cluster yet
+        } else {
+            body.put("mapAgeMs", view.mapAge().toMillis());
+        }
         ArrayNode nodeList = body.putArray("nodes");
         for (ShardLeases.NodeInfo node : nodes) {
             ArrayNode owned = nodeList.addObject().put("id", node.nodeId()).put("address", node.address())
-                    .put("leaseLeftMs", node.leaseLeft().toMillis()).putArray("shards");
+                    .put("leaseLeftMs", Math.max(0, node.leaseLeft().minus(age).toMillis())).putArray("shards");
             shards.stream().filter(sh -> node.nodeId().equals(sh.ownerNode())).forEach(sh -> owned.add(sh.shard()));
         }
         ArrayNode shardList = body.putArray("shards");

@@ -235,7 +235,9 @@ public final class ServeCommand {
     /**
      * The store; for a JDBC one in cluster mode, with the write transactions' idle timeout at half
      * the lease, so that a node paused inside a transaction does not hold its shards' locks (and
-     * so their takeover) for longer than that.
+     * so their takeover) for longer than that, and a statement timeout of a lease, so that a
+     * write to a database that stopped answering fails instead of waiting for ever (the node's
+     * cluster member then sees its writes make no progress and lets its shards go).
      */
     private static TaskInstanceStore openStore(String url, Options options, ClusterSettings cluster) {
         if (!url.startsWith("jdbc:")) {
@@ -251,7 +253,8 @@ public final class ServeCommand {
         }
         if (cluster != null) {
             storeOptions = storeOptions.withWriterIdleTimeout(Duration.ofMillis(
-                    Math.max(1_000, cluster.lease().toMillis() / 2)));
+                    Math.max(1_000, cluster.lease().toMillis() / 2)))
+                    .withStatementTimeout(Duration.ofMillis(Math.max(1_000, cluster.lease().toMillis())));
         }
         return JdbcStores.open(storeOptions);
     }

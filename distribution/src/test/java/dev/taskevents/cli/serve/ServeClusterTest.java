@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.taskevents.api.Shards;
+import dev.taskevents.api.spi.ShardLeases;
+import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.engine.ClusterSettings;
 import dev.taskevents.engine.ClusterView;
@@ -14,6 +16,8 @@ import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
 import dev.taskevents.storecontract.Await;
+import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
+import java.lang.reflect.Proxy;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -24,6 +28,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -181,6 +186,51 @@ class ServeClusterTest {
         long taken = counters.get("takeovers").asLong();
         assertEquals(2, taken - counters.get("releases").asLong(), "a serves what it took less what it gave b: " + counters);
         assertTrue(metrics.contains("\ntaskevents_cluster_takeovers_total " + taken + "\n"), metrics);
+    }
+
+    /**
+     * {@code /v1/cluster} answers from what the node's last claim round read, so a page polled
+     * while the lease connections are busy (or the database slow) neither waits for them nor
+     * takes them from the heartbeats: here every lease call the server could make would throw.
+     */
+    @Test
+    void theClusterResourceAnswersFromTheLastRoundWithoutAskingTheStore() throws Exception {
+        Node a = node("a");
+        String aId = a.engine().cluster().orElseThrow().nodeId();
+        // A round after the one that took the shards has read them as a's.
+        Await.until(() -> a.active().size() == SHARDS && a.engine().cluster().orElseThrow().shardMap().stream()
+                .filter(sh -> aId.equals(sh.ownerNode())).count() == SHARDS);
+        TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url).withMaximumPoolSize(2));
+        toClose.add(store);
+        ShardLeases unreachable = (ShardLeases) Proxy.newProxyInstance(ShardLeases.class.getClassLoader(),
+                new Class<?>[] {ShardLeases.class}, (proxy, method, args) -> {
+                    throw new StoreException("the lease connections are busy: " + method.getName());
+                });
+        TaskInstanceStore leasesBusy = new ForwardingTaskInstanceStore(store) {
+            @Override
+            public Optional<ShardLeases> cluster() {
+                return Optional.of(unreachable);
+            }
+        };
+        int port;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        EventServer server = new EventServer(a.engine(), leasesBusy, ServerSettings.local(port, 1 << 20));
+        server.start();
+        toClose.add(() -> server.stop(Duration.ZERO));
+
+        HttpResponse<String> cluster = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                + "/v1/cluster")).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, cluster.statusCode(), cluster.body());
+        JsonNode view = json.readTree(cluster.body());
+        assertEquals(1, view.get("nodes").size(), cluster.body());
+        assertEquals(SHARDS, view.get("nodes").get(0).get("shards").size(), cluster.body());
+        assertEquals(SHARDS, view.get("shards").size(), cluster.body());
+        assertTrue(view.get("mapAgeMs").asLong() >= 0, cluster.body());
+        for (JsonNode shard : view.get("shards")) {
+            assertEquals("ACTIVE", shard.get("state").asText(), cluster.body());
+        }
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.taskevents.engine.cluster;
 
 import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.ShardLeases.NodeInfo;
+import dev.taskevents.api.spi.ShardLeases.Renewal;
 import dev.taskevents.api.spi.ShardLeases.ShardInfo;
 import dev.taskevents.engine.ClusterView;
 import dev.taskevents.engine.ClusterView.ShardState;
@@ -61,9 +62,42 @@ import java.util.stream.Collectors;
  *       shard normally (new tenure, re-tell). Tenures are created and released only by rounds and
  *       {@link #close}, under this object's lock, so within a round {@link #tenures} can only
  *       shrink: a shard without a tenure after the round's map check has none for that round.
- *   <li>The listener hears {@code acquired} before {@code released} or {@code lost} of the same
- *       tenure, and {@code lost} only of a tenure it heard acquired (see {@link ShardTenure},
- *       invariant 6).
+ *   <li>The listener hears every change on one thread, in the order ownership changed here
+ *       ({@link ListenerCalls}): a tenure's end ({@link #lose}, {@link #release}) removes it
+ *       from {@link #tenures} and queues its {@code released}/{@code lost} in one critical
+ *       section under {@link #ownership}, and {@link ShardTenure#begin} queues {@code acquired}
+ *       under the same lock. A shard's next tenure is created only once the previous one is out
+ *       of {@link #tenures}, so its {@code acquired} is queued after that one's end, even when
+ *       the end was found on an io thread (a fenced write) while a round took the shard again.
+ *       Within a tenure, {@code acquired} comes before its end, or neither is told
+ *       ({@link ShardTenure}, invariant 6). A shard is re-told only after its {@code acquired}
+ *       returned, so the host's state machines exist when the re-told events arrive.
+ *   <li>A lease says the node serves its shards, so only a node whose rounds go on renews it:
+ *       once the claim thread ended, heartbeats stop renewing ({@link #stalled}), other nodes
+ *       take the shards when the lease runs out, and the node ends its tenures (their parked
+ *       events are answered Moved). Nothing thrown ends the rounds: a round that throws, even an
+ *       {@link Error}, is followed by the next, and the listener's calls run on their own
+ *       thread ({@link ListenerCalls}). A takeover whose tenure could not begin drops it at once
+ *       (invariant 6 then releases the orphan): a tenure left ACQUIRING would park its events
+ *       for ever.
+ *   <li>After an outage the first node back does not take the others' shards (plan §8): when a
+ *       heartbeat had failed, a round found the node's lease expired, the store says the lease
+ *       had run out ({@link Renewal#RENEWED_AFTER_EXPIRY}) or the node had to register anew, the
+ *       renewal that gets through begins a grace of one lease. In it, rounds take unowned shards
+ *       and shards of this node's former ids, never another node's: the other nodes were cut
+ *       off by the same outage, and one lease is what each of them is given to renew after any
+ *       heartbeat, so a node that has not renewed a lease after the store came back is dead as
+ *       it would be without the outage. A grace only delays takeovers; the epochs keep them
+ *       correct either way.
+ *   <li>A lease says the node can write, not only that it can heartbeat. Each heartbeat reads
+ *       the engine's progress ({@link ShardHost#progress}: batch writes the store answered,
+ *       state events re-told) and the tenures that went ACTIVE or were released. While work
+ *       waits (writes unanswered, or a tenure not ACTIVE) and none of those moves for a lease
+ *       plus the drain timeout, the node stops renewing its lease (as in invariant 8) and its
+ *       rounds take no shard. A node whose lease connections work while its
+ *       batch pool is stuck thus lets its shards go to nodes that can serve them, instead of
+ *       keeping them and taking more that would stay RETELLING. Once work moves again (a stuck
+ *       write ends, even fenced) it renews, and comes back through invariant 9's grace.
  * </ol>
  */
 public final class ClusterMember implements AutoCloseable {
@@ -95,10 +129,14 @@ public final class ClusterMember implements AutoCloseable {
     private final ShardHost host;
     private final int shardCount;
     private final ConcurrentHashMap<Integer, ShardTenure> tenures = new ConcurrentHashMap<>();
+    /** Orders tenure beginnings and ends with the listener calls they queue (invariant 7). */
+    private final Object ownership = new Object();
+    private final ListenerCalls calls;
     private final Object heartbeatLock = new Object();
     private final CountDownLatch stopping = new CountDownLatch(1);
     private volatile String nodeId;
-    private volatile List<ShardInfo> lastMap = List.of();
+    /** What the last round read of the cluster; null before the first. */
+    private volatile ClusterRead lastRead;
     /** By {@link Config#nanoClock}: the node's lease surely lasts until here (set from the send time). */
     private volatile long localDeadline;
     private long lastReap;
@@ -108,6 +146,24 @@ public final class ClusterMember implements AutoCloseable {
     private final LongAdder releases = new LongAdder();
     private final LongAdder lost = new LongAdder();
     private final LongAdder heartbeatFailures = new LongAdder();
+    /** Whether the last heartbeat withheld the renewal (invariant 8); guarded by {@link #heartbeatLock}. */
+    private boolean withholding;
+    /** The progress count at the last heartbeat (invariant 10); guarded by {@link #heartbeatLock}. */
+    private long seenCompleted = -1;
+    /** By {@link Config#nanoClock}: when progress was last seen, or nothing waited (invariant 10). */
+    private long lastProgress;
+    /** Why the last heartbeat withheld the renewal, or null: rounds take no shard meanwhile (invariant 10). */
+    private volatile String stall;
+    /** Tenures that went ACTIVE (a re-tell completed). */
+    private final LongAdder activations = new LongAdder();
+    /** Ids this member registered under before its current one (invariant 9). */
+    private final Set<String> formerIds = ConcurrentHashMap.newKeySet();
+    /** Set when the node may have been cut off from the store; its next renewal begins a grace (invariant 9). */
+    private volatile boolean cutOff;
+    /** By {@link Config#nanoClock}: the end of the grace after the last outage (invariant 9); empty if none. */
+    private volatile OptionalLong graceUntil = OptionalLong.empty();
+    /** Set when the claim thread ended while the member was not closing (invariant 8). */
+    private volatile boolean roundsEnded;
 
     /** @param shardCount {@code leases.shardCount()}, read once by the caller */
     public ClusterMember(ShardLeases leases, Config config, int shardCount, ShardHost host) {
@@ -116,6 +172,7 @@ public final class ClusterMember implements AutoCloseable {
         this.host = Objects.requireNonNull(host, "host");
         this.shardCount = shardCount;
         this.lastReap = config.nanoClock().getAsLong();
+        this.calls = new ListenerCalls(config.listener());
     }
 
     /** Registers the node and, unless rounds are manual, starts the heartbeat and claim threads. */
@@ -129,13 +186,15 @@ public final class ClusterMember implements AutoCloseable {
         }
     }
 
-    private void registerNew() {
+    /** @return when the registration was sent, by {@link Config#nanoClock} */
+    private long registerNew() {
         String id = config.nodeName() + "/" + HexFormat.of().toHexDigits(RANDOM.nextInt());
         long sent = config.nanoClock().getAsLong();
         leases.register(id, config.address(), config.lease());
         nodeId = id;
         localDeadline = sent + config.lease().toNanos();
         LOG.log(Level.INFO, "cluster node " + id + " registered (" + shardCount + " shards)");
+        return sent;
     }
 
     public String nodeId() {
@@ -167,7 +226,8 @@ public final class ClusterMember implements AutoCloseable {
 
     /** The address of the shard's owner in the latest map, or null if none, unknown or this node. */
     public String ownerAddress(int shard) {
-        List<ShardInfo> map = lastMap;
+        ClusterRead read = lastRead;
+        List<ShardInfo> map = read == null ? List.of() : read.map();
         if (shard >= map.size()) {
             return null;
         }
@@ -193,33 +253,133 @@ public final class ClusterMember implements AutoCloseable {
         return null;
     }
 
-    /** Renews the lease; see invariant 3. Public for tests that run rounds by hand. */
+    /**
+     * Renews the lease (invariant 3), unless the node's claim rounds ended or its work made no
+     * progress (invariants 8 and 10); begins a grace after an outage (invariant 9). Public for
+     * tests that run rounds by hand.
+     */
     public void heartbeat() {
         synchronized (heartbeatLock) {
+            String stalled = stalled();
+            if (stalled != null) {
+                withhold(stalled);
+                return;
+            }
+            if (withholding) {
+                withholding = false;
+                LOG.log(Level.WARNING, "cluster node " + nodeId + " renews its lease again");
+            }
             String id = nodeId;
             long sent = config.nanoClock().getAsLong();
-            boolean alive;
+            Renewal renewal;
             try {
-                alive = leases.heartbeat(id, config.lease());
+                renewal = leases.heartbeat(id, config.lease());
             } catch (RuntimeException e) {
                 heartbeatFailures.increment();
+                cutOff = true;
                 LOG.log(Level.WARNING, "cluster heartbeat of " + id + " failed: " + e.getMessage());
                 return;
             }
-            if (alive) {
-                localDeadline = sent + config.lease().toNanos();
-                return;
+            switch (renewal) {
+                case RENEWED -> {
+                    localDeadline = sent + config.lease().toNanos();
+                    if (cutOff) {
+                        beginGrace(sent, "a heartbeat had failed");
+                    }
+                }
+                case RENEWED_AFTER_EXPIRY -> {
+                    localDeadline = sent + config.lease().toNanos();
+                    beginGrace(sent, "its lease had run out by the store's clock");
+                }
+                case NOT_REGISTERED -> {
+                    heartbeatFailures.increment();
+                    LOG.log(Level.WARNING, "cluster node " + id + " is no longer registered (its lease ran out and it"
+                            + " was reaped): every shard it held is lost; registering anew");
+                    for (ShardTenure t : List.copyOf(tenures.values())) {
+                        lose(t, "the node's registration is gone");
+                    }
+                    formerIds.add(id);
+                    try {
+                        beginGrace(registerNew(), "its registration had been reaped");
+                    } catch (RuntimeException e) {
+                        cutOff = true;
+                        LOG.log(Level.WARNING, "registering anew failed; retrying at the next heartbeat: "
+                                + e.getMessage());
+                    }
+                }
             }
-            heartbeatFailures.increment();
-            LOG.log(Level.WARNING, "cluster node " + id + " is no longer registered (its lease ran out and it was"
-                    + " reaped): every shard it held is lost; registering anew");
+        }
+    }
+
+    /**
+     * Starts the grace after an outage (invariant 9): for one lease from {@code from} (by
+     * {@link Config#nanoClock}), rounds take no shard of another node.
+     */
+    private void beginGrace(long from, String why) {
+        graceUntil = OptionalLong.of(from + config.lease().toNanos());
+        cutOff = false;
+        LOG.log(Level.INFO, "cluster node " + nodeId + " reached the store again (" + why + "): for the next "
+                + config.lease() + " it takes only unowned shards and its own former ones, so that nodes cut off by"
+                + " the same outage can renew their leases first");
+    }
+
+    /** Whether the grace after an outage lasts (invariant 9). */
+    private boolean inGrace() {
+        OptionalLong until = graceUntil;
+        return until.isPresent() && config.nanoClock().getAsLong() - until.getAsLong() < 0;
+    }
+
+    /**
+     * Why this node must not renew its lease now (invariants 8 and 10), or null. Called by
+     * heartbeats only (under {@link #heartbeatLock}): it advances the watch on progress.
+     */
+    private String stalled() {
+        String why = null;
+        if (roundsEnded) {
+            why = "its claim rounds ended";
+        } else {
+            long now = config.nanoClock().getAsLong();
+            ShardHost.Progress work = host.progress();
+            // Not takeovers nor losses: a node that cannot serve may still take shards, and loses
+            // them when it stops renewing; neither says that waiting work got done.
+            long completed = work.completed() + activations.sum() + releases.sum();
+            boolean pending = work.pending() || tenures.values().stream().anyMatch(t -> t.state() != ShardState.ACTIVE);
+            if (!pending || completed != seenCompleted) {
+                seenCompleted = completed;
+                lastProgress = now;
+            } else if (now - lastProgress > stallBound().toNanos()) {
+                why = "its writes and shard changes made no progress for "
+                        + Duration.ofNanos(now - lastProgress).toMillis() + " ms while work waited for them (a batch"
+                        + " pool that gives no connection, or a database that stopped answering it)";
+            }
+        }
+        stall = why;
+        return why;
+    }
+
+    /**
+     * How long work may wait without progress before the node stops renewing its lease
+     * (invariant 10): a lease, plus the drain timeout, the longest a healthy round keeps a
+     * tenure from ACTIVE on purpose.
+     */
+    private Duration stallBound() {
+        return config.lease().plus(config.drainTimeout());
+    }
+
+    /**
+     * Does not renew the lease (invariant 8); once the lease ran out by the local clock, ends
+     * every tenure, so that events parked on them are answered Moved instead of waiting for
+     * rounds that will not come.
+     */
+    private void withhold(String why) {
+        if (!withholding) {
+            withholding = true;
+            LOG.log(Level.ERROR, "cluster node " + nodeId + " stops renewing its lease: " + why + "; its shards go"
+                    + " to other nodes once the lease runs out");
+        }
+        if (!admitting()) {
             for (ShardTenure t : List.copyOf(tenures.values())) {
-                lose(t, "the node's registration is gone");
-            }
-            try {
-                registerNew();
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "registering anew failed; retrying at the next heartbeat: " + e.getMessage());
+                lose(t, "the node stopped renewing its lease (" + why + ") and the lease ran out");
             }
         }
     }
@@ -236,7 +396,7 @@ public final class ClusterMember implements AutoCloseable {
         List<NodeInfo> nodes = new ArrayList<>(leases.liveNodes());
         nodes.sort(Comparator.comparing(NodeInfo::nodeId));
         List<ShardInfo> map = leases.shards();
-        lastMap = map;
+        lastRead = new ClusterRead(List.copyOf(nodes), map, config.nanoClock().getAsLong());
         for (ShardTenure t : List.copyOf(tenures.values())) {
             ShardInfo info = map.get(t.shard());
             if (!me.equals(info.ownerNode()) || info.epoch() != t.epoch()) {
@@ -257,11 +417,15 @@ public final class ClusterMember implements AutoCloseable {
             }
         }
         if (index < 0) {
+            cutOff = true; // our lease ran out: the renewal that brings it back begins a grace
             return false; // not live by the store's clock: take nothing (our acquire would fail anyway)
         }
         int target = target(index, nodes.size());
         int owned = tenures.size();
-        if (owned < target) {
+        if (owned < target && stall != null) {
+            LOG.log(Level.WARNING, "cluster node " + me + " holds " + owned + " shards, below its share of " + target
+                    + ", and takes none: " + stall);
+        } else if (owned < target) {
             acquire(map, me, Math.min(target - owned, config.maxMovesPerRound()));
         } else if (owned > target && someNodeBelowTarget(nodes, map, me)) {
             // Tenures still DRAINING (their release failed again) are on their way out already.
@@ -336,11 +500,16 @@ public final class ClusterMember implements AutoCloseable {
         }
     }
 
-    /** Takes up to {@code moves} shards: unowned ones first, then dead owners', lowest id first. */
+    /**
+     * Takes up to {@code moves} shards: unowned ones first, then dead owners', lowest id first;
+     * in the grace after an outage, of dead owners only this node's former ids (invariant 9).
+     */
     private void acquire(List<ShardInfo> map, String me, int moves) {
+        boolean grace = inGrace();
         List<ShardInfo> candidates = new ArrayList<>();
         map.stream().filter(s -> s.ownerNode() == null && !tenures.containsKey(s.shard())).forEach(candidates::add);
         map.stream().filter(s -> s.ownerNode() != null && !s.ownerAlive() && !s.ownerNode().equals(me)
+                && (!grace || formerIds.contains(s.ownerNode()))
                 && !tenures.containsKey(s.shard())).forEach(candidates::add);
         List<ShardTenure> taken = new ArrayList<>();
         for (ShardInfo s : candidates) {
@@ -360,8 +529,20 @@ public final class ClusterMember implements AutoCloseable {
             ShardTenure t = new ShardTenure(s.shard(), epoch.getAsLong(), config.probe());
             tenures.put(s.shard(), t); // from here on, the shard's events park
             takeovers.increment();
-            host.sweep(s.shard());
-            if (!t.begin(() -> config.listener().acquired(s.shard(), t.epoch()))) {
+            boolean begun;
+            try {
+                host.sweep(s.shard());
+                synchronized (ownership) {
+                    begun = t.begin(() -> calls.tell(new ListenerCalls.Acquired(t.shard(), t.epoch())));
+                }
+            } catch (RuntimeException | Error e) {
+                // Left ACQUIRING, the shard's events would park for ever: drop the tenure (its
+                // events are answered Moved); the next round releases the orphan (invariant 6).
+                LOG.log(Level.ERROR, "beginning " + t + " failed; dropping it", e);
+                lose(t, "beginning it failed: " + e);
+                continue;
+            }
+            if (!begun) {
                 continue; // lost before it began (a heartbeat found the node gone): not announced
             }
             taken.add(t);
@@ -369,14 +550,39 @@ public final class ClusterMember implements AutoCloseable {
         if (!taken.isEmpty()) {
             LOG.log(Level.INFO, "cluster node " + me + " took shards "
                     + taken.stream().map(t -> t.shard() + "@" + t.epoch()).collect(Collectors.joining(", ")));
+            awaitAnnounced(taken);
             retellWaiting();
         }
     }
 
-    /** Re-tells every RETELLING shard in one pass; all go ACTIVE if it completed. */
+    /**
+     * Waits (up to a lease) for the host to return from {@code acquired} of the tenures, so that
+     * this round can re-tell them. One that has not returned by then stays RETELLING and is
+     * re-told by a later round (invariant 7).
+     */
+    private void awaitAnnounced(List<ShardTenure> taken) {
+        long deadline = System.nanoTime() + config.lease().toNanos();
+        for (ShardTenure t : taken) {
+            try {
+                if (!ListenerCalls.awaitCall(t.announcement(), Duration.ofNanos(deadline - System.nanoTime()))) {
+                    LOG.log(Level.WARNING, "the shard listener has not returned from acquired(" + t.shard() + ", "
+                            + t.epoch() + ") within " + config.lease() + "; the shard's events wait until it has");
+                    return;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
+     * Re-tells every RETELLING shard whose {@code acquired} the host returned from, in one pass;
+     * all go ACTIVE if it completed.
+     */
     private void retellWaiting() {
         List<ShardTenure> waiting = tenures.values().stream()
-                .filter(t -> t.state() == ShardState.RETELLING).toList();
+                .filter(t -> t.state() == ShardState.RETELLING && t.announcement().isDone()).toList();
         if (waiting.isEmpty()) {
             return;
         }
@@ -385,7 +591,7 @@ public final class ClusterMember implements AutoCloseable {
         boolean complete;
         try {
             complete = host.retell(shards);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             LOG.log(Level.WARNING, "re-telling the state events of shards " + shards + " failed; their events wait,"
                     + " retried next round: " + e.getMessage());
             return;
@@ -395,7 +601,11 @@ public final class ClusterMember implements AutoCloseable {
                     + "; their events wait, retried next round");
             return;
         }
-        waiting.forEach(t -> t.moveTo(ShardState.ACTIVE));
+        waiting.forEach(t -> {
+            if (t.moveTo(ShardState.ACTIVE)) {
+                activations.increment();
+            }
+        });
     }
 
     /** Drains the tenures together (one deadline), then releases each (invariant 5). */
@@ -436,35 +646,48 @@ public final class ClusterMember implements AutoCloseable {
             lose(t, "its release was refused: the store no longer has it at this node and epoch");
             return;
         }
-        if (tenures.remove(t.shard(), t)) {
-            t.moveTo(ShardState.RELEASED);
-            host.sweep(t.shard());
-            releases.increment();
-            try {
-                config.listener().released(t.shard());
-            } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, "the shard listener failed on released(" + t.shard() + ")", e);
+        List<Runnable> parked;
+        synchronized (ownership) {
+            if (!tenures.remove(t.shard(), t)) {
+                return;
             }
+            parked = t.end(ShardState.RELEASED, () -> calls.tell(new ListenerCalls.Released(t.shard(), t.epoch())));
         }
+        t.resume(parked);
+        host.sweep(t.shard());
+        releases.increment();
     }
 
-    /** Ends {@code t} as LOST, once: parked events are answered Moved, cached state dropped. */
+    /**
+     * Ends {@code t} as LOST, once: parked events are answered Moved, cached state dropped, the
+     * listener told (if it heard the tenure begin). Any thread (invariant 7).
+     */
     private void lose(ShardTenure t, String why) {
-        if (!tenures.remove(t.shard(), t)) {
-            return;
+        List<Runnable> parked;
+        synchronized (ownership) {
+            if (!tenures.remove(t.shard(), t)) {
+                return;
+            }
+            parked = t.end(ShardState.LOST, () -> calls.tell(new ListenerCalls.Lost(t.shard(), t.epoch())));
         }
-        t.moveTo(ShardState.LOST);
+        t.resume(parked);
         host.sweep(t.shard());
         lost.increment();
         LOG.log(Level.WARNING, "cluster node " + nodeId + " lost shard " + t.shard() + " (epoch " + t.epoch() + "): " + why);
-        if (!t.announced()) {
-            return; // lost before it began: the listener never heard it acquired (invariant 7)
-        }
-        try {
-            config.listener().lost(t.shard());
-        } catch (RuntimeException e) {
-            LOG.log(Level.ERROR, "the shard listener failed on lost(" + t.shard() + ")", e);
-        }
+    }
+
+    /**
+     * Waits until the listener has returned from every call queued so far (tests: the calls run
+     * on the listener's own thread).
+     *
+     * @return false if they had not within {@code timeout}
+     */
+    public boolean awaitListenerCalls(Duration timeout) throws InterruptedException {
+        return calls.awaitCalls(timeout);
+    }
+
+    /** The live nodes and the shard map one round read, and when (by {@link Config#nanoClock}). */
+    private record ClusterRead(List<NodeInfo> nodes, List<ShardInfo> map, long at) {
     }
 
     /** The view {@link dev.taskevents.engine.TaskEventEngine#cluster()} returns, without the engine's counters. */
@@ -473,14 +696,23 @@ public final class ClusterMember implements AutoCloseable {
                 .map(t -> new ClusterView.OwnedShard(t.shard(), t.epoch(), t.state()))
                 .sorted(Comparator.comparingInt(ClusterView.OwnedShard::shard))
                 .toList();
-        return new ClusterView(nodeId, shardCount, owned, lastMap, new ClusterView.Counters(takeovers.sum(),
+        ClusterRead read = lastRead;
+        return new ClusterView(nodeId, shardCount, owned, read == null ? List.of() : read.nodes(),
+                read == null ? List.of() : read.map(),
+                read == null ? null : Duration.ofNanos(Math.max(0, config.nanoClock().getAsLong() - read.at())),
+                new ClusterView.Counters(takeovers.sum(),
                 releases.sum(), lost.sum(), fencedRows, movedAnswers, heartbeatFailures.sum()));
     }
 
     private void heartbeatLoop() {
         try {
             while (!stopping.await(config.renewInterval().toMillis(), TimeUnit.MILLISECONDS)) {
-                heartbeat();
+                try {
+                    heartbeat();
+                } catch (RuntimeException | Error e) {
+                    heartbeatFailures.increment();
+                    LOG.log(Level.ERROR, "cluster heartbeat failed; next one in " + config.renewInterval(), e);
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -498,6 +730,11 @@ public final class ClusterMember implements AutoCloseable {
                 } catch (RuntimeException e) {
                     LOG.log(Level.WARNING, "cluster claim round failed; next round: " + e.getMessage());
                     below = false;
+                } catch (Error e) {
+                    // An Error ends this round only: a claim thread that stopped would leave
+                    // RETELLING shards wedged while the heartbeats keep the lease alive.
+                    LOG.log(Level.ERROR, "cluster claim round failed; next round", e);
+                    below = false;
                 }
                 // Below target: the surplus others release shows up soon; look often, for a while.
                 if (below && System.nanoTime() - fastUntil < 0) {
@@ -511,6 +748,11 @@ public final class ClusterMember implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            if (stopping.getCount() > 0) {
+                roundsEnded = true;
+                LOG.log(Level.ERROR, "the cluster claim thread of " + nodeId + " ended before the member closed");
+            }
         }
     }
 
@@ -518,7 +760,8 @@ public final class ClusterMember implements AutoCloseable {
      * Graceful leave: stops the claim rounds, drains and releases every shard, stops the
      * heartbeats and ends the node's lease. A shard whose release fails is LOST here (its parked
      * events are answered Moved) and expires with the lease; the store fences its late writes
-     * once another node takes it.
+     * once another node takes it. The listener has heard every release and loss when it returns
+     * (or after 30 s, if it is stuck).
      */
     @Override
     public void close() {
@@ -536,6 +779,7 @@ public final class ClusterMember implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "ending the lease of " + nodeId + " failed; it runs out by itself: " + e.getMessage());
         }
+        calls.close(Duration.ofSeconds(30)); // the host hears every release and loss before close returns
     }
 
     private static void join(Thread t) {

@@ -19,4 +19,18 @@ public interface ShardHost {
      * @throws RuntimeException if the store could not be read (the same)
      */
     boolean retell(Set<Integer> shards);
+
+    /**
+     * How far the engine's store work has got, read at each heartbeat: the member renews its
+     * lease only while that work moves ({@link ClusterMember}, invariant 10).
+     */
+    Progress progress();
+
+    /**
+     * @param completed a count that rises with every batch write the store answered and every
+     *     state event re-told
+     * @param pending whether writes wait for the store now
+     */
+    record Progress(long completed, boolean pending) {
+    }
 }

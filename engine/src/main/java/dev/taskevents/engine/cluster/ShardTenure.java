@@ -4,6 +4,8 @@ import dev.taskevents.engine.ClusterView.ShardState;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -38,12 +40,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>The drain's waiter is woken by the exit that brings the count to zero: it decrements, then
  *       reads {@code DRAINING}, then notifies under the lock; the waiter checks the count under
  *       the same lock before each wait, so the wake-up cannot fall between its check and its wait.
- *   <li>The host hears of a tenure in order: {@link #begin} announces it ({@code acquired}) under
- *       this object's lock, in the same critical section as ACQUIRING → RETELLING, and only if the
- *       tenure had not ended. A loss's {@link #moveTo} takes the same lock, so it comes either
- *       before (then {@code begin} announces nothing, and {@link #announced} tells the loser not
- *       to report a {@code lost} the host could not place) or after the announcement, never
- *       between. A host never believes it holds a shard whose loss it heard first.
+ *   <li>The host hears of a tenure in order: {@link #begin} hands {@code acquired} to the
+ *       listener's queue under this object's lock, in the same critical section as ACQUIRING →
+ *       RETELLING, and only if the tenure had not ended; {@link #end} hands {@code released} or
+ *       {@code lost} in under the same lock, in the same critical section as the final state,
+ *       and only if {@code begin} announced the tenure. So the end of a tenure comes after its
+ *       announcement or is not told at all, never before: a host never believes it holds a shard
+ *       whose loss it heard first. (The member orders the calls of successive tenures, see
+ *       {@link ClusterMember}, invariant 7.)
  *   <li>{@code DRAINING} may last several rounds: a release that failed (the store unreachable,
  *       or its lock wait ended behind a write) leaves the tenure DRAINING, its events parked,
  *       and the member retries the release each round until the store answers.
@@ -68,8 +72,8 @@ public final class ShardTenure {
     private volatile ShardState state = ShardState.ACQUIRING;
     /** Events waiting for the tenure to serve or end; guarded by {@code this}. */
     private List<Runnable> parked = new ArrayList<>();
-    /** Whether {@link #begin} announced the tenure to the host; guarded by {@code this}. */
-    private boolean announced;
+    /** The host's {@code acquired} call, once {@link #begin} queued it; guarded by {@code this}. */
+    private Future<?> announcement;
 
     ShardTenure(int shard, long epoch, Probe probe) {
         this.shard = shard;
@@ -136,60 +140,92 @@ public final class ShardTenure {
     }
 
     /**
-     * Moves to {@code next} unless the tenure is final already; resumes the parked events (in
-     * arrival order, on this thread) if {@code next} ends waiting.
+     * Moves to {@code next} (ACTIVE or DRAINING) unless the tenure is final already; resumes the
+     * parked events (in arrival order, on this thread) if {@code next} is ACTIVE.
      *
      * @return whether it moved
      */
     boolean moveTo(ShardState next) {
+        if (next == ShardState.RELEASED || next == ShardState.LOST) {
+            throw new IllegalArgumentException("a tenure ends by end(" + next + "), not moveTo");
+        }
         List<Runnable> resume = List.of();
         synchronized (this) {
             if (state == ShardState.RELEASED || state == ShardState.LOST) {
                 return false;
             }
             state = next;
-            if (next == ShardState.ACTIVE || next == ShardState.RELEASED || next == ShardState.LOST) {
+            if (next == ShardState.ACTIVE) {
                 resume = parked;
                 parked = new ArrayList<>();
             }
-            notifyAll(); // a drain waiting on a tenure that ends stops waiting
+            notifyAll();
         }
-        for (Runnable r : resume) {
+        resume(resume);
+        return true;
+    }
+
+    /**
+     * Ends the tenure as {@code end} (RELEASED or LOST) unless it ended already, and runs
+     * {@code tellHost} (which queues the host's call) in the same critical section if
+     * {@link #begin} announced the tenure (invariant 6).
+     *
+     * @return the events parked on the tenure, for the caller to {@link #resume} once it left its
+     *     own locks; null if the tenure had ended already
+     */
+    List<Runnable> end(ShardState end, Runnable tellHost) {
+        if (end != ShardState.RELEASED && end != ShardState.LOST) {
+            throw new IllegalArgumentException("a tenure ends RELEASED or LOST, not " + end);
+        }
+        synchronized (this) {
+            if (state == ShardState.RELEASED || state == ShardState.LOST) {
+                return null;
+            }
+            state = end;
+            if (announcement != null) {
+                tellHost.run();
+            }
+            List<Runnable> resume = parked;
+            parked = new ArrayList<>();
+            notifyAll(); // a drain waiting on a tenure that ends stops waiting
+            return resume;
+        }
+    }
+
+    /** Runs events parked on this tenure, in arrival order, on this thread; null runs none. */
+    void resume(List<Runnable> events) {
+        if (events == null) {
+            return;
+        }
+        for (Runnable r : events) {
             try {
                 r.run();
             } catch (RuntimeException | Error e) {
                 LOG.log(Level.ERROR, "resuming an event parked on shard " + shard + " failed", e);
             }
         }
-        return true;
     }
 
     /**
-     * ACQUIRING → RETELLING, and {@code announce} (the host's {@code acquired}) run under this
-     * object's lock, unless the tenure ended first (invariant 6). A loss meanwhile waits for the
-     * announcement; events that park meanwhile wait for it too (keep it short).
+     * ACQUIRING → RETELLING, and {@code announce} (queueing the host's {@code acquired}) in the
+     * same critical section, unless the tenure ended first (invariant 6).
      *
-     * @return whether it moved and announced; false if the tenure ended already
+     * @return whether it moved and announced; false if the tenure had ended already
      */
-    boolean begin(Runnable announce) {
+    boolean begin(Supplier<Future<?>> announce) {
         synchronized (this) {
             if (state != ShardState.ACQUIRING) {
                 return false;
             }
             state = ShardState.RETELLING;
-            announced = true;
-            try {
-                announce.run();
-            } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, "the shard listener failed on acquired(" + shard + ")", e);
-            }
+            announcement = announce.get();
             return true;
         }
     }
 
-    /** Whether {@link #begin} announced the tenure to the host (final once the tenure ended). */
-    synchronized boolean announced() {
-        return announced;
+    /** The host's {@code acquired} call once {@link #begin} queued it, else null. */
+    synchronized Future<?> announcement() {
+        return announcement;
     }
 
     /**

@@ -69,6 +69,7 @@ public final class GroupCommitter {
     private final LongAdder batches = new LongAdder();
     private final LongAdder rows = new LongAdder();
     private final LongAdder retries = new LongAdder();
+    private final LongAdder unanswered = new LongAdder();
 
     private final Executor completions;
 
@@ -135,6 +136,8 @@ public final class GroupCommitter {
                     : "an epoch (" + epoch + ") outside cluster mode");
         }
         PendingWrite pending = new PendingWrite(update, epoch, new CompletableFuture<>());
+        unanswered.increment();
+        pending.result.whenComplete((commit, error) -> unanswered.decrement());
         batcher.add(pending);
         return pending.result;
     }
@@ -262,6 +265,11 @@ public final class GroupCommitter {
     /** Row updates queued and not yet taken into a batch. */
     public long waiting() {
         return batcher.waiting();
+    }
+
+    /** Rows given to {@link #write} and not answered yet: waiting, or in a batch being written or retried. */
+    public long unanswered() {
+        return unanswered.sum();
     }
 
     /** Batches written so far. */

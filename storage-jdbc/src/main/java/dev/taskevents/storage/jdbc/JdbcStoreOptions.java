@@ -34,11 +34,28 @@ import java.util.Objects;
  *     {@code idle_in_transaction_session_timeout}, MariaDB {@code idle_transaction_timeout},
  *     MySQL {@code wait_timeout}, in whole seconds rounded up on the MySQL family), with a lock
  *     wait bound of the same length (PostgreSQL {@code lock_timeout}, MySQL family
- *     {@code innodb_lock_wait_timeout}); ignored on H2, whose database lives inside the process
+ *     {@code innodb_lock_wait_timeout}); ignored on H2, whose database lives inside the paused process
+ * @param statementTimeout how long one statement may wait for the database, or null for no bound
+ *     (the default). On the store's connections (batch writes and reads; not the migrations, which
+ *     run on a connection of their own) the database cancels a statement that runs longer
+ *     (PostgreSQL {@code statement_timeout}, MariaDB {@code max_statement_time}; the store then
+ *     throws {@link dev.taskevents.api.spi.StoreException}, and a batch is retried); on every
+ *     connection, the cluster's lease connections included, the driver gives the connection up
+ *     when the database has not answered {@link #SOCKET_TIMEOUT_SLACK} after that
+ *     ({@code socketTimeout}; MySQL has only this). Cluster mode: a node whose database stopped
+ *     answering its write connections fails those writes instead of waiting for ever, and its
+ *     cluster member sees no progress. Ignored on H2
  */
 public record JdbcStoreOptions(String url, String user, String password, int maximumPoolSize,
                                Duration connectionTimeout, boolean migrateOnOpen,
-                               boolean multiRowUpdates, int shardCount, Duration writerIdleTimeout) {
+                               boolean multiRowUpdates, int shardCount, Duration writerIdleTimeout,
+                               Duration statementTimeout) {
+    /**
+     * How much longer than {@link #statementTimeout} the driver waits for an answer before it
+     * gives the connection up: the database's own cancellation comes first.
+     */
+    public static final Duration SOCKET_TIMEOUT_SLACK = Duration.ofSeconds(2);
+
     public JdbcStoreOptions {
         Objects.requireNonNull(url, "url");
         if (shardCount != 0) {
@@ -52,6 +69,9 @@ public record JdbcStoreOptions(String url, String user, String password, int max
         if (writerIdleTimeout != null && writerIdleTimeout.compareTo(Duration.ofMillis(1)) < 0) {
             throw new IllegalArgumentException("writerIdleTimeout must be at least 1 ms, was " + writerIdleTimeout);
         }
+        if (statementTimeout != null && statementTimeout.compareTo(Duration.ofMillis(100)) < 0) {
+            throw new IllegalArgumentException("statementTimeout must be at least 100 ms, was " + statementTimeout);
+        }
         if (maximumPoolSize < 1) {
             throw new IllegalArgumentException("maximumPoolSize must be at least 1, was " + maximumPoolSize);
         }
@@ -63,42 +83,48 @@ public record JdbcStoreOptions(String url, String user, String password, int max
     /**
      * The defaults: credentials from the URL, 8 connections, 5 s connection timeout, migrate on
      * open, JDBC-batch updates,
-     * no shard count chosen, no writer idle timeout chosen.
+     * no shard count chosen, no writer idle timeout chosen, no statement timeout.
      */
     public static JdbcStoreOptions of(String url) {
-        return new JdbcStoreOptions(url, null, null, 8, Duration.ofSeconds(5), true, false, 0, null);
+        return new JdbcStoreOptions(url, null, null, 8, Duration.ofSeconds(5), true, false, 0, null, null);
     }
 
     public JdbcStoreOptions withCredentials(String user, String password) {
-        return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrateOnOpen, multiRowUpdates, shardCount, writerIdleTimeout);
+        return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrateOnOpen, multiRowUpdates, shardCount, writerIdleTimeout, statementTimeout);
     }
 
     public JdbcStoreOptions withMaximumPoolSize(int size) {
-        return new JdbcStoreOptions(url, user, password, size, connectionTimeout, migrateOnOpen, multiRowUpdates, shardCount, writerIdleTimeout);
+        return new JdbcStoreOptions(url, user, password, size, connectionTimeout, migrateOnOpen, multiRowUpdates, shardCount, writerIdleTimeout, statementTimeout);
     }
 
     public JdbcStoreOptions withConnectionTimeout(Duration timeout) {
-        return new JdbcStoreOptions(url, user, password, maximumPoolSize, timeout, migrateOnOpen, multiRowUpdates, shardCount, writerIdleTimeout);
+        return new JdbcStoreOptions(url, user, password, maximumPoolSize, timeout, migrateOnOpen, multiRowUpdates, shardCount, writerIdleTimeout, statementTimeout);
     }
 
     public JdbcStoreOptions withMigrateOnOpen(boolean migrate) {
-        return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrate, multiRowUpdates, shardCount, writerIdleTimeout);
+        return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrate, multiRowUpdates, shardCount, writerIdleTimeout, statementTimeout);
     }
 
     public JdbcStoreOptions withMultiRowUpdates(boolean multiRow) {
-        return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrateOnOpen, multiRow, shardCount, writerIdleTimeout);
+        return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrateOnOpen, multiRow, shardCount, writerIdleTimeout, statementTimeout);
     }
 
     /** See {@link #shardCount()}. */
     public JdbcStoreOptions withShardCount(int count) {
         return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrateOnOpen, multiRowUpdates,
-                count, writerIdleTimeout);
+                count, writerIdleTimeout, statementTimeout);
     }
 
     /** See {@link #writerIdleTimeout()}; null for none. */
     public JdbcStoreOptions withWriterIdleTimeout(Duration timeout) {
         return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrateOnOpen, multiRowUpdates,
-                shardCount, timeout);
+                shardCount, timeout, statementTimeout);
+    }
+
+    /** See {@link #statementTimeout()}; null for none. */
+    public JdbcStoreOptions withStatementTimeout(Duration timeout) {
+        return new JdbcStoreOptions(url, user, password, maximumPoolSize, connectionTimeout, migrateOnOpen, multiRowUpdates,
+                shardCount, writerIdleTimeout, timeout);
     }
 
     /** Never prints the password. */
@@ -108,6 +134,6 @@ public record JdbcStoreOptions(String url, String user, String password, int max
                 + (password == null ? "null" : "***") + ", maximumPoolSize=" + maximumPoolSize
                 + ", connectionTimeout=" + connectionTimeout + ", migrateOnOpen=" + migrateOnOpen
                 + ", multiRowUpdates=" + multiRowUpdates + ", shardCount=" + shardCount
-                + ", writerIdleTimeout=" + writerIdleTimeout + "]";
+                + ", writerIdleTimeout=" + writerIdleTimeout + ", statementTimeout=" + statementTimeout + "]";
     }
 }

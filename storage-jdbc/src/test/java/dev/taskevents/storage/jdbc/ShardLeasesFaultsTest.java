@@ -94,7 +94,7 @@ class ShardLeasesFaultsTest {
                 boolean[] alive = new boolean[1];
                 dev.taskevents.storecontract.Await.until(() -> {
                     try {
-                        alive[0] = leases.heartbeat("n/1", Duration.ofMinutes(1));
+                        alive[0] = leases.heartbeat("n/1", Duration.ofMinutes(1)) != ShardLeases.Renewal.NOT_REGISTERED;
                         return true;
                     } catch (StoreException stillDown) {
                         return false;

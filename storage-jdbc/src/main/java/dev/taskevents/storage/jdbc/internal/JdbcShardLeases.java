@@ -141,10 +141,16 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
     }
 
     @Override
-    public boolean heartbeat(String nodeId, Duration lease) {
+    public Renewal heartbeat(String nodeId, Duration lease) {
         Objects.requireNonNull(nodeId, "nodeId");
-        return update("heartbeat", "renew the lease of node " + nodeId, sql.heartbeat, sql.shift(leaseMillis(lease)),
-                nodeId) == 1;
+        String what = "renew the lease of node " + nodeId;
+        long shift = sql.shift(leaseMillis(lease));
+        if (update("heartbeat", what, sql.heartbeatWhileLive(), shift, nodeId) == 1) {
+            return Renewal.RENEWED;
+        }
+        // Rare (after an outage): the lease ran out, or the row is gone.
+        return update("heartbeat", what, sql.heartbeat, shift, nodeId) == 1
+                ? Renewal.RENEWED_AFTER_EXPIRY : Renewal.NOT_REGISTERED;
     }
 
     @Override
@@ -451,6 +457,15 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
                             + n.apply("node_id") + " not in (select " + n.apply("owner_node") + " from " + shard
                             + " where " + n.apply("owner_node") + " is not null)",
                     my, my ? "TRANSACTION_READ_COMMITTED" : null, dialect.family());
+        }
+
+        /** {@link #heartbeat}, renewing only a lease that has not expired. */
+        String heartbeatWhileLive() {
+            return heartbeat + switch (family) {
+                case POSTGRES -> " and \"lease_expires_at\" > now()";
+                case H2 -> " and \"lease_expires_at\" > current_timestamp";
+                default -> " and `lease_expires_at` > utc_timestamp(6)";
+            };
         }
 
         /** A bind for {@code nowPlus}: milliseconds, or microseconds on the MySQL family. */

@@ -120,14 +120,22 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     /** See {@link JdbcStores#open}. */
     public static JdbcTaskInstanceStore open(JdbcStoreOptions options) {
         SQLDialect dialect = Dialects.of(options.url());
-        Pool pool = Pool.start(options);
-        try {
-            int shardCount = Schema.prepare(pool.dataSource(), options, options.migrateOnOpen());
-            return new JdbcTaskInstanceStore(pool, dialect, options, shardCount);
-        } catch (RuntimeException e) {
-            pool.close();
-            throw e;
+        int shardCount;
+        if (options.statementTimeout() == null) {
+            Pool pool = Pool.start(options);
+            try {
+                shardCount = Schema.prepare(pool.dataSource(), options, options.migrateOnOpen());
+                return new JdbcTaskInstanceStore(pool, dialect, options, shardCount);
+            } catch (RuntimeException e) {
+                pool.close();
+                throw e;
+            }
         }
+        // A migration may take longer than a statement of the store may: it runs on its own connection.
+        try (Pool migrations = Pool.start(options.withStatementTimeout(null).withMaximumPoolSize(2))) {
+            shardCount = Schema.prepare(migrations.dataSource(), options, options.migrateOnOpen());
+        }
+        return new JdbcTaskInstanceStore(Pool.start(options), dialect, options, shardCount);
     }
 
     @Override

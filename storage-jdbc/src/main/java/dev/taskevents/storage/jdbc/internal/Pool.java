@@ -33,7 +33,30 @@ final class Pool implements AutoCloseable {
 
     /** The store's write pool; its sessions are bounded as they are handed out ({@link WriterSessions}). */
     static Pool start(JdbcStoreOptions options) {
-        return start(options, new Sessions(null, options.maximumPoolSize(), null, null));
+        return start(options, new Sessions(null, options.maximumPoolSize(), statementInitSql(options), null));
+    }
+
+    /**
+     * The store's connections' bound on one statement ({@link JdbcStoreOptions#statementTimeout}),
+     * or null without one. MySQL bounds no statement but by the socket timeout; H2 ignores it.
+     * The idle-in-transaction and lock-wait bounds are set as connections are handed out
+     * ({@link WriterSessions}), since they can change once the store joins a cluster.
+     */
+    static String statementInitSql(JdbcStoreOptions options) {
+        java.time.Duration statement = options.statementTimeout();
+        if (statement == null) {
+            return null;
+        }
+        return switch (Dialects.of(options.url())) {
+            case POSTGRES -> "set statement_timeout = " + Math.max(1, statement.toMillis());
+            case MARIADB -> "set session max_statement_time = "
+                    + java.math.BigDecimal.valueOf(Math.max(1, statement.toMillis()), 3).toPlainString();
+            default -> null;
+        };
+    }
+
+    private static long wholeSecondsUp(java.time.Duration d) {
+        return Math.max(1, (d.toMillis() + 999) / 1000);
     }
 
     static Pool start(JdbcStoreOptions options, Sessions sessions) {
@@ -68,18 +91,36 @@ final class Pool implements AutoCloseable {
         config.setInitializationFailTimeout(options.connectionTimeout().toMillis());
         config.setPoolName("taskevents-" + dialect.getNameLC()
                 + (sessions.purpose() == null ? "" : "-" + sessions.purpose()));
-        long timeoutSeconds = Math.max(1, options.connectionTimeout().toSeconds());
+        // Driver properties as text: HikariCP hands them over as they are, and PgJDBC reads only
+        // String values (a Long is silently ignored).
+        String timeoutSeconds = String.valueOf(Math.max(1, options.connectionTimeout().toSeconds()));
+        String timeoutMillis = String.valueOf(options.connectionTimeout().toMillis());
+        // A database that stopped answering (a black-holed network, a frozen server) fails the
+        // call after the statement timeout and some slack, instead of holding the thread for ever.
+        java.time.Duration socket = options.statementTimeout() == null ? null
+                : options.statementTimeout().plus(JdbcStoreOptions.SOCKET_TIMEOUT_SLACK);
         switch (dialect.family()) {
             case POSTGRES -> {
                 config.addDataSourceProperty("connectTimeout", timeoutSeconds);
                 config.addDataSourceProperty("loginTimeout", timeoutSeconds);
+                if (socket != null) {
+                    config.addDataSourceProperty("socketTimeout", String.valueOf(wholeSecondsUp(socket)));
+                }
             }
             case MYSQL -> {
                 // Connector/J: send a JDBC batch as one multi-statement round trip.
                 config.addDataSourceProperty("rewriteBatchedStatements", "true");
-                config.addDataSourceProperty("connectTimeout", options.connectionTimeout().toMillis());
+                config.addDataSourceProperty("connectTimeout", timeoutMillis);
+                if (socket != null) {
+                    config.addDataSourceProperty("socketTimeout", String.valueOf(socket.toMillis()));
+                }
             }
-            case MARIADB -> config.addDataSourceProperty("connectTimeout", options.connectionTimeout().toMillis());
+            case MARIADB -> {
+                config.addDataSourceProperty("connectTimeout", timeoutMillis);
+                if (socket != null) {
+                    config.addDataSourceProperty("socketTimeout", String.valueOf(socket.toMillis()));
+                }
+            }
             default -> { }
         }
         HikariDataSource dataSource;

@@ -70,7 +70,7 @@ public final class Schema {
 
     /** See {@link JdbcStores#migrate}. */
     public static String migrate(JdbcStoreOptions options) {
-        try (Pool pool = Pool.start(options)) {
+        try (Pool pool = Pool.start(options.withStatementTimeout(null))) { // a migration may take long
             prepare(pool.dataSource(), options, true);
             MigrationInfo current = flyway(pool.dataSource(), options.shardCount()).info().current();
             return current == null ? "none" : current.getVersion().getVersion();
