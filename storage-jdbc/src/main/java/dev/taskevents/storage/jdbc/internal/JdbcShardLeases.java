@@ -54,11 +54,16 @@ import org.jooq.SQLDialect;
  *       blocked {@link #release} throws {@link StoreException} instead (false would claim the
  *       shard was lost; it is still held at the old epoch).
  *   <li><b>One connection timeout per outage, not one per shard.</b> A statement that cannot reach
- *       the database (no connection within the connection timeout, a connection that broke: SQL
- *       state class 08, or the lease pool failing to start) marks it unreachable; the next
- *       statement that reaches it, failed or not, clears the mark. While it is set,
- *       {@link #release} and {@link #leave} are not tried and throw {@link StoreException} at
- *       once. A graceful close sends one release per shard it holds and then a leave; tried one by
+ *       the database (no connection within the connection timeout, the lease pool failing to
+ *       start, or a connection that broke: SQL state class 08, or the drivers' recoverable or
+ *       non-transient connection exceptions) marks it unreachable; the next statement that
+ *       reaches it, failed or not, clears the mark. An error the database answered never sets it,
+ *       whatever exception type the driver chose for it (MariaDB's driver reports unlisted SQL
+ *       state classes as transient connection exceptions). While the mark is set, one
+ *       {@link #release} or {@link #leave} is still tried, as the probe that finds the database
+ *       back (a close right after a failed heartbeat on a database that is back must release its
+ *       shards); once that probe failed too, the others are not tried and throw
+ *       {@link StoreException} at once. A graceful close sends one release per shard it holds and then a leave; tried one by
  *       one against a database that is away, each would wait a whole connection timeout (256
  *       shards by default: about 20 minutes at 5 s). Not trying them loses nothing: a shard that
  *       is not released stays held at its epoch, by a node whose lease is no longer renewed, and
@@ -89,6 +94,8 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
     private boolean closed;
     /** Why the last lease statement could not reach the database (redacted), or null; invariant 6. */
     private volatile Throwable unreachable;
+    /** Whether the one release or leave tried while {@link #unreachable} is set is still to be tried. */
+    private final java.util.concurrent.atomic.AtomicBoolean probeUnspent = new java.util.concurrent.atomic.AtomicBoolean(true);
     private volatile Consumer<String> sentProbe;
 
     /** @param writers the store's write sessions, bounded from the first registration on (see there) */
@@ -265,10 +272,13 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         return pool;
     }
 
-    /** Invariant 6: throws, without trying, while the last lease statement could not reach the database. */
+    /**
+     * Invariant 6: throws, without trying, while the last lease statement could not reach the
+     * database and a release or leave was already tried since it could not.
+     */
     private void refuseWhileUnreachable(String what, String consequence) {
         Throwable away = unreachable;
-        if (away != null) {
+        if (away != null && !probeUnspent.compareAndSet(true, false)) {
             throw new StoreException("could not " + what + " in " + redactedUrl + ": not tried, the last lease"
                     + " statement could not reach the database; " + consequence, away);
         }
@@ -282,20 +292,38 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         }
     }
 
-    /** After a statement failed: whether it reached the database decides the mark (invariant 6). */
-    private void reached(SQLException e) {
-        unreachable = connectionLevel(e) ? Pool.redacted(e, options.url()) : null;
+    /** A statement reached the database and was answered: clears the mark (invariant 6). */
+    private void reached() {
+        if (unreachable != null) {
+            unreachable = null;
+            probeUnspent.set(true);
+        }
     }
 
     /**
-     * Whether the statement failed before the database could answer it: no connection within the
-     * timeout (HikariCP's SQLTransientConnectionException), or a connection that broke or could
-     * not be made (SQL state class 08, the drivers' connection exceptions).
+     * After statement {@code method} failed, {@code connected} whether it had a connection:
+     * whether it reached the database decides the mark (invariant 6).
      */
-    private static boolean connectionLevel(SQLException e) {
+    private void failed(String method, SQLException e, boolean connected) {
+        if (!connected || brokeTheConnection(e)) {
+            if (method.equals("release") || method.equals("leave")) {
+                probeUnspent.set(false); // this one was the probe, or found the database away itself
+            }
+            unreachable = Pool.redacted(e, options.url());
+        } else {
+            reached();
+        }
+    }
+
+    /**
+     * Whether a statement on a connection failed because the connection broke (SQL state class
+     * 08, the drivers' recoverable or non-transient connection exceptions), not by the database's
+     * answer. Not by {@link SQLTransientConnectionException}: MariaDB's driver raises it for an
+     * answer whose SQL state class it does not list.
+     */
+    private static boolean brokeTheConnection(SQLException e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLTransientConnectionException || t instanceof SQLNonTransientConnectionException
-                    || t instanceof SQLRecoverableException) {
+            if (t instanceof SQLNonTransientConnectionException || t instanceof SQLRecoverableException) {
                 return true;
             }
             if (t instanceof SQLException s && s.getSQLState() != null && s.getSQLState().startsWith("08")) {
@@ -332,13 +360,17 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
 
     private int update(String method, String what, String statement, Object... binds) {
         sending(method);
-        try (Connection c = pool().dataSource().getConnection(); PreparedStatement s = c.prepareStatement(statement)) {
-            bind(s, binds);
-            int n = s.executeUpdate();
-            unreachable = null;
-            return n;
+        boolean connected = false;
+        try (Connection c = pool().dataSource().getConnection()) {
+            connected = true;
+            try (PreparedStatement s = c.prepareStatement(statement)) {
+                bind(s, binds);
+                int n = s.executeUpdate();
+                reached();
+                return n;
+            }
         } catch (SQLException e) {
-            reached(e);
+            failed(method, e, connected);
             if (statement.equals(sql.register) && String.valueOf(e.getSQLState()).startsWith("23")) {
                 throw new IdTaken();
             }
@@ -348,16 +380,19 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
 
     private <T> List<T> query(String method, String what, String statement, Row<T> row) {
         sending(method);
-        try (Connection c = pool().dataSource().getConnection(); PreparedStatement s = c.prepareStatement(statement);
-             ResultSet r = s.executeQuery()) {
-            List<T> result = new ArrayList<>();
-            while (r.next()) {
-                result.add(row.read(r));
+        boolean connected = false;
+        try (Connection c = pool().dataSource().getConnection()) {
+            connected = true;
+            try (PreparedStatement s = c.prepareStatement(statement); ResultSet r = s.executeQuery()) {
+                List<T> result = new ArrayList<>();
+                while (r.next()) {
+                    result.add(row.read(r));
+                }
+                reached();
+                return result;
             }
-            unreachable = null;
-            return result;
         } catch (SQLException e) {
-            reached(e);
+            failed(method, e, connected);
             throw failure(what, e);
         }
     }
