@@ -75,8 +75,9 @@ import java.util.function.LongSupplier;
  * or the latest position is a 503 with {@code Retry-After}, like one while reading.
  *
  * <h2>Limits</h2>
- * Every read holds an in-flight permit, a read slot and the byte budget of its page while it reads
- * and answers ({@link FeedReadLimits}); a poll that cannot have them within {@link #ADMISSION_WAIT}
+ * Every read holds a read slot, the byte budget of its page and an in-flight permit while it reads
+ * and answers ({@link FeedReadLimits}), the permit taken last: the polls one commit wakes queue for
+ * the few read slots without taking the permits writers need. A poll that cannot have them within {@link #ADMISSION_WAIT}
  * is answered 503 {@code SERVER_BUSY} with {@code Retry-After}. A parked poll holds none of them.
  */
 final class StateEventsEndpoint {
