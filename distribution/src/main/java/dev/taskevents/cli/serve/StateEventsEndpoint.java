@@ -61,7 +61,9 @@ import java.util.function.LongSupplier;
  * it: {@link #HOLE_RETRY_FIRST}, doubling while the poll keeps finding the hole, up to
  * {@link #HOLE_RETRY_MAX}. A hole a concurrent commit leaves is gone within a few milliseconds and
  * is caught by the first re-reads; one that lasts (a row deleted by hand) costs a parked poll four
- * reads a second, not five hundred. (d) A waiter past its deadline is answered, whatever wakes it.
+ * reads a second, not five hundred. A read that found nothing with the head past its cursor (the
+ * last rows deleted by hand: no row and no hole after it) is re-read so too, never parked as
+ * usual, whose check of the head would wake it at once, again and again. (d) A waiter past its deadline is answered, whatever wakes it.
  *
  * <p>Parked polls are bounded by {@code maxWaiters}; a poll that would park over the bound is
  * answered 503 {@code TOO_MANY_WAITERS} with {@code Retry-After}, so that its client comes back
@@ -342,8 +344,8 @@ final class StateEventsEndpoint {
             refuse(w.exchange, refusal);
             return;
         }
-        if (read.page().stoppedAtHole()) {
-            parkAfterHole(w);
+        if (read.page().stoppedAtHole() || read.page().head() > read.after()) {
+            parkAfterHole(w); // invariant c: park() would see the head past the cursor and wake it at once
         } else {
             w.holeRetries = 0;
             park(w);
