@@ -27,6 +27,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
@@ -43,7 +44,9 @@ import java.util.function.LongSupplier;
  * <ol>
  *   <li>a <b>wake</b>: a local commit that appended to the feed (the store's listener), or the
  *       head poll (every {@code headPoll} while polls are parked) seeing the head move, which
- *       catches commits of other processes on the same database. A woken poll reads again on a
+ *       catches commits of other processes on the same database. The head poll reads on a handler
+ *       thread, one read at a time; the timer thread only schedules, so a read that hangs in the
+ *       store delays no deadline. A woken poll reads again on a
  *       handler thread; if it finds events it is answered, otherwise parked again;
  *   <li>its <b>deadline</b> ({@code wait}, cut to {@code maxWait}): answered with what a last read
  *       finds, usually nothing;
@@ -160,6 +163,8 @@ final class StateEventsEndpoint {
     private final Runnable onAppend = this::wakeAll;
     /** The head the head poll last saw: it wakes the parked polls when the head moved since. */
     private final AtomicLong polledHead;
+    /** Whether a head poll's read of the head is under way: one at a time, however long it takes. */
+    private final AtomicBoolean headPolling = new AtomicBoolean();
     private final LongAdder reads = new LongAdder();
     private final LongAdder served = new LongAdder();
     private volatile boolean stopping;
@@ -292,18 +297,30 @@ final class StateEventsEndpoint {
         }
     }
 
-    /** Every headPoll while polls are parked: wakes them if another process committed. */
+    /**
+     * Every headPoll while polls are parked: reads the head on a handler thread, at most one read at
+     * a time, and wakes them if another process committed. The timer thread only schedules: a read
+     * of the head that hangs in the store must not hold the deadlines and hole re-reads it runs.
+     */
     private void pollHead() {
-        if (parked.isEmpty()) {
+        if (parked.isEmpty() || !headPolling.compareAndSet(false, true)) {
             return;
         }
         try {
-            long head = feed.head();
-            if (polledHead.getAndSet(head) != head) {
-                wakeAll();
-            }
-        } catch (RuntimeException e) {
-            // The store is unreachable: the parked polls are answered at their deadlines, each with a 503.
+            handlers.execute(() -> {
+                try {
+                    long head = feed.head();
+                    if (polledHead.getAndSet(head) != head) {
+                        wakeAll();
+                    }
+                } catch (RuntimeException e) {
+                    // The store is unreachable: the parked polls are answered at their deadlines, each with a 503.
+                } finally {
+                    headPolling.set(false);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            headPolling.set(false); // the server is stopping
         }
     }
 
