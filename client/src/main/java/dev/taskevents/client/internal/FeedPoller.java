@@ -24,7 +24,8 @@ import java.util.concurrent.TimeUnit;
  * or a cursor of another feed), 400 (not a cursor), a certificate not trusted, and the
  * {@code giveUpAfter} bound when one is set. A 503 {@code TOO_MANY_WAITERS} (the server holds as
  * many parked polls as it may) is an answer, not an outage: it is retried after its
- * {@code Retry-After} like the others, but does not count towards {@code giveUpAfter}.
+ * {@code Retry-After} like the others, but does not count towards {@code giveUpAfter}, and the
+ * backoff of a failure after it starts over.
  *
  * <p>Idle polls. The server answers a poll with {@code wait} seconds at once if it has events,
  * else when they come or when the wait is up. So a page that brings no events before its wait was
@@ -94,6 +95,7 @@ public final class FeedPoller {
             }
             Throwable failure;
             long retryAfter = 0;
+            boolean waiterCap = false;
             try {
                 HttpResponse<String> response = call.get();
                 int status = response.statusCode();
@@ -126,9 +128,7 @@ public final class FeedPoller {
                 }
                 failure = new IOException("HTTP " + status + " from " + node + ": " + message);
                 retryAfter = Backoff.retryAfterNanos(response.headers());
-                if (status == 503 && "TOO_MANY_WAITERS".equals(code)) {
-                    start = System.nanoTime(); // the server answered: busy, not unavailable
-                }
+                waiterCap = status == 503 && "TOO_MANY_WAITERS".equals(code);
             } catch (ExecutionException e) {
                 failure = Transport.unwrap(e);
                 if (Transport.isTlsFailure(failure)) {
@@ -147,8 +147,13 @@ public final class FeedPoller {
             } finally {
                 current = null;
             }
-            long delay = backoff.delayNanos(attempt, retryAfter);
-            if (!giveUpAfter.isZero() && System.nanoTime() + delay - start > giveUpAfter.toNanos()) {
+            long delay = backoff.delayNanos(waiterCap ? 1 : attempt, retryAfter);
+            if (waiterCap) {
+                // The server answered: busy, not unavailable. Neither its Retry-After nor the time so
+                // far counts towards giveUpAfter, and a failure after it backs off from the start.
+                start = System.nanoTime() + delay;
+                attempt = 0;
+            } else if (!giveUpAfter.isZero() && System.nanoTime() + delay - start > giveUpAfter.toNanos()) {
                 throw errors.unavailable("the feed", routes.nodes(), giveUpAfter, failure);
             }
             if (cancelled.await(delay, TimeUnit.NANOSECONDS)) {

@@ -5,9 +5,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * What one read of the state-event feed holds from before it reads until its answer is written:
- * one of the server's {@code maxInFlight} permits, one of {@link #READS_AT_ONCE} read slots, and
- * {@link #BYTES_PER_EVENT} bytes of the server's {@code maxBufferedBytes} budget per event it may
- * return. So feed pages count against the same limits as request bodies, and a client that sends
+ * one of {@link #READS_AT_ONCE} read slots, {@link #BYTES_PER_EVENT} bytes of the server's
+ * {@code maxBufferedBytes} budget per event it may return, and one of the server's
+ * {@code maxInFlight} permits, taken in this order: the permit last, so a poll queued for a read
+ * slot or for budget holds none of the permits writers need. So feed pages count against the same limits as request bodies, and a client that sends
  * many {@code limit=10000} polls at once gets 503s instead of a page of up to 10,000 events each.
  * A parked poll holds none of these: only its reads do.
  *
@@ -97,39 +98,43 @@ final class FeedReadLimits {
 
     /**
      * A grant to read up to {@code limit} events (fewer if the budget is short), or null if the
-     * server is too busy: no in-flight permit at once (or within {@code waitNanos} when
-     * {@code waitForPermit}, for a parked poll whose client is already waiting), or no read slot or
-     * budget within {@code waitNanos}.
+     * server is too busy: no read slot or budget within {@code waitNanos}, or then no in-flight
+     * permit at once (or within what is left of {@code waitNanos} when {@code waitForPermit}, for a
+     * parked poll whose client is already waiting). The permit is taken last, so that a poll
+     * queued for a read slot or budget holds none of the permits writers need.
      */
     Grant admit(int limit, boolean waitForPermit, long waitNanos) throws InterruptedException {
         long deadline = System.nanoTime() + waitNanos;
-        if (!(waitForPermit ? inFlight.tryAcquire(waitNanos, TimeUnit.NANOSECONDS) : inFlight.tryAcquire())) {
-            return null;
-        }
         boolean slot = false;
+        int bytes = 0;
+        boolean granted = false;
         try {
-            slot = reads.tryAcquire(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            if (slot) {
-                int events = Math.min(limit, Math.max(Math.min(SMALLEST_PAGE, budgetBytes / BYTES_PER_EVENT),
-                        bufferedBytes.availablePermits() / BYTES_PER_EVENT));
-                events = Math.max(1, events);
-                int bytes = bytesFor(events);
-                if (bufferedBytes.tryAcquire(bytes, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                    return new Grant(events, bytes);
+            slot = reads.tryAcquire(waitNanos, TimeUnit.NANOSECONDS);
+            if (!slot) {
+                return null;
+            }
+            int events = Math.min(limit, Math.max(Math.min(SMALLEST_PAGE, budgetBytes / BYTES_PER_EVENT),
+                    bufferedBytes.availablePermits() / BYTES_PER_EVENT));
+            events = Math.max(1, events);
+            int wanted = bytesFor(events);
+            if (!bufferedBytes.tryAcquire(wanted, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                return null;
+            }
+            bytes = wanted;
+            if (!(waitForPermit ? inFlight.tryAcquire(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
+                    : inFlight.tryAcquire())) {
+                return null;
+            }
+            granted = true;
+            return new Grant(events, bytes);
+        } finally {
+            if (!granted) { // gives back what it took, in reverse order (invariant a)
+                bufferedBytes.release(bytes);
+                if (slot) {
+                    reads.release();
                 }
             }
-        } catch (InterruptedException | RuntimeException e) {
-            if (slot) {
-                reads.release();
-            }
-            inFlight.release();
-            throw e;
         }
-        if (slot) {
-            reads.release();
-        }
-        inFlight.release();
-        return null;
     }
 
     /** The bytes reserved for {@code events}: never more than the whole budget, so one event always fits. */

@@ -71,7 +71,8 @@ public final class ServeCommand {
                                      90m, 7d (default 24h; at least 1m). A cursor older than that
                                      gets 410
               --max-feed-waiters N   state-event polls parked at once (default 256); a poll that
-                                     finds nothing over that gets 503 with Retry-After
+                                     finds nothing over that answers the oldest early (an
+                                     empty page) and takes its place
 
             Endpoints: POST /v1/task-instances, POST /v1/events, GET /v1/task-instances/{id},
                        GET /v1/state-events?after=CURSOR&limit=N&wait=SECONDS,

@@ -80,8 +80,9 @@ public record ServerSettings(InetSocketAddress address, int maxBodyBytes, Durati
      *
      * @param retention the feed's retention (as the engine was built with): named in a 410's message
      * @param maxWaiters the most polls parked at once; a poll that finds nothing and would park over
-     *     it is answered 503 {@code TOO_MANY_WAITERS} with {@code Retry-After}, so that its client
-     *     comes back later rather than at once (a poll that finds events gets them)
+     *     it answers the oldest parked poll early with an empty page and takes its place, or if none
+     *     is parked (all being read again) is answered 503 {@code TOO_MANY_WAITERS} with
+     *     {@code Retry-After} (a poll that finds events gets them)
      * @param maxWait the longest {@code wait} a poll gets; a longer one is cut to it. At most half
      *     the JDK server's {@code maxRspTime}, which cuts a response that takes longer
      * @param headPoll how often the feed's head is read while polls are parked, to wake them for

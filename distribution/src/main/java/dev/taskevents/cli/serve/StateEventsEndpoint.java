@@ -17,6 +17,7 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -27,6 +28,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
@@ -43,7 +46,9 @@ import java.util.function.LongSupplier;
  * <ol>
  *   <li>a <b>wake</b>: a local commit that appended to the feed (the store's listener), or the
  *       head poll (every {@code headPoll} while polls are parked) seeing the head move, which
- *       catches commits of other processes on the same database. A woken poll reads again on a
+ *       catches commits of other processes on the same database. The head poll reads on a handler
+ *       thread, one read at a time; the timer thread only schedules, so a read that hangs in the
+ *       store delays no deadline. A woken poll reads again on a
  *       handler thread; if it finds events it is answered, otherwise parked again;
  *   <li>its <b>deadline</b> ({@code wait}, cut to {@code maxWait}): answered with what a last read
  *       finds, usually nothing;
@@ -61,11 +66,18 @@ import java.util.function.LongSupplier;
  * it: {@link #HOLE_RETRY_FIRST}, doubling while the poll keeps finding the hole, up to
  * {@link #HOLE_RETRY_MAX}. A hole a concurrent commit leaves is gone within a few milliseconds and
  * is caught by the first re-reads; one that lasts (a row deleted by hand) costs a parked poll four
- * reads a second, not five hundred. (d) A waiter past its deadline is answered, whatever wakes it.
+ * reads a second, not five hundred. A read that found nothing with the head past its cursor (the
+ * last rows deleted by hand: no row and no hole after it) is re-read so too, never parked as
+ * usual, whose check of the head would wake it at once, again and again. (d) A waiter past its deadline is answered, whatever wakes it.
  *
- * <p>Parked polls are bounded by {@code maxWaiters}; a poll that would park over the bound is
- * answered 503 {@code TOO_MANY_WAITERS} with {@code Retry-After}, so that its client comes back
- * later instead of polling again at once (an empty 200 would look like a deadline answer).
+ * <p>Waiters (polls parked, or woken and being read again, not yet answered) are bounded by
+ * {@code maxWaiters}, counted in {@link #waiters}: a new poll checks and raises the count at once,
+ * and every waiter gives its place back once, when it is answered. A poll that would park over
+ * the bound answers the oldest parked poll early with an empty page (as at a deadline: its
+ * client, if still there, polls again) and takes its place, so a poll whose client went away
+ * keeps no live one out for its whole wait. Only if no waiter is parked (all are being read
+ * again) is the new poll answered 503 {@code TOO_MANY_WAITERS} with {@code Retry-After}. A park
+ * racing {@link #stop} (the timer shut down) answers its poll 503 only if stop() has not.
  *
  * <h2>Start positions</h2>
  * A poll without {@code after} reads from the oldest retained event: the pruned-through position,
@@ -75,8 +87,9 @@ import java.util.function.LongSupplier;
  * or the latest position is a 503 with {@code Retry-After}, like one while reading.
  *
  * <h2>Limits</h2>
- * Every read holds an in-flight permit, a read slot and the byte budget of its page while it reads
- * and answers ({@link FeedReadLimits}); a poll that cannot have them within {@link #ADMISSION_WAIT}
+ * Every read holds a read slot, the byte budget of its page and an in-flight permit while it reads
+ * and answers ({@link FeedReadLimits}), the permit taken last: the polls one commit wakes queue for
+ * the few read slots without taking the permits writers need. A poll that cannot have them within {@link #ADMISSION_WAIT}
  * is answered 503 {@code SERVER_BUSY} with {@code Retry-After}. A parked poll holds none of them.
  */
 final class StateEventsEndpoint {
@@ -109,13 +122,18 @@ final class StateEventsEndpoint {
         final boolean fromOldest;
         final int limit;
         final long deadlineNanos;
+        /** Order of arrival: the lowest parked is the one answered early when the cap is reached. */
+        final long arrival;
+        /** Whether it holds one of the {@link #waiters} places: until it is answered, or its place is taken over. */
+        final AtomicBoolean counted = new AtomicBoolean(true);
         volatile long after;
         int holeRetries;
         volatile ScheduledFuture<?> deadline;
         volatile ScheduledFuture<?> holeRetry;
 
-        Waiter(HttpExchange exchange, long after, boolean fromOldest, int limit, long deadlineNanos) {
+        Waiter(HttpExchange exchange, long after, boolean fromOldest, int limit, long deadlineNanos, long arrival) {
             this.exchange = exchange;
+            this.arrival = arrival;
             this.after = after;
             this.fromOldest = fromOldest;
             this.limit = limit;
@@ -153,10 +171,15 @@ final class StateEventsEndpoint {
     private final ExecutorService handlers;
     private final FeedReadLimits limits;
     private final Set<Waiter> parked = ConcurrentHashMap.newKeySet();
+    /** Polls that parked and are not answered yet: in {@link #parked}, or being read again. At most maxWaiters. */
+    private final AtomicInteger waiters = new AtomicInteger();
+    private final AtomicLong arrivals = new AtomicLong();
     private final ScheduledExecutorService timer;
     private final Runnable onAppend = this::wakeAll;
     /** The head the head poll last saw: it wakes the parked polls when the head moved since. */
     private final AtomicLong polledHead;
+    /** Whether a head poll's read of the head is under way: one at a time, however long it takes. */
+    private final AtomicBoolean headPolling = new AtomicBoolean();
     private final LongAdder reads = new LongAdder();
     private final LongAdder served = new LongAdder();
     private volatile boolean stopping;
@@ -230,12 +253,13 @@ final class StateEventsEndpoint {
                     return false;
                 }
             }
-            if (parked.size() >= settings.maxWaiters()) {
+            if (!enter()) {
                 throw new Refusal(503, "TOO_MANY_WAITERS", "this server holds as many waiting polls as it may ("
                         + settings.maxWaiters() + ", serve --max-feed-waiters); poll again from the same cursor after"
                         + " Retry-After, or from another node", null);
             }
-            waiter = new Waiter(exchange, read.after(), start.fromOldest(), limit, System.nanoTime() + waitNanos);
+            waiter = new Waiter(exchange, read.after(), start.fromOldest(), limit, System.nanoTime() + waitNanos,
+                    arrivals.incrementAndGet());
         } catch (Refusal refusal) {
             refuse(exchange, refusal);
             return false;
@@ -251,7 +275,9 @@ final class StateEventsEndpoint {
             stopAnswer(w);
             return;
         }
-        scheduleDeadline(w);
+        if (!scheduleDeadline(w)) {
+            return;
+        }
         // Register, then check (invariant b): a commit before the registration moved the head.
         try {
             if (feed.head() > after) {
@@ -274,13 +300,76 @@ final class StateEventsEndpoint {
             stopAnswer(w);
             return;
         }
-        w.holeRetry = timer.schedule(() -> wake(w), delay, TimeUnit.NANOSECONDS);
+        try {
+            w.holeRetry = timer.schedule(() -> wake(w), delay, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            stopAnswer(w); // stop() shut the timer down after the check above
+            return;
+        }
         scheduleDeadline(w);
     }
 
-    private void scheduleDeadline(Waiter w) {
-        w.deadline = timer.schedule(() -> expire(w), Math.max(0, w.deadlineNanos - System.nanoTime()),
-                TimeUnit.NANOSECONDS);
+    /**
+     * Schedules {@code w}'s deadline; if {@link #stop} shut the timer down after the caller's check
+     * of {@link #stopping}, answers it 503 instead (once: only if stop() has not) and returns false.
+     */
+    private boolean scheduleDeadline(Waiter w) {
+        try {
+            w.deadline = timer.schedule(() -> expire(w), Math.max(0, w.deadlineNanos - System.nanoTime()),
+                    TimeUnit.NANOSECONDS);
+            return true;
+        } catch (RejectedExecutionException e) {
+            stopAnswer(w);
+            return false;
+        }
+    }
+
+    /**
+     * Takes a place among the {@link #waiters} for a new poll, the count checked and raised at once.
+     * At the cap, answers the oldest parked poll early with an empty page and takes over its place:
+     * its client, if still there, polls again, while a poll whose client went away would otherwise
+     * keep a live one out for its whole wait. False if no parked poll could be answered so (all
+     * being read again, or a cap of 0).
+     */
+    private boolean enter() {
+        for (int evictions = 0; ; ) {
+            int n = waiters.get();
+            if (n < settings.maxWaiters()) {
+                if (waiters.compareAndSet(n, n + 1)) {
+                    return true;
+                }
+                continue;
+            }
+            if (evictions++ == 3) {
+                return false;
+            }
+            Waiter oldest = null;
+            for (Waiter w : parked) {
+                if (oldest == null || w.arrival < oldest.arrival) {
+                    oldest = w;
+                }
+            }
+            if (oldest == null) {
+                return false;
+            }
+            if (parked.remove(oldest)) { // this thread answers it now (invariant a)
+                cancelTimers(oldest);
+                oldest.counted.set(false); // its place is the new poll's
+                Waiter w = oldest;
+                run(w, () -> {
+                    answer(w.exchange, w.after, new FeedPage(List.of(), Math.max(w.after, polledHead.get()), false));
+                    return false;
+                });
+                return true;
+            }
+        }
+    }
+
+    /** Gives back {@code w}'s place among the {@link #waiters}, once it is answered. */
+    private void leave(Waiter w) {
+        if (w.counted.compareAndSet(true, false)) {
+            waiters.decrementAndGet();
+        }
     }
 
     private void wakeAll() {
@@ -289,18 +378,30 @@ final class StateEventsEndpoint {
         }
     }
 
-    /** Every headPoll while polls are parked: wakes them if another process committed. */
+    /**
+     * Every headPoll while polls are parked: reads the head on a handler thread, at most one read at
+     * a time, and wakes them if another process committed. The timer thread only schedules: a read
+     * of the head that hangs in the store must not hold the deadlines and hole re-reads it runs.
+     */
     private void pollHead() {
-        if (parked.isEmpty()) {
+        if (parked.isEmpty() || !headPolling.compareAndSet(false, true)) {
             return;
         }
         try {
-            long head = feed.head();
-            if (polledHead.getAndSet(head) != head) {
-                wakeAll();
-            }
-        } catch (RuntimeException e) {
-            // The store is unreachable: the parked polls are answered at their deadlines, each with a 503.
+            handlers.execute(() -> {
+                try {
+                    long head = feed.head();
+                    if (polledHead.getAndSet(head) != head) {
+                        wakeAll();
+                    }
+                } catch (RuntimeException e) {
+                    // The store is unreachable: the parked polls are answered at their deadlines, each with a 503.
+                } finally {
+                    headPolling.set(false);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            headPolling.set(false); // the server is stopping
         }
     }
 
@@ -324,48 +425,60 @@ final class StateEventsEndpoint {
             } catch (Refusal refusal) {
                 refuse(w.exchange, refusal);
             }
+            return false;
         });
     }
 
-    /** A woken poll: answer if there is something or its time is up, else park it again. */
-    private void retry(Waiter w) throws IOException {
+    /** A woken poll: answer if there is something or its time is up, else park it again (true). */
+    private boolean retry(Waiter w) throws IOException {
         Read read;
         try (FeedReadLimits.Grant grant = admit(w.limit, true)) {
             read = read(w.after, w.fromOldest, grant);
             w.after = read.after();
             if (!read.page().events().isEmpty() || stopping || System.nanoTime() - w.deadlineNanos >= 0) {
                 answer(w.exchange, read.after(), read.page());
-                return;
+                return false;
             }
         } catch (Refusal refusal) {
             refuse(w.exchange, refusal);
-            return;
+            return false;
         }
-        if (read.page().stoppedAtHole()) {
-            parkAfterHole(w);
+        if (read.page().stoppedAtHole() || read.page().head() > read.after()) {
+            parkAfterHole(w); // invariant c: park() would see the head past the cursor and wake it at once
         } else {
             w.holeRetries = 0;
             park(w);
         }
+        return true;
     }
 
+    /** Answers a waiter, or parks it again and returns true (then it is no longer this thread's). */
     private interface Answer {
-        void run() throws IOException;
+        boolean run() throws IOException;
     }
 
-    /** Runs an answer of a waiter this thread removed from {@link #parked} on a handler thread. */
+    /**
+     * Runs an answer of a waiter this thread removed from {@link #parked} on a handler thread; once
+     * it is answered (or its exchange closed), gives back its place among the {@link #waiters}.
+     */
     private void run(Waiter w, Answer answer) {
         try {
             handlers.execute(() -> {
+                boolean parkedAgain = false;
                 try {
-                    answer.run();
+                    parkedAgain = answer.run();
                 } catch (IOException | RuntimeException e) {
                     LOG.log(Level.DEBUG, "a parked state-event poll could not be answered: " + e);
                     w.exchange.close();
+                } finally {
+                    if (!parkedAgain) {
+                        leave(w);
+                    }
                 }
             });
         } catch (RejectedExecutionException e) {
             w.exchange.close(); // the server is stopping and its handlers are gone
+            leave(w);
         }
     }
 
@@ -393,6 +506,7 @@ final class StateEventsEndpoint {
     private void stopAnswer(Waiter w) {
         if (parked.remove(w)) {
             cancelTimers(w);
+            leave(w);
             try {
                 w.exchange.getResponseHeaders().set("Retry-After", "1");
                 send(w.exchange, 503, error("SERVER_STOPPING", "the server is stopping; poll again (another node,"
