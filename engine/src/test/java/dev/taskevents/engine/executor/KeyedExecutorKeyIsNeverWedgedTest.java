@@ -17,23 +17,24 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * Reproducers from an adversarial review of the lock-free KeyedExecutor. Each test states the
- * interleaving it forces; each fails on the code it was written against (2fecbaf).
+ * No failure of a task, a handler, a completion stage or a close leaves a key wedged, a permit
+ * leaked or an interrupt behind for the key's next task. Each test states the interleaving it
+ * forces.
  */
-class KeyedExecutorReviewTest {
+class KeyedExecutorKeyIsNeverWedgedTest {
 
     /** Drains on fresh platform threads; an exception escaping a drain just ends its thread. */
     private static final Executor THREAD_PER_DRAIN = drain -> Thread.ofPlatform().daemon(true).start(drain);
 
     /**
-     * R1. The handler rethrows the task's own Throwable (a common "rethrow fatal errors" handler;
+     * The handler rethrows the task's own Throwable (a common "rethrow fatal errors" handler;
      * or the JVM's preallocated OutOfMemoryError thrown again inside the handler). record() then
      * calls {@code error.addSuppressed(error)}, which throws IllegalArgumentException("Self-suppression
      * not permitted") out of record(), out of start()'s catch block, out of the drain: finishTask()
      * never runs, the permit leaks, the slot stays open with no drain, the key's next task never runs.
      */
     @Test
-    void r1_aHandlerRethrowingTheTasksErrorDoesNotWedgeTheKey() throws Exception {
+    void aHandlerRethrowingTheTasksErrorDoesNotWedgeTheKey() throws Exception {
         KeyedExecutor<String> executor = KeyedExecutor.<String>builder().drainExecutor(THREAD_PER_DRAIN)
                 .exceptionHandler((key, error) -> {
                     if (error instanceof Error fatal) {
@@ -56,9 +57,9 @@ class KeyedExecutorReviewTest {
                 () -> assertEquals(0, executor.stats().activeKeys(), "slot leaked"));
     }
 
-    /** R1b. Same, on the async completion path: the continuation throws inside the stage, silently. */
+    /** Same, on the async completion path: the continuation throws inside the stage, silently. */
     @Test
-    void r1b_aHandlerRethrowingAStagesFailureDoesNotWedgeTheKey() throws Exception {
+    void aHandlerRethrowingAStagesFailureDoesNotWedgeTheKey() throws Exception {
         KeyedExecutor<String> executor = KeyedExecutor.<String>builder().drainExecutor(THREAD_PER_DRAIN)
                 .exceptionHandler((key, error) -> {
                     if (error instanceof RuntimeException e) {
@@ -78,13 +79,13 @@ class KeyedExecutorReviewTest {
     }
 
     /**
-     * R2. An async task returns {@code future.minimalCompletionStage()} (the JDK's read-only view of
+     * An async task returns {@code future.minimalCompletionStage()} (the JDK's read-only view of
      * a future: a CompletableFuture subclass whose isDone() throws UnsupportedOperationException).
      * run() calls {@code done.isDone()} outside any try: the exception ends the drain after the task
      * started, the permit leaks, and the key never runs again.
      */
     @Test
-    void r2_aMinimalCompletionStageDoesNotWedgeTheKey() throws Exception {
+    void aMinimalCompletionStageDoesNotWedgeTheKey() throws Exception {
         KeyedExecutor<String> executor = KeyedExecutor.<String>builder().drainExecutor(THREAD_PER_DRAIN).build();
         CompletableFuture<Void> io = new CompletableFuture<>();
         CountDownLatch next = new CountDownLatch(1);
@@ -99,13 +100,13 @@ class KeyedExecutorReviewTest {
     }
 
     /**
-     * R5. After close(deadline) abandoned a key with a running task, that key's slot is never
+     * After close(deadline) abandoned a key with a running task, that key's slot is never
      * released: the drain finishes its task, finds the next node (claimed by close), so it does not
      * retire, and its claim fails, so it returns without removing the slot. activeKeys stays 1
      * forever although nothing is queued or running.
      */
     @Test
-    void r5_aKeyAbandonedByCloseIsReleasedWhenItsRunningTaskEnds() throws Exception {
+    void aKeyAbandonedByCloseIsReleasedWhenItsRunningTaskEnds() throws Exception {
         CountDownLatch drainEnded = new CountDownLatch(1);
         KeyedExecutor<String> executor = KeyedExecutor.<String>builder().drainExecutor(drain ->
                 Thread.ofPlatform().daemon(true).start(() -> {
@@ -131,12 +132,12 @@ class KeyedExecutorReviewTest {
     }
 
     /**
-     * R6. close with an "infinite" deadline: Duration.ofMillis(Long.MAX_VALUE).toNanos() overflows.
+     * close with an "infinite" deadline: Duration.ofMillis(Long.MAX_VALUE).toNanos() overflows.
      * close() has already set closed (intake stops) and then throws ArithmeticException without
      * waiting and without shutting the pool down.
      */
     @Test
-    void r6_closeWithAnUnboundedDeadlineWaitsInsteadOfThrowing() {
+    void closeWithAnUnboundedDeadlineWaitsInsteadOfThrowing() {
         KeyedExecutor<String> executor = KeyedExecutor.<String>builder().threads(1).build();
         AtomicInteger ran = new AtomicInteger();
         executor.execute("k", ran::incrementAndGet);
@@ -145,12 +146,12 @@ class KeyedExecutorReviewTest {
     }
 
     /**
-     * R7. A task's interrupt status leaks into the next task of its key when both run in one drain
+     * A task's interrupt status leaks into the next task of its key when both run in one drain
      * batch (the pool clears it only between drains). A task that is interrupted (or interrupts
      * itself) as it ends makes its successor's blocking call fail.
      */
     @Test
-    void r7_aTasksInterruptDoesNotLeakIntoTheKeysNextTask() throws Exception {
+    void aTasksInterruptDoesNotLeakIntoTheKeysNextTask() throws Exception {
         KeyedExecutor<String> executor = KeyedExecutor.<String>builder().drainExecutor(THREAD_PER_DRAIN).build();
         CountDownLatch firstGo = new CountDownLatch(1);
         AtomicBoolean secondSawInterrupt = new AtomicBoolean();

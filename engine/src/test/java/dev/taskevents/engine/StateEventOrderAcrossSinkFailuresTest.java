@@ -32,11 +32,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * An adversarial review's reproducers (each failed before its fix): the first telling of each committed change must come in commit order
- * per workflow, and no committed change may go untold, across sink failures (also at start).
+ * The first telling of each committed change comes in commit order per workflow, and no committed
+ * change goes untold, across sink failures (also at start).
  * The oracle is the sink's own record.
  */
-class ReviewStateEventOrderTest {
+class StateEventOrderAcrossSinkFailuresTest {
     private static final Instant T = Instant.parse("2026-03-01T10:00:00Z");
 
     private final TestStore store = new TestStore();
