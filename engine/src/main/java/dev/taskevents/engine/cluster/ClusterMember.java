@@ -279,6 +279,11 @@ public final class ClusterMember implements AutoCloseable {
                 cutOff = true;
                 LOG.log(Level.WARNING, "cluster heartbeat of " + id + " failed: " + e.getMessage());
                 return;
+            } catch (Error e) {
+                // Cut off as after any failed heartbeat (invariant 9); the heartbeat loop logs
+                // and counts it, and goes on.
+                cutOff = true;
+                throw e;
             }
             switch (renewal) {
                 case RENEWED -> {
