@@ -670,8 +670,8 @@ public final class ClusterMember implements AutoCloseable {
             parked = t.end(ShardState.RELEASED, () -> calls.tell(new ListenerCalls.Released(t.shard(), t.epoch())));
         }
         t.resume(parked);
-        host.sweep(t.shard());
         releases.increment();
+        sweep(t);
     }
 
     /**
@@ -687,9 +687,23 @@ public final class ClusterMember implements AutoCloseable {
             parked = t.end(ShardState.LOST, () -> calls.tell(new ListenerCalls.Lost(t.shard(), t.epoch())));
         }
         t.resume(parked);
-        host.sweep(t.shard());
         lost.increment();
         LOG.log(Level.WARNING, "cluster node " + nodeId + " lost shard " + t.shard() + " (epoch " + t.epoch() + "): " + why);
+        sweep(t);
+    }
+
+    /**
+     * Drops the host's cache of an ended tenure's shard. Whatever the host throws, an
+     * {@link Error} included, is logged: the tenure has ended already, and the round, heartbeat,
+     * io thread or close that ended it goes on (a later tenure's acquisition sweeps again).
+     */
+    private void sweep(ShardTenure t) {
+        try {
+            host.sweep(t.shard());
+        } catch (RuntimeException | Error e) {
+            LOG.log(Level.ERROR, "dropping the cached state of " + t + " failed; the next tenure of the shard"
+                    + " drops it when it begins", e);
+        }
     }
 
     /**
@@ -782,20 +796,27 @@ public final class ClusterMember implements AutoCloseable {
     @Override
     public void close() {
         stopping.countDown();
-        join(claimThread);
-        synchronized (this) {
-            drainAndRelease(List.copyOf(tenures.values()), nodeId);
-            for (ShardTenure t : List.copyOf(tenures.values())) {
-                lose(t, "its release failed while the node was closing; it expires with the node's lease");
+        try {
+            join(claimThread);
+            synchronized (this) {
+                // Highest shard first, as a round gives its surplus up.
+                drainAndRelease(tenures.values().stream()
+                        .sorted(Comparator.comparingInt(ShardTenure::shard).reversed()).toList(), nodeId);
+                for (ShardTenure t : List.copyOf(tenures.values())) {
+                    lose(t, "its release failed while the node was closing; it expires with the node's lease");
+                }
+            }
+            join(heartbeatThread);
+        } finally {
+            try {
+                leases.leave(nodeId);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "ending the lease of " + nodeId + " failed; it runs out by itself: "
+                        + e.getMessage());
+            } finally {
+                calls.close(Duration.ofSeconds(30)); // the host hears every release and loss before close returns
             }
         }
-        join(heartbeatThread);
-        try {
-            leases.leave(nodeId);
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "ending the lease of " + nodeId + " failed; it runs out by itself: " + e.getMessage());
-        }
-        calls.close(Duration.ofSeconds(30)); // the host hears every release and loss before close returns
     }
 
     private static void join(Thread t) {
