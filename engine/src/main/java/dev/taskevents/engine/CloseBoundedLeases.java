@@ -26,8 +26,8 @@ import java.util.function.LongSupplier;
  * written under the old one afterwards. The member treats a release that throws at close as
  * lost (ClusterMember, invariant 5). Calls sent before the deadline run to their end: a close
  * lasts at most its deadline plus the calls in flight then (a release, a heartbeat; each bounded
- * by the store, e.g. its connection timeout), and at least the member's drain of events in
- * flight, bounded by {@link ClusterSettings#drainTimeout}.
+ * by the store, e.g. its connection timeout): the member bounds its own waits (the drain of
+ * events in flight, the shard listener) by the same deadline.
  */
 final class CloseBoundedLeases implements ShardLeases {
     /** Deadlines beyond this are taken as this: far enough, and {@code now + it} cannot overflow. */

@@ -451,7 +451,7 @@ public final class ClusterMember implements AutoCloseable {
                     .sorted(Comparator.comparingInt(ShardTenure::shard).reversed())
                     .limit(Math.max(0, Math.min(owned - target - giving, config.maxMovesPerRound())))
                     .toList();
-            drainAndRelease(surplus, me);
+            drainAndRelease(surplus, me, OptionalLong.empty());
         }
         long now = config.nanoClock().getAsLong();
         if (now - lastReap >= REAP_EVERY.toNanos()) {
@@ -624,12 +624,18 @@ public final class ClusterMember implements AutoCloseable {
         });
     }
 
-    /** Drains the tenures together (one deadline), then releases each (invariant 5). */
-    private void drainAndRelease(List<ShardTenure> give, String me) {
+    /**
+     * Drains the tenures together (one deadline: the drain timeout, or {@code closeDeadline} by
+     * {@link System#nanoTime} if that comes first), then releases each (invariant 5).
+     */
+    private void drainAndRelease(List<ShardTenure> give, String me, OptionalLong closeDeadline) {
         for (ShardTenure t : give) {
             t.moveTo(ShardState.DRAINING);
         }
         long deadline = System.nanoTime() + config.drainTimeout().toNanos();
+        if (closeDeadline.isPresent() && closeDeadline.getAsLong() - deadline < 0) {
+            deadline = closeDeadline.getAsLong();
+        }
         for (ShardTenure t : give) {
             try {
                 if (!t.awaitDrained(deadline)) {
@@ -786,27 +792,37 @@ public final class ClusterMember implements AutoCloseable {
         }
     }
 
-    /**
-     * Graceful leave: stops the claim rounds, drains and releases every shard, stops the
-     * heartbeats and ends the node's lease. A shard whose release fails is LOST here (its parked
-     * events are answered Moved) and expires with the lease; the store fences its late writes
-     * once another node takes it. The listener has heard every release and loss when it returns
-     * (or after 30 s, if it is stuck).
-     */
+    /** {@link #close(Duration)} with a 30 s deadline. */
     @Override
     public void close() {
+        close(Duration.ofSeconds(30));
+    }
+
+    /**
+     * Graceful leave, within {@code deadline}: stops the claim rounds, drains and releases every
+     * shard, stops the heartbeats and ends the node's lease. A shard whose release fails is LOST
+     * here (its parked events are answered Moved) and expires with the lease; the store fences its
+     * late writes once another node takes it. Every wait here (the threads' ends, the drain, the
+     * listener) lasts at most what is left of the deadline; store calls are bounded by the store
+     * (the engine refuses them past the deadline, see CloseBoundedLeases). The listener has heard
+     * every release and loss when it returns, unless it was stuck at the deadline: then its
+     * running call is interrupted and the calls not made are logged.
+     */
+    public void close(Duration deadline) {
+        long end = System.nanoTime() + Math.max(0, Math.min(deadline.toNanos(), Duration.ofDays(365).toNanos()));
         stopping.countDown();
         try {
-            join(claimThread);
+            join(claimThread, end);
             synchronized (this) {
                 // Highest shard first, as a round gives its surplus up.
                 drainAndRelease(tenures.values().stream()
-                        .sorted(Comparator.comparingInt(ShardTenure::shard).reversed()).toList(), nodeId);
+                        .sorted(Comparator.comparingInt(ShardTenure::shard).reversed()).toList(), nodeId,
+                        OptionalLong.of(end));
                 for (ShardTenure t : List.copyOf(tenures.values())) {
                     lose(t, "its release failed while the node was closing; it expires with the node's lease");
                 }
             }
-            join(heartbeatThread);
+            join(heartbeatThread, end);
         } finally {
             try {
                 leases.leave(nodeId);
@@ -814,18 +830,19 @@ public final class ClusterMember implements AutoCloseable {
                 LOG.log(Level.WARNING, "ending the lease of " + nodeId + " failed; it runs out by itself: "
                         + e.getMessage());
             } finally {
-                calls.close(Duration.ofSeconds(30)); // the host hears every release and loss before close returns
+                calls.close(Duration.ofNanos(Math.max(0, end - System.nanoTime())));
             }
         }
     }
 
-    private static void join(Thread t) {
+    /** Waits for {@code t} to end until {@code end} (by {@link System#nanoTime}). */
+    private static void join(Thread t, long end) {
         if (t == null) {
             return;
         }
         try {
-            if (!t.join(Duration.ofSeconds(30))) {
-                LOG.log(Level.WARNING, t.getName() + " did not stop within 30 s");
+            if (!t.join(Duration.ofNanos(Math.max(0, end - System.nanoTime())))) {
+                LOG.log(Level.WARNING, t.getName() + " did not stop by the close's deadline");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
