@@ -42,8 +42,9 @@ import java.util.stream.Collectors;
  *   <li>Claim rounds and {@link #close} run under this object's lock, one at a time. Heartbeats
  *       run on their own thread under {@link #heartbeatLock}, never behind a round (a round may
  *       wait for a takeover's locks or a slow sink); a heartbeat that finds the node gone makes
- *       every tenure LOST ({@link #lose} is idempotent) and registers a new node id, unless the
- *       member is closing (its close ended the lease while the heartbeat was in flight).
+ *       every tenure LOST ({@link #lose} is idempotent) and registers a new node id. A heartbeat
+ *       answered once the member is closing neither registers a node nor keeps a renewal the
+ *       store made after the close ended the lease ({@link #leftWhileInFlight}).
  *   <li>A shard goes ACTIVE only after its outbox entries were told ({@link ShardHost#retell}):
  *       the takeover waited for every write of the old epoch, so every change the old owner
  *       committed is in the outbox then, and is told before any new change of its workflows.
@@ -286,6 +287,10 @@ public final class ClusterMember implements AutoCloseable {
                 cutOff = true;
                 throw e;
             }
+            if (stopping.getCount() == 0) {
+                leftWhileInFlight(id, renewal);
+                return;
+            }
             switch (renewal) {
                 case RENEWED -> {
                     localDeadline = sent + config.lease().toNanos();
@@ -298,16 +303,6 @@ public final class ClusterMember implements AutoCloseable {
                     beginGrace(sent, "its lease had run out by the store's clock");
                 }
                 case NOT_REGISTERED -> {
-                    if (stopping.getCount() == 0) {
-                        // The close ended the lease while this heartbeat was in flight: a new
-                        // registration would be a live node holding nothing, lowering the others' share.
-                        for (ShardTenure t : List.copyOf(tenures.values())) {
-                            lose(t, "the node left the cluster");
-                        }
-                        LOG.log(Level.INFO, "cluster node " + id + " left while a heartbeat was in flight; it is"
-                                + " closing and does not register anew");
-                        return;
-                    }
                     heartbeatFailures.increment();
                     LOG.log(Level.WARNING, "cluster node " + id + " is no longer registered (its lease ran out and it"
                             + " was reaped): every shard it held is lost; registering anew");
@@ -324,6 +319,26 @@ public final class ClusterMember implements AutoCloseable {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * A heartbeat answered once the member was closing (invariant 3). The close counts
+     * {@link #stopping} down before it ends the lease, so a renewal the store made after that end
+     * is seen here: it is ended again, and a node gone is not registered anew. Either would leave
+     * a live node holding nothing for a lease, lowering the other nodes' share.
+     */
+    private void leftWhileInFlight(String id, Renewal renewal) {
+        if (renewal == Renewal.NOT_REGISTERED) {
+            LOG.log(Level.INFO, "cluster node " + id + " is closing and no longer registered; it does not register"
+                    + " anew");
+            return;
+        }
+        try {
+            leases.leave(id);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "a heartbeat of closing node " + id + " renewed its lease; ending it again failed,"
+                    + " it runs out by itself: " + e.getMessage());
         }
     }
 
