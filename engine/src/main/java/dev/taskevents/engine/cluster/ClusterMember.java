@@ -93,11 +93,12 @@ import java.util.stream.Collectors;
  *       correct either way.
  *   <li>A lease says the node can write, not only that it can heartbeat. Each heartbeat reads
  *       the engine's progress ({@link ShardHost#progress}: batch writes the store answered,
- *       state events re-told) and the tenures that went ACTIVE or were released. While work
- *       waits (writes unanswered, or a tenure not ACTIVE) and none of those moves for a lease
- *       plus the drain timeout, the node stops renewing its lease (as in invariant 8) and its
- *       rounds take no shard. A node whose lease connections work while its
- *       batch pool is stuck thus lets its shards go to nodes that can serve them, instead of
+ *       state events re-told), the events answered under a tenure, and the tenures that went
+ *       ACTIVE or were released. While work waits (writes unanswered, events let in under a
+ *       tenure and not answered, say behind a snapshot load, or a tenure not ACTIVE) and none of
+ *       those moves for a lease plus the drain timeout, the node stops renewing its lease (as in
+ *       invariant 8) and its rounds take no shard. A node whose lease connections work while its
+ *       batch pool is stuck (its writes or its snapshot loads wait for a connection) thus lets its shards go to nodes that can serve them, instead of
  *       keeping them and taking more that would stay RETELLING. Once work moves again (a stuck
  *       write ends, even fenced) it renews, and comes back through invariant 9's grace.
  * </ol>
@@ -156,6 +157,8 @@ public final class ClusterMember implements AutoCloseable {
     private long lastProgress;
     /** Why the last heartbeat withheld the renewal, or null: rounds take no shard meanwhile (invariant 10). */
     private volatile String stall;
+    /** Events answered under any tenure (invariant 10). */
+    private final LongAdder answered = new LongAdder();
     /** Tenures that went ACTIVE (a re-tell completed). */
     private final LongAdder activations = new LongAdder();
     /** Ids this member registered under before its current one (invariant 9). */
@@ -373,8 +376,11 @@ public final class ClusterMember implements AutoCloseable {
             ShardHost.Progress work = host.progress();
             // Not takeovers nor losses: a node that cannot serve may still take shards, and loses
             // them when it stops renewing; neither says that waiting work got done.
-            long completed = work.completed() + activations.sum() + releases.sum();
-            boolean pending = work.pending() || tenures.values().stream().anyMatch(t -> t.state() != ShardState.ACTIVE);
+            long completed = work.completed() + answered.sum() + activations.sum() + releases.sum();
+            // Events let in under a tenure wait for the store before the committer sees them too
+            // (a snapshot load waiting for a connection): they are waiting work.
+            boolean pending = work.pending() || tenures.values().stream()
+                    .anyMatch(t -> t.state() != ShardState.ACTIVE || t.inFlight() > 0);
             if (!pending || completed != seenCompleted) {
                 seenCompleted = completed;
                 lastProgress = now;
@@ -557,7 +563,7 @@ public final class ClusterMember implements AutoCloseable {
             if (epoch.isEmpty()) {
                 continue; // someone moved first, or our own lease ran out by the store's clock
             }
-            ShardTenure t = new ShardTenure(s.shard(), epoch.getAsLong(), config.probe());
+            ShardTenure t = new ShardTenure(s.shard(), epoch.getAsLong(), config.probe(), answered);
             tenures.put(s.shard(), t); // from here on, the shard's events park
             takeovers.increment();
             boolean begun;
