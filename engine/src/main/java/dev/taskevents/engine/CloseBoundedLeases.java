@@ -14,7 +14,9 @@ import java.util.function.LongSupplier;
 /**
  * The store's {@link ShardLeases} as the engine's cluster member uses them, cut off at the
  * deadline of the engine's close: from then on {@link #release}, {@link #leave} and
- * {@link #heartbeat} are not sent to the store and throw {@link StoreException} at once.
+ * {@link #heartbeat} are not sent to the store and throw {@link StoreException} at once. From the
+ * start of the close, {@link #register} is refused the same way: a node registered by a late
+ * heartbeat would count as live, holding nothing, until its lease ran out.
  *
  * <p>Why that is safe: a graceful close releases each shard it holds, one statement each, then
  * ends the node's lease; a store that answers slowly (a database away, each try waiting its
@@ -24,8 +26,8 @@ import java.util.function.LongSupplier;
  * written under the old one afterwards. The member treats a release that throws at close as
  * lost (ClusterMember, invariant 5). Calls sent before the deadline run to their end: a close
  * lasts at most its deadline plus the calls in flight then (a release, a heartbeat; each bounded
- * by the store, e.g. its connection timeout), and at least the member's drain of events in
- * flight, bounded by {@link ClusterSettings#drainTimeout}.
+ * by the store, e.g. its connection timeout): the member bounds its own waits (the drain of
+ * events in flight, the shard listener) by the same deadline.
  */
 final class CloseBoundedLeases implements ShardLeases {
     /** Deadlines beyond this are taken as this: far enough, and {@code now + it} cannot overflow. */
@@ -64,6 +66,10 @@ final class CloseBoundedLeases implements ShardLeases {
 
     @Override
     public void register(String nodeId, String address, Duration lease) {
+        if (closing) {
+            throw new StoreException("did not register node " + nodeId + ": the engine is closing, and a node"
+                    + " registered now would count as live while holding nothing");
+        }
         store.register(nodeId, address, lease);
     }
 

@@ -672,7 +672,7 @@ public final class TaskEventEngine implements AutoCloseable {
      * engine's threads (and the store, if the engine opened it from a URL).
      *
      * <p>Cluster mode: first gives every shard up (its events in flight finish, within the drain
-     * timeout; the waiting ones are answered Moved) and ends the node's lease, within the same
+     * timeout or the deadline, whichever comes first; the waiting ones are answered Moved) and ends the node's lease, within the same
      * deadline: a release or leave the store has not been sent by then is not sent, and that shard
      * moves when the node's lease runs out (store calls in flight at the deadline run to their
      * end). The accepted events then get what is left of the deadline.
@@ -685,7 +685,7 @@ public final class TaskEventEngine implements AutoCloseable {
         closing.countDown();
         if (member != null) {
             memberLeases.cutOffAfter(deadline);
-            member.close();
+            member.close(deadline);
         }
         Duration left = deadline.minusNanos(System.nanoTime() - start);
         List<TaskEvent> notRun = new ArrayList<>();

@@ -42,7 +42,9 @@ import java.util.stream.Collectors;
  *   <li>Claim rounds and {@link #close} run under this object's lock, one at a time. Heartbeats
  *       run on their own thread under {@link #heartbeatLock}, never behind a round (a round may
  *       wait for a takeover's locks or a slow sink); a heartbeat that finds the node gone makes
- *       every tenure LOST ({@link #lose} is idempotent) and registers a new node id.
+ *       every tenure LOST ({@link #lose} is idempotent) and registers a new node id. A heartbeat
+ *       answered once the member is closing neither registers a node nor keeps a renewal the
+ *       store made after the close ended the lease ({@link #leftWhileInFlight}).
  *   <li>A shard goes ACTIVE only after its outbox entries were told ({@link ShardHost#retell}):
  *       the takeover waited for every write of the old epoch, so every change the old owner
  *       committed is in the outbox then, and is told before any new change of its workflows.
@@ -91,11 +93,12 @@ import java.util.stream.Collectors;
  *       correct either way.
  *   <li>A lease says the node can write, not only that it can heartbeat. Each heartbeat reads
  *       the engine's progress ({@link ShardHost#progress}: batch writes the store answered,
- *       state events re-told) and the tenures that went ACTIVE or were released. While work
- *       waits (writes unanswered, or a tenure not ACTIVE) and none of those moves for a lease
- *       plus the drain timeout, the node stops renewing its lease (as in invariant 8) and its
- *       rounds take no shard. A node whose lease connections work while its
- *       batch pool is stuck thus lets its shards go to nodes that can serve them, instead of
+ *       state events re-told), the events answered under a tenure, and the tenures that went
+ *       ACTIVE or were released. While work waits (writes unanswered, events let in under a
+ *       tenure and not answered, say behind a snapshot load, or a tenure not ACTIVE) and none of
+ *       those moves for a lease plus the drain timeout, the node stops renewing its lease (as in
+ *       invariant 8) and its rounds take no shard. A node whose lease connections work while its
+ *       batch pool is stuck (its writes or its snapshot loads wait for a connection) thus lets its shards go to nodes that can serve them, instead of
  *       keeping them and taking more that would stay RETELLING. Once work moves again (a stuck
  *       write ends, even fenced) it renews, and comes back through invariant 9's grace.
  * </ol>
@@ -154,6 +157,8 @@ public final class ClusterMember implements AutoCloseable {
     private long lastProgress;
     /** Why the last heartbeat withheld the renewal, or null: rounds take no shard meanwhile (invariant 10). */
     private volatile String stall;
+    /** Events answered under any tenure (invariant 10). */
+    private final LongAdder answered = new LongAdder();
     /** Tenures that went ACTIVE (a re-tell completed). */
     private final LongAdder activations = new LongAdder();
     /** Ids this member registered under before its current one (invariant 9). */
@@ -279,6 +284,15 @@ public final class ClusterMember implements AutoCloseable {
                 cutOff = true;
                 LOG.log(Level.WARNING, "cluster heartbeat of " + id + " failed: " + e.getMessage());
                 return;
+            } catch (Error e) {
+                // Cut off as after any failed heartbeat (invariant 9); the heartbeat loop logs
+                // and counts it, and goes on.
+                cutOff = true;
+                throw e;
+            }
+            if (stopping.getCount() == 0) {
+                leftWhileInFlight(id, renewal);
+                return;
             }
             switch (renewal) {
                 case RENEWED -> {
@@ -308,6 +322,26 @@ public final class ClusterMember implements AutoCloseable {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * A heartbeat answered once the member was closing (invariant 3). The close counts
+     * {@link #stopping} down before it ends the lease, so a renewal the store made after that end
+     * is seen here: it is ended again, and a node gone is not registered anew. Either would leave
+     * a live node holding nothing for a lease, lowering the other nodes' share.
+     */
+    private void leftWhileInFlight(String id, Renewal renewal) {
+        if (renewal == Renewal.NOT_REGISTERED) {
+            LOG.log(Level.INFO, "cluster node " + id + " is closing and no longer registered; it does not register"
+                    + " anew");
+            return;
+        }
+        try {
+            leases.leave(id);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "a heartbeat of closing node " + id + " renewed its lease; ending it again failed,"
+                    + " it runs out by itself: " + e.getMessage());
         }
     }
 
@@ -342,8 +376,11 @@ public final class ClusterMember implements AutoCloseable {
             ShardHost.Progress work = host.progress();
             // Not takeovers nor losses: a node that cannot serve may still take shards, and loses
             // them when it stops renewing; neither says that waiting work got done.
-            long completed = work.completed() + activations.sum() + releases.sum();
-            boolean pending = work.pending() || tenures.values().stream().anyMatch(t -> t.state() != ShardState.ACTIVE);
+            long completed = work.completed() + answered.sum() + activations.sum() + releases.sum();
+            // Events let in under a tenure wait for the store before the committer sees them too
+            // (a snapshot load waiting for a connection): they are waiting work.
+            boolean pending = work.pending() || tenures.values().stream()
+                    .anyMatch(t -> t.state() != ShardState.ACTIVE || t.inFlight() > 0);
             if (!pending || completed != seenCompleted) {
                 seenCompleted = completed;
                 lastProgress = now;
@@ -435,7 +472,7 @@ public final class ClusterMember implements AutoCloseable {
                     .sorted(Comparator.comparingInt(ShardTenure::shard).reversed())
                     .limit(Math.max(0, Math.min(owned - target - giving, config.maxMovesPerRound())))
                     .toList();
-            drainAndRelease(surplus, me);
+            drainAndRelease(surplus, me, OptionalLong.empty());
         }
         long now = config.nanoClock().getAsLong();
         if (now - lastReap >= REAP_EVERY.toNanos()) {
@@ -526,7 +563,7 @@ public final class ClusterMember implements AutoCloseable {
             if (epoch.isEmpty()) {
                 continue; // someone moved first, or our own lease ran out by the store's clock
             }
-            ShardTenure t = new ShardTenure(s.shard(), epoch.getAsLong(), config.probe());
+            ShardTenure t = new ShardTenure(s.shard(), epoch.getAsLong(), config.probe(), answered);
             tenures.put(s.shard(), t); // from here on, the shard's events park
             takeovers.increment();
             boolean begun;
@@ -608,12 +645,18 @@ public final class ClusterMember implements AutoCloseable {
         });
     }
 
-    /** Drains the tenures together (one deadline), then releases each (invariant 5). */
-    private void drainAndRelease(List<ShardTenure> give, String me) {
+    /**
+     * Drains the tenures together (one deadline: the drain timeout, or {@code closeDeadline} by
+     * {@link System#nanoTime} if that comes first), then releases each (invariant 5).
+     */
+    private void drainAndRelease(List<ShardTenure> give, String me, OptionalLong closeDeadline) {
         for (ShardTenure t : give) {
             t.moveTo(ShardState.DRAINING);
         }
         long deadline = System.nanoTime() + config.drainTimeout().toNanos();
+        if (closeDeadline.isPresent() && closeDeadline.getAsLong() - deadline < 0) {
+            deadline = closeDeadline.getAsLong();
+        }
         for (ShardTenure t : give) {
             try {
                 if (!t.awaitDrained(deadline)) {
@@ -654,8 +697,8 @@ public final class ClusterMember implements AutoCloseable {
             parked = t.end(ShardState.RELEASED, () -> calls.tell(new ListenerCalls.Released(t.shard(), t.epoch())));
         }
         t.resume(parked);
-        host.sweep(t.shard());
         releases.increment();
+        sweep(t);
     }
 
     /**
@@ -671,9 +714,23 @@ public final class ClusterMember implements AutoCloseable {
             parked = t.end(ShardState.LOST, () -> calls.tell(new ListenerCalls.Lost(t.shard(), t.epoch())));
         }
         t.resume(parked);
-        host.sweep(t.shard());
         lost.increment();
         LOG.log(Level.WARNING, "cluster node " + nodeId + " lost shard " + t.shard() + " (epoch " + t.epoch() + "): " + why);
+        sweep(t);
+    }
+
+    /**
+     * Drops the host's cache of an ended tenure's shard. Whatever the host throws, an
+     * {@link Error} included, is logged: the tenure has ended already, and the round, heartbeat,
+     * io thread or close that ended it goes on (a later tenure's acquisition sweeps again).
+     */
+    private void sweep(ShardTenure t) {
+        try {
+            host.sweep(t.shard());
+        } catch (RuntimeException | Error e) {
+            LOG.log(Level.ERROR, "dropping the cached state of " + t + " failed; the next tenure of the shard"
+                    + " drops it when it begins", e);
+        }
     }
 
     /**
@@ -756,39 +813,57 @@ public final class ClusterMember implements AutoCloseable {
         }
     }
 
-    /**
-     * Graceful leave: stops the claim rounds, drains and releases every shard, stops the
-     * heartbeats and ends the node's lease. A shard whose release fails is LOST here (its parked
-     * events are answered Moved) and expires with the lease; the store fences its late writes
-     * once another node takes it. The listener has heard every release and loss when it returns
-     * (or after 30 s, if it is stuck).
-     */
+    /** {@link #close(Duration)} with a 30 s deadline. */
     @Override
     public void close() {
-        stopping.countDown();
-        join(claimThread);
-        synchronized (this) {
-            drainAndRelease(List.copyOf(tenures.values()), nodeId);
-            for (ShardTenure t : List.copyOf(tenures.values())) {
-                lose(t, "its release failed while the node was closing; it expires with the node's lease");
-            }
-        }
-        join(heartbeatThread);
-        try {
-            leases.leave(nodeId);
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "ending the lease of " + nodeId + " failed; it runs out by itself: " + e.getMessage());
-        }
-        calls.close(Duration.ofSeconds(30)); // the host hears every release and loss before close returns
+        close(Duration.ofSeconds(30));
     }
 
-    private static void join(Thread t) {
+    /**
+     * Graceful leave, within {@code deadline}: stops the claim rounds, drains and releases every
+     * shard, stops the heartbeats and ends the node's lease. A shard whose release fails is LOST
+     * here (its parked events are answered Moved) and expires with the lease; the store fences its
+     * late writes once another node takes it. Every wait here (the threads' ends, the drain, the
+     * listener) lasts at most what is left of the deadline; store calls are bounded by the store
+     * (the engine refuses them past the deadline, see CloseBoundedLeases). The listener has heard
+     * every release and loss when it returns, unless it was stuck at the deadline: then its
+     * running call is interrupted and the calls not made are logged.
+     */
+    public void close(Duration deadline) {
+        long end = System.nanoTime() + Math.max(0, Math.min(deadline.toNanos(), Duration.ofDays(365).toNanos()));
+        stopping.countDown();
+        try {
+            join(claimThread, end);
+            synchronized (this) {
+                // Highest shard first, as a round gives its surplus up.
+                drainAndRelease(tenures.values().stream()
+                        .sorted(Comparator.comparingInt(ShardTenure::shard).reversed()).toList(), nodeId,
+                        OptionalLong.of(end));
+                for (ShardTenure t : List.copyOf(tenures.values())) {
+                    lose(t, "its release failed while the node was closing; it expires with the node's lease");
+                }
+            }
+            join(heartbeatThread, end);
+        } finally {
+            try {
+                leases.leave(nodeId);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "ending the lease of " + nodeId + " failed; it runs out by itself: "
+                        + e.getMessage());
+            } finally {
+                calls.close(Duration.ofNanos(Math.max(0, end - System.nanoTime())));
+            }
+        }
+    }
+
+    /** Waits for {@code t} to end until {@code end} (by {@link System#nanoTime}). */
+    private static void join(Thread t, long end) {
         if (t == null) {
             return;
         }
         try {
-            if (!t.join(Duration.ofSeconds(30))) {
-                LOG.log(Level.WARNING, t.getName() + " did not stop within 30 s");
+            if (!t.join(Duration.ofNanos(Math.max(0, end - System.nanoTime())))) {
+                LOG.log(Level.WARNING, t.getName() + " did not stop by the close's deadline");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -3,11 +3,14 @@ package dev.taskevents.engine.cluster;
 import dev.taskevents.engine.ShardListener;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -63,10 +66,22 @@ final class ListenerCalls {
      */
     Future<?> tell(Change change) {
         try {
-            return thread.submit(() -> call(change));
+            Call call = new Call(change);
+            thread.execute(call);
+            return call;
         } catch (RejectedExecutionException e) {
             LOG.log(Level.WARNING, "the shard listener was not told " + change + ": the cluster member is closed");
             return CompletableFuture.completedFuture(null);
+        }
+    }
+
+    /** One queued call; named by its change, so that a close can say which calls it dropped. */
+    private final class Call extends FutureTask<Void> {
+        final Change change;
+
+        Call(Change change) {
+            super(() -> call(change), null);
+            this.change = change;
         }
     }
 
@@ -109,18 +124,28 @@ final class ListenerCalls {
         }
     }
 
-    /** Makes the calls queued so far (up to {@code timeout}), then ends the thread. */
+    /**
+     * Makes the calls queued so far (up to {@code timeout}), then ends the thread: a call still
+     * running then is interrupted, and the calls still queued are dropped and logged (one warning).
+     */
     void close(Duration timeout) {
         thread.shutdown();
+        boolean done = false;
         try {
-            if (!thread.awaitTermination(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                LOG.log(Level.WARNING, "the shard listener did not return within " + timeout
-                        + "; calls still queued are dropped");
-                thread.shutdownNow();
-            }
+            done = thread.awaitTermination(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
-            thread.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        if (done) {
+            return;
+        }
+        List<Change> dropped = new ArrayList<>();
+        for (Runnable r : thread.shutdownNow()) {
+            if (r instanceof Call call) {
+                dropped.add(call.change);
+            }
+        }
+        LOG.log(Level.WARNING, "the shard listener did not return within " + timeout + " of the close; its call"
+                + " running then was interrupted, and these calls were not made: " + dropped);
     }
 }

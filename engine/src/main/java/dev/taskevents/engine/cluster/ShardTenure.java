@@ -8,6 +8,7 @@ import java.util.function.Supplier;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * One tenure of this node on one shard: the shard held at one epoch, from its acquisition to its
@@ -69,16 +70,19 @@ public final class ShardTenure {
     private final long epoch;
     private final Probe probe;
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final LongAdder answered;
     private volatile ShardState state = ShardState.ACQUIRING;
     /** Events waiting for the tenure to serve or end; guarded by {@code this}. */
     private List<Runnable> parked = new ArrayList<>();
     /** The host's {@code acquired} call, once {@link #begin} queued it; guarded by {@code this}. */
     private Future<?> announcement;
 
-    ShardTenure(int shard, long epoch, Probe probe) {
+    /** @param answered counts the events answered under this tenure (the member's, for all its tenures) */
+    ShardTenure(int shard, long epoch, Probe probe, LongAdder answered) {
         this.shard = shard;
         this.epoch = epoch;
         this.probe = probe;
+        this.answered = answered;
     }
 
     public int shard() {
@@ -108,12 +112,17 @@ public final class ShardTenure {
         if (state == ShardState.ACTIVE) {
             return true;
         }
-        exit();
+        uncount();
         return false;
     }
 
-    /** An event counted by {@link #enter} was answered. */
+    /** An event {@link #enter} let in was answered. */
     public void exit() {
+        answered.increment();
+        uncount();
+    }
+
+    private void uncount() {
         if (inFlight.decrementAndGet() == 0 && state == ShardState.DRAINING) {
             synchronized (this) {
                 notifyAll();
