@@ -44,10 +44,19 @@ class RuntimeImageIT {
 
     private static Run run(Path dir, String... args) throws Exception {
         Process process = command(dir, args).start();
+        // Both streams at once: a command that fills one pipe while the other is read first would
+        // block on its write, and never end.
+        var err = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return process.getErrorStream().readAllBytes();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, runnable -> Thread.ofVirtual().start(runnable));
         var out = process.getInputStream().readAllBytes();
-        var err = process.getErrorStream().readAllBytes();
         assertTrue(process.waitFor(5, TimeUnit.MINUTES), "the command did not finish");
-        return new Run(process.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+        return new Run(process.exitValue(), new String(out, StandardCharsets.UTF_8),
+                new String(err.get(1, TimeUnit.MINUTES), StandardCharsets.UTF_8));
     }
 
     @Test

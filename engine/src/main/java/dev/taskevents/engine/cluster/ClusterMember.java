@@ -309,9 +309,7 @@ public final class ClusterMember implements AutoCloseable {
                     heartbeatFailures.increment();
                     LOG.log(Level.WARNING, "cluster node " + id + " is no longer registered (its lease ran out and it"
                             + " was reaped): every shard it held is lost; registering anew");
-                    for (ShardTenure t : List.copyOf(tenures.values())) {
-                        lose(t, "the node's registration is gone");
-                    }
+                    loseAll(List.copyOf(tenures.values()), "the node's registration is gone");
                     formerIds.add(id);
                     try {
                         beginGrace(registerNew(), "its registration had been reaped");
@@ -415,9 +413,8 @@ public final class ClusterMember implements AutoCloseable {
                     + " to other nodes once the lease runs out");
         }
         if (!admitting()) {
-            for (ShardTenure t : List.copyOf(tenures.values())) {
-                lose(t, "the node stopped renewing its lease (" + why + ") and the lease ran out");
-            }
+            loseAll(List.copyOf(tenures.values()),
+                    "the node stopped renewing its lease (" + why + ") and the lease ran out");
         }
     }
 
@@ -434,18 +431,22 @@ public final class ClusterMember implements AutoCloseable {
         nodes.sort(Comparator.comparing(NodeInfo::nodeId));
         List<ShardInfo> map = leases.shards();
         lastRead = new ClusterRead(List.copyOf(nodes), map, config.nanoClock().getAsLong());
+        List<ShardTenure> contradicted = new ArrayList<>();
         for (ShardTenure t : List.copyOf(tenures.values())) {
             ShardInfo info = map.get(t.shard());
             if (!me.equals(info.ownerNode()) || info.epoch() != t.epoch()) {
-                lose(t, "the shard map shows it at epoch " + info.epoch() + " owned by " + info.ownerNode());
+                contradicted.add(t);
             }
+        }
+        if (contradicted.size() == 1) {
+            ShardInfo info = map.get(contradicted.get(0).shard());
+            lose(contradicted.get(0), "the shard map shows it at epoch " + info.epoch() + " owned by " + info.ownerNode());
+        } else {
+            loseAll(contradicted, "the shard map shows them at another epoch or owner");
         }
         releaseOrphans(map, me);
-        for (ShardTenure t : List.copyOf(tenures.values())) {
-            if (t.state() == ShardState.DRAINING) {
-                release(t, me); // its release failed in an earlier round (invariant 5)
-            }
-        }
+        // Releases that failed in an earlier round (invariant 5).
+        releaseAll(tenures.values().stream().filter(t -> t.state() == ShardState.DRAINING).toList(), me);
         retellWaiting();
         int index = -1;
         for (int i = 0; i < nodes.size(); i++) {
@@ -657,48 +658,69 @@ public final class ClusterMember implements AutoCloseable {
         if (closeDeadline.isPresent() && closeDeadline.getAsLong() - deadline < 0) {
             deadline = closeDeadline.getAsLong();
         }
+        List<ShardTenure> undrained = new ArrayList<>();
+        long inFlight = 0;
         for (ShardTenure t : give) {
             try {
                 if (!t.awaitDrained(deadline)) {
-                    LOG.log(Level.WARNING, t.inFlight() + " events of " + t + " were still in flight after the drain"
-                            + " timeout; releasing it anyway (their writes will be fenced and answered Moved)");
+                    undrained.add(t);
+                    inFlight += t.inFlight();
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
-        for (ShardTenure t : give) {
-            release(t, me);
+        if (!undrained.isEmpty()) {
+            LOG.log(Level.WARNING, inFlight + " events of " + describe(undrained) + " were still in flight after the"
+                    + " drain timeout; releasing anyway (their writes will be fenced and answered Moved)");
+        }
+        releaseAll(give, me);
+    }
+
+    /** {@link #release}s each of {@code ts}; the failures are logged once, together. */
+    private void releaseAll(List<ShardTenure> ts, String me) {
+        List<ShardTenure> failed = new ArrayList<>();
+        RuntimeException first = null;
+        for (ShardTenure t : ts) {
+            RuntimeException e = release(t, me);
+            if (e != null) {
+                failed.add(t);
+                first = first == null ? e : first;
+            }
+        }
+        if (first != null) {
+            LOG.log(Level.WARNING, "releasing " + describe(failed) + " failed; they stay DRAINING (their events wait)"
+                    + " and the release is retried next round: " + first.getMessage());
         }
     }
 
     /**
      * Releases a drained tenure (invariant 5): RELEASED if the store gave it up, LOST if the
-     * store no longer has it here at its epoch, still DRAINING if the release threw.
+     * store no longer has it here at its epoch, still DRAINING if the release threw; returns what
+     * it threw then (the caller logs it), else null.
      */
-    private void release(ShardTenure t, String me) {
+    private RuntimeException release(ShardTenure t, String me) {
         boolean released;
         try {
             released = leases.release(t.shard(), me, t.epoch());
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "releasing " + t + " failed; it stays DRAINING (its events wait) and the release"
-                    + " is retried next round: " + e.getMessage());
-            return;
+            return e;
         }
         if (!released) {
             lose(t, "its release was refused: the store no longer has it at this node and epoch");
-            return;
+            return null;
         }
         List<Runnable> parked;
         synchronized (ownership) {
             if (!tenures.remove(t.shard(), t)) {
-                return;
+                return null;
             }
             parked = t.end(ShardState.RELEASED, () -> calls.tell(new ListenerCalls.Released(t.shard(), t.epoch())));
         }
         t.resume(parked);
         releases.increment();
         sweep(t);
+        return null;
     }
 
     /**
@@ -706,17 +728,38 @@ public final class ClusterMember implements AutoCloseable {
      * listener told (if it heard the tenure begin). Any thread (invariant 7).
      */
     private void lose(ShardTenure t, String why) {
-        List<Runnable> parked;
-        synchronized (ownership) {
-            if (!tenures.remove(t.shard(), t)) {
-                return;
+        loseAll(List.of(t), why);
+    }
+
+    /** {@link #lose}s each of {@code ts}, logged once, together. */
+    private void loseAll(List<ShardTenure> ts, String why) {
+        List<ShardTenure> ended = new ArrayList<>();
+        for (ShardTenure t : ts) {
+            List<Runnable> parked;
+            synchronized (ownership) {
+                if (!tenures.remove(t.shard(), t)) {
+                    continue;
+                }
+                parked = t.end(ShardState.LOST, () -> calls.tell(new ListenerCalls.Lost(t.shard(), t.epoch())));
             }
-            parked = t.end(ShardState.LOST, () -> calls.tell(new ListenerCalls.Lost(t.shard(), t.epoch())));
+            t.resume(parked);
+            lost.increment();
+            ended.add(t);
+            sweep(t);
         }
-        t.resume(parked);
-        lost.increment();
-        LOG.log(Level.WARNING, "cluster node " + nodeId + " lost shard " + t.shard() + " (epoch " + t.epoch() + "): " + why);
-        sweep(t);
+        if (!ended.isEmpty()) {
+            LOG.log(Level.WARNING, "cluster node " + nodeId + " lost " + describe(ended) + ": " + why);
+        }
+    }
+
+    /** "shard 3 (epoch 1)", or "5 shards [3, 4, 9, 12, 40]" (at most 16 named). */
+    private static String describe(List<ShardTenure> ts) {
+        if (ts.size() == 1) {
+            return "shard " + ts.get(0).shard() + " (epoch " + ts.get(0).epoch() + ")";
+        }
+        List<Integer> shards = ts.stream().map(ShardTenure::shard).sorted().toList();
+        return ts.size() + " shards " + (shards.size() <= 16 ? shards.toString()
+                : shards.subList(0, 16).toString().replace("]", ", ...]"));
     }
 
     /**
@@ -839,9 +882,8 @@ public final class ClusterMember implements AutoCloseable {
                 drainAndRelease(tenures.values().stream()
                         .sorted(Comparator.comparingInt(ShardTenure::shard).reversed()).toList(), nodeId,
                         OptionalLong.of(end));
-                for (ShardTenure t : List.copyOf(tenures.values())) {
-                    lose(t, "its release failed while the node was closing; it expires with the node's lease");
-                }
+                loseAll(List.copyOf(tenures.values()),
+                        "their release failed while the node was closing; they expire with the node's lease");
             }
             join(heartbeatThread, end);
         } finally {
