@@ -162,9 +162,13 @@ public final class Simulation {
                     }
                 }
                 // Workflows are done, but workers may still be sending their last events (a late
-                // RUNNING, a resend after a lost ack): they stop here, and closing the client lets
-                // what they sent be answered rather than failing it.
+                // RUNNING, a resend after a lost ack): they stop here, and send nothing more once
+                // stopped; closing the client then lets what they sent be answered rather than
+                // failing it. An event sent after the close would fail as the client's error.
                 threads.shutdownNow();
+                if (!threads.awaitTermination(30, TimeUnit.SECONDS)) {
+                    driverErrors.add(new IllegalStateException("the workers did not stop within 30 s of the run's end"));
+                }
                 stats = serve.stats();
                 service = new DemoReport.ServiceRun(serve.address().toString(), feedEventsRead.sum(),
                         serve.client().resends());
@@ -382,6 +386,9 @@ public final class Simulation {
             }
         }
         for (TaskEvent event : events) {
+            if (Thread.currentThread().isInterrupted()) {
+                return; // the run is over (its workers are stopped): what is left is not sent
+            }
             sendUntilAcknowledged(event, random);
         }
     }
