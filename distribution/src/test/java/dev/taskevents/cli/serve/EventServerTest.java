@@ -170,6 +170,14 @@ class EventServerTest {
         start(1_000, 1 << 20);
         post("/v1/task-instances", "{\"id\":10,\"workflowInstanceId\":1,\"name\":\"a\"}");
         post("/v1/events", running("e1", 10));
+        // An event leaves the queue when its key's task ends, just after its answer was sent.
+        dev.taskevents.storecontract.Await.until(() -> {
+            try {
+                return get("/metrics").body().contains("\ntaskevents_queued_events 0\n");
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
         HttpResponse<String> metrics = get("/metrics");
         assertEquals(200, metrics.statusCode());
         assertTrue(metrics.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
