@@ -11,7 +11,7 @@ status=0
 ./mvnw -B -ntp verify \
   -Dtaskevents.reliability.workflows=1000 -Dtaskevents.reliability.kills=10 \
   -Dtaskevents.reliability.fuzz=50000 -Dtaskevents.reliability.iterations=50000 \
-  -Dtaskevents.hostile.flood=256 -Dtaskevents.chaos.workflows=1000 \
+  -Dtaskevents.hostile.flood=256 -Dtaskevents.chaos.workflows=1000 -Dtaskevents.chaos.rounds=5 \
   -Dtest='DatabaseFaultTest,CrashBetweenCommitAndTellingTest,OverloadTest,KeyedExecutorRandomStressTest,TaskEventFuzzTest,TaskEventOracleFuzzTest,ServeFuzzTest,ServeModelFuzzTest,ForkedServeTest' \
   -Dit.test='ReliabilityIT,ClusterChaosIT' -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false \
   >"$log" 2>&1 || status=$?

@@ -43,15 +43,17 @@ import org.junit.jupiter.api.Test;
 /**
  * Cluster mode under chaos: three {@code serve --cluster} processes of the runtime image on one
  * database, each through its own {@link TcpProxy}, and workers that resend until acknowledged and
- * follow 421 and MOVED to the owner. While they work, each fault is triggered by progress (the
- * share of events acknowledged), never by a clock:
+ * follow 421 and MOVED to the owner. While they work, rounds of faults run, each fault triggered
+ * by progress (the share of events acknowledged), never by a clock. In each round, on the three
+ * oldest live nodes A, B and C:
  * <ol>
  *   <li>kill -9 node A;
  *   <li>SIGSTOP node B until, by the database's clock, its lease has expired and none of its
  *       shards is still its own; then SIGCONT: it must find itself fenced and write nothing;
  *   <li>cut every database connection of node C and refuse new ones for a lease;
- *   <li>start node D and wait until it holds shards;
- *   <li>SIGTERM node C (a graceful leave: it drains and releases its shards).
+ *   <li>start a new node and wait until it holds shards;
+ *   <li>SIGTERM node C (a graceful leave: it drains and releases its shards);
+ *   <li>start another new node, so that the next round strikes B, and the two new ones.
  * </ol>
  * Then every node left is stopped gracefully and the oracles are checked, all from outside the
  * nodes:
@@ -66,7 +68,8 @@ import org.junit.jupiter.api.Test;
  *       {@code --state-log} files at least once;
  *   <li>no acknowledged event is lost: each APPLIED answer's version is in the audit.
  * </ul>
- * Sizes: {@code -Dtaskevents.chaos.workflows} (CI: 60) of 4 tasks, 3 events each.
+ * Sizes: {@code -Dtaskevents.chaos.workflows} (CI: 60) of 4 tasks, 3 events each, and
+ * {@code -Dtaskevents.chaos.rounds} (CI: 2).
  */
 class ClusterChaosIT {
     private static final Path IMAGE = Path.of(System.getProperty("taskevents.image", "target/taskevents"));
@@ -214,22 +217,23 @@ class ClusterChaosIT {
 
     private void run(Database db) throws Exception {
         int workflows = Integer.getInteger("taskevents.chaos.workflows", 60);
+        int rounds = Integer.getInteger("taskevents.chaos.rounds", 2);
         Path dir = Files.createTempDirectory("taskevents-chaos-");
         migrate(db, dir);
         installAudit(db, workflows);
 
         List<Node> nodes = new CopyOnWriteArrayList<>();
+        List<String> started = new ArrayList<>();
         Map<String, String> problems = new ConcurrentHashMap<>();
+        Workers workers = null;
+        int cut = 0;
         try {
-            Node a = new Node("a", db, dir);
-            nodes.add(a);
-            Node b = new Node("b", db, dir);
-            nodes.add(b);
-            Node c = new Node("c", db, dir);
-            nodes.add(c);
+            for (int n = 0; n < 3; n++) {
+                nodes.add(startNode(db, dir, started));
+            }
             awaitCondition("three nodes to share the shards", 60, () -> {
                 int held = 0;
-                for (Node n : List.of(a, b, c)) {
+                for (Node n : nodes) {
                     int mine = n.ownedActive().size();
                     if (mine == 0) {
                         return false;
@@ -239,56 +243,13 @@ class ClusterChaosIT {
                 return held == SHARDS;
             });
 
-            Workers workers = new Workers(nodes, workflows);
             int total = workflows * TASKS * 3;
+            workers = new Workers(nodes, workflows, total, rounds);
             CountDownLatch done = workers.start();
-
-            // 1. kill -9 a.
-            workers.awaitProgress(total * 20 / 100);
-            Set<Integer> shardsOfA = a.ownedActive().keySet();
-            long killedAt = System.nanoTime();
-            workers.failoverFrom(a.address(), shardsOfA, killedAt);
-            a.process.destroyForcibly();
-            a.process.waitFor();
-            nodes.remove(a);
-
-            // 2. SIGSTOP b past its lease, by the database's clock, until none of its shards is its own.
-            workers.awaitProgress(total * 35 / 100);
-            Map<Integer, Long> shardsOfB = b.ownedActive();
-            long lostBefore = b.cluster().get("counters").get("shardsLost").asLong();
-            b.signal("STOP");
-            nodes.remove(b);
-            try {
-                awaitCondition("b's lease to expire and its shards to move", 60, () -> leaseExpiredAndShardsMoved(db, b.nodeId));
-            } finally {
-                b.signal("CONT");
+            for (int round = 0; round < rounds; round++) {
+                cut += faultRound(db, dir, nodes, started, workers, round);
             }
-            // Its own view: every tenure it held before the stop ended as lost (/v1/cluster shows a
-            // tenure's state only at the epoch the database records, so the counters are the witness).
-            awaitCondition("b to count the shards it lost while stopped", 30,
-                    () -> b.cluster().get("counters").get("shardsLost").asLong() - lostBefore >= shardsOfB.size());
-            nodes.add(b);
-
-            // 3. cut c's database connections and refuse new ones for a lease.
-            workers.awaitProgress(total * 50 / 100);
-            c.proxy.setDown(true); // cuts every open connection, refuses new ones
-            int cut = c.proxy.connectionsCut();
-            assertTrue(cut > 0, "c had database connections to cut");
-            awaitDatabaseTime(db, LEASE_MS + RENEW_MS);
-            c.proxy.setDown(false);
-
-            // 4. a fourth node joins and gets shards.
-            workers.awaitProgress(total * 65 / 100);
-            Node d = new Node("d", db, dir);
-            nodes.add(d);
-            awaitCondition("d to hold shards", 60, () -> !d.ownedActive().isEmpty());
-
-            // 5. c leaves gracefully.
-            workers.awaitProgress(total * 80 / 100);
-            nodes.remove(c);
-            c.signal("TERM");
-            assertTrue(c.process.waitFor(60, TimeUnit.SECONDS), "c did not stop after SIGTERM");
-            assertEquals(0, c.process.exitValue(), "c drained and stopped cleanly: " + Files.readString(dir.resolve("c.out")));
+            workers.admitAll();
 
             assertTrue(done.await(5, TimeUnit.MINUTES), "the workers did not finish: " + workers.progress() + " of " + total);
             problems.putAll(workers.problems);
@@ -301,14 +262,18 @@ class ClusterChaosIT {
             // --- oracles ---
             assertEquals(Map.of(), problems, "answers the workers could not accept");
             checkRowsAndAudit(db, workflows, workers);
-            checkToldAtLeastOnce(db, dir, List.of("a", "b", "c", "d"));
-            System.out.printf("RELIABILITY cluster (%s): workflows=%d events=%d acks=%d resends=%d moved-followed=%d"
-                    + " connections-cut=%d failover-kill-to-first-ack=%s takeovers=%d%n",
-                    db.postgres() ? "postgresql" : "mariadb", workflows, total, workers.progress(), workers.resends.get(),
-                    workers.movedFollowed.get(), cut, workers.failoverMillis() < 0 ? "none"
-                    : workers.failoverMillis() + " ms", takeovers(db));
-            assertTrue(workers.failoverMillis() >= 0, "no ack came for the killed node's workflows from another node");
+            checkToldAtLeastOnce(db, dir, started);
+            System.out.printf("RELIABILITY cluster (%s): workflows=%d events=%d rounds=%d acks=%d resends=%d"
+                    + " moved-followed=%d connections-cut=%d failover-kill-to-first-ack=%s takeovers=%d%n",
+                    db.postgres() ? "postgresql" : "mariadb", workflows, total, rounds, workers.progress(),
+                    workers.resends.get(), workers.movedFollowed.get(), cut, workers.failoverMillis(), takeovers(db));
+            assertTrue(workers.failoverMillis().stream().allMatch(millis -> millis >= 0),
+                    "after a kill, an ack came for the killed node's workflows from another node: "
+                            + workers.failoverMillis());
         } finally {
+            if (workers != null) {
+                workers.admitAll();
+            }
             for (Node n : nodes) {
                 n.process.destroyForcibly();
             }
@@ -317,6 +282,87 @@ class ClusterChaosIT {
                 n.proxy.close();
             }
         }
+    }
+
+    private Node startNode(Database db, Path dir, List<String> started) throws Exception {
+        String name = "n" + (started.size() + 1);
+        started.add(name);
+        return new Node(name, db, dir);
+    }
+
+    /**
+     * One round of faults, each triggered when the acknowledged share of the round's slice of the
+     * events reaches its mark. The workers are held at most a tenth of a slice past the next mark
+     * until its fault is in place, so every fault meets events in flight. The three oldest live
+     * nodes are the victims, so each round strikes other nodes; the round ends with three nodes
+     * live again. Returns the number of database connections cut.
+     */
+    private int faultRound(Database db, Path dir, List<Node> nodes, List<String> started, Workers workers, int round)
+            throws Exception {
+        List<Node> live = List.copyOf(nodes);
+        assertEquals(3, live.size(), "three nodes live at the start of round " + round);
+        Node killed = live.get(0);
+        Node stopped = live.get(1);
+        Node cutOff = live.get(2);
+
+        // kill -9.
+        workers.awaitMark(round, 20);
+        awaitCondition(killed.name + " to hold shards", 60, () -> !killed.ownedActive().isEmpty());
+        Set<Integer> shardsOfKilled = killed.ownedActive().keySet();
+        workers.failoverFrom(killed.address(), shardsOfKilled, System.nanoTime());
+        killed.process.destroyForcibly();
+        killed.process.waitFor();
+        nodes.remove(killed);
+        killed.proxy.close();
+
+        // SIGSTOP past the lease, by the database's clock, until none of its shards is its own.
+        workers.awaitMark(round, 35);
+        awaitCondition(stopped.name + " to hold shards", 60, () -> !stopped.ownedActive().isEmpty());
+        Map<Integer, Long> shardsOfStopped = stopped.ownedActive();
+        long lostBefore = stopped.cluster().get("counters").get("shardsLost").asLong();
+        stopped.signal("STOP");
+        nodes.remove(stopped);
+        try {
+            awaitCondition(stopped.name + "'s lease to expire and its shards to move", 60,
+                    () -> leaseExpiredAndShardsMoved(db, stopped.nodeId));
+        } finally {
+            stopped.signal("CONT");
+        }
+        // Its own view: every tenure it held before the stop ended as lost (/v1/cluster shows a
+        // tenure's state only at the epoch the database records, so the counters are the witness).
+        awaitCondition(stopped.name + " to count the shards it lost while stopped", 30,
+                () -> stopped.cluster().get("counters").get("shardsLost").asLong() - lostBefore >= shardsOfStopped.size());
+        nodes.add(stopped);
+
+        // Every database connection cut, and new ones refused, for a lease.
+        workers.awaitMark(round, 50);
+        cutOff.proxy.setDown(true);
+        int cut = cutOff.proxy.connectionsCut();
+        assertTrue(cut > 0, cutOff.name + " had database connections to cut");
+        awaitDatabaseTime(db, LEASE_MS + RENEW_MS);
+        cutOff.proxy.setDown(false);
+
+        // A node joins and gets shards.
+        workers.awaitMark(round, 65);
+        Node joined = startNode(db, dir, started);
+        nodes.add(joined);
+        awaitCondition(joined.name + " to hold shards", 60, () -> !joined.ownedActive().isEmpty());
+
+        // A graceful leave: it drains and releases its shards.
+        workers.awaitMark(round, 80);
+        nodes.remove(cutOff);
+        cutOff.signal("TERM");
+        assertTrue(cutOff.process.waitFor(60, TimeUnit.SECONDS), cutOff.name + " did not stop after SIGTERM");
+        assertEquals(0, cutOff.process.exitValue(),
+                cutOff.name + " drained and stopped cleanly: " + Files.readString(dir.resolve(cutOff.name + ".out")));
+        cutOff.proxy.close();
+
+        // Back to three nodes for the next round.
+        workers.awaitMark(round, 90);
+        Node replacement = startNode(db, dir, started);
+        nodes.add(replacement);
+        awaitCondition(replacement.name + " to hold shards", 60, () -> !replacement.ownedActive().isEmpty());
+        return cut;
     }
 
     private void migrate(Database db, Path dir) throws Exception {
@@ -494,33 +540,71 @@ class ClusterChaosIT {
         final Map<String, Long> applied = new ConcurrentHashMap<>();
         final Map<String, String> problems = new ConcurrentHashMap<>();
         final Map<Integer, String> owners = new ConcurrentHashMap<>();
-        volatile String deadAddress;
-        volatile Set<Integer> deadShards = Set.of();
-        volatile long killedAt;
-        final AtomicLong failoverNanos = new AtomicLong(-1);
+        final List<Failover> failovers = new CopyOnWriteArrayList<>();
+        final long total;
+        final int rounds;
+        final long margin;
+        final Object gate = new Object();
+        volatile long ceiling;
 
-        Workers(List<Node> nodes, int workflows) {
+        /** A kill: the node's address and shards, and the time from the kill to another node's first ack for them. */
+        record Failover(String address, Set<Integer> shards, long killedAt, AtomicLong nanos) {
+        }
+
+        Workers(List<Node> nodes, int workflows, long total, int rounds) {
             this.nodes = nodes;
             this.workflows = workflows;
+            this.total = total;
+            this.rounds = rounds;
+            this.margin = Math.max(1, total / rounds / 10);
+            this.ceiling = mark(0, 20) + margin;
         }
 
         long progress() {
             return acknowledged.get();
         }
 
-        long failoverMillis() {
-            long nanos = failoverNanos.get();
-            return nanos < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(nanos);
+        List<Long> failoverMillis() {
+            return failovers.stream().map(f -> f.nanos().get() < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(f.nanos().get()))
+                    .toList();
         }
 
         void failoverFrom(String address, Set<Integer> shards, long at) {
-            deadShards = Set.copyOf(shards);
-            killedAt = at;
-            deadAddress = address;
+            failovers.add(new Failover(address, Set.copyOf(shards), at, new AtomicLong(-1)));
         }
 
-        void awaitProgress(long events) throws Exception {
+        private long mark(int round, int percent) {
+            return total * (round * 100L + percent) / (100L * rounds);
+        }
+
+        /**
+         * Lets the workers go on to a tenth of a slice past the mark, and waits until the mark is
+         * acknowledged.
+         */
+        void awaitMark(int round, int percent) throws Exception {
+            long events = mark(round, percent);
+            raiseCeiling(events + margin);
             awaitCondition(events + " acknowledged events", 300, () -> acknowledged.get() >= events);
+        }
+
+        void admitAll() {
+            raiseCeiling(Long.MAX_VALUE);
+        }
+
+        private void raiseCeiling(long to) {
+            synchronized (gate) {
+                ceiling = Math.max(ceiling, to);
+                gate.notifyAll();
+            }
+        }
+
+        /** Holds a worker before a new event while the acknowledged count is at the ceiling. */
+        private void admit() throws InterruptedException {
+            synchronized (gate) {
+                while (acknowledged.get() >= ceiling) {
+                    gate.wait();
+                }
+            }
         }
 
         CountDownLatch start() {
@@ -596,6 +680,7 @@ class ClusterChaosIT {
         }
 
         private void send(long workflow, String eventId, String body) throws Exception {
+            admit();
             int shard = Shards.of(workflow, SHARDS);
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
             while (System.nanoTime() < deadline) {
@@ -613,9 +698,10 @@ class ClusterChaosIT {
                         switch (outcome) {
                             case "APPLIED" -> {
                                 applied.put(eventId, ack.get("version").asLong());
-                                if (deadAddress != null && !node.address().equals(deadAddress)
-                                        && deadShards.contains(shard)) {
-                                    failoverNanos.compareAndSet(-1, System.nanoTime() - killedAt);
+                                for (Failover f : failovers) {
+                                    if (!node.address().equals(f.address()) && f.shards().contains(shard)) {
+                                        f.nanos().compareAndSet(-1, System.nanoTime() - f.killedAt());
+                                    }
                                 }
                                 acknowledged.incrementAndGet();
                                 return;
