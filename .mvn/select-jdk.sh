@@ -30,7 +30,8 @@ taskevents_select_jdk() {
   fi
   best=""
   best_major=0
-  set +f # mvnw runs with globbing off; the search needs it
+  case $- in *f*) glob_was_off=1 ;; *) glob_was_off=0 ;; esac
+  set +f # mvnw runs with globbing off; the search needs it, and the caller's setting comes back after
   for candidate in /usr/lib/jvm/* /usr/java/* /opt/java/* /opt/jdk* "$HOME"/.sdkman/candidates/java/* \
     "$HOME"/.jdks/* /Library/Java/JavaVirtualMachines/*/Contents/Home; do
     [ -d "$candidate" ] || continue
@@ -42,7 +43,7 @@ taskevents_select_jdk() {
       fi
     fi
   done
-  set -f
+  if [ "$glob_was_off" = 1 ]; then set -f; fi
   if [ -z "$best" ]; then
     echo "taskevents needs a JDK 21 or newer to build, and found none: JAVA_HOME is '${JAVA_HOME-}'," >&2
     echo "the javac on PATH is not 21+, and /usr/lib/jvm, /usr/java, /opt/java, ~/.sdkman, ~/.jdks hold none." >&2
