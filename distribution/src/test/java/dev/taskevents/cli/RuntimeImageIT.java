@@ -166,6 +166,72 @@ class RuntimeImageIT {
         }
     }
 
+    /**
+     * jOOQ's logo, its tip of the day and its "Version mismatch" warning (its open-source edition
+     * knows only the newest server releases) never reach an operator: not from {@code migrate},
+     * {@code demo} or {@code serve}, on H2 always and on PostgreSQL and MariaDB when configured.
+     */
+    @Test
+    void commandsPrintNoJooqBannerTipOrVersionWarning() throws Exception {
+        Path dir = Files.createTempDirectory("taskevents-quiet-");
+        assertNoJooqChatter(dir, "jdbc:h2:file:" + dir.resolve("store").toAbsolutePath());
+        String postgres = System.getenv("TASKEVENTS_TEST_POSTGRES_URL");
+        if (postgres != null) {
+            String schema = "te_quiet_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+            try {
+                assertNoJooqChatter(dir, postgres + (postgres.contains("?") ? "&" : "?") + "currentSchema=" + schema);
+            } finally {
+                sql(postgres, "DROP SCHEMA IF EXISTS " + schema + " CASCADE"); // our own generated name
+            }
+        }
+        String mariadb = System.getenv("TASKEVENTS_TEST_MARIADB_URL");
+        if (mariadb != null) {
+            String database = "te_quiet_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+            sql(mariadb, "CREATE DATABASE " + database);
+            try {
+                assertNoJooqChatter(dir, mariadb.replaceFirst("(//[^/]+/)[^?]*", "$1" + database));
+            } finally {
+                sql(mariadb, "DROP DATABASE IF EXISTS " + database);
+            }
+        }
+    }
+
+    private static void assertNoJooqChatter(Path dir, String url) throws Exception {
+        Run migrate = run(dir, "migrate", "--store", url);
+        assertEquals(0, migrate.exit(), migrate.out() + migrate.err());
+        assertQuiet(url, migrate);
+        Run demo = run(dir, "demo", "--store", url, "--workflows", "20");
+        assertEquals(0, demo.exit(), demo.out() + demo.err());
+        assertQuiet(url, demo);
+
+        Process serve = command(dir, "serve", "--store", url, "--port", "0").redirectErrorStream(true).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(serve.getInputStream(), StandardCharsets.UTF_8));
+        StringBuilder startup = new StringBuilder();
+        String line;
+        while ((line = out.readLine()) != null && !line.contains("listening on")) {
+            startup.append(line).append('\n');
+        }
+        serve.toHandle().destroy(); // SIGTERM at once after the listening line: it drains and exits 0 all the same
+        assertTrue(serve.waitFor(60, TimeUnit.SECONDS));
+        String rest = readRest(out);
+        assertEquals(0, serve.exitValue(), startup + rest);
+        assertQuiet(url, new Run(0, startup + rest, ""));
+    }
+
+    private static void assertQuiet(String url, Run run) {
+        String all = run.out() + run.err();
+        for (String chatter : List.of("jOOQ", "Version mismatch", "tip of the day", "Thank you for using")) {
+            assertFalse(all.contains(chatter), "on " + url + ": " + chatter + " in\n" + all);
+        }
+    }
+
+    private static void sql(String url, String statement) throws java.sql.SQLException {
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url);
+             java.sql.Statement s = c.createStatement()) {
+            s.execute(statement);
+        }
+    }
+
     @Test
     void errorsAreOneLineWithoutAStackTrace() throws Exception {
         Path dir = Files.createTempDirectory("taskevents-errors-");

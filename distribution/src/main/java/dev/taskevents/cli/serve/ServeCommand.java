@@ -172,6 +172,11 @@ public final class ServeCommand {
             closeQuietly(stateLog);
             throw new UncheckedIOException("cannot start the HTTP server on " + bind + ":" + port, e);
         }
+        // The drain is armed before the first request can be accepted and before the listening
+        // line, which supervisors and tests take as ready: a SIGTERM from then on always drains.
+        CountDownLatch stop = new CountDownLatch(1);
+        Signal.handle(new Signal("TERM"), signal -> stop.countDown());
+        Signal.handle(new Signal("INT"), signal -> stop.countDown());
         server.start();
         out.printf("taskevents serve: listening on %s://%s:%d (store %s; %s)%s%n", server.tls() ? "https" : "http",
                 server.address().getHostString(), server.address().getPort(), JdbcStores.redact(url),
@@ -179,9 +184,6 @@ public final class ServeCommand {
                 engine.cluster().map(view -> "; cluster node " + view.nodeId() + " of " + view.shardCount()
                         + " shards, advertised as " + cluster.advertisedAddress()).orElse(""));
         out.flush();
-        CountDownLatch stop = new CountDownLatch(1);
-        Signal.handle(new Signal("TERM"), signal -> stop.countDown());
-        Signal.handle(new Signal("INT"), signal -> stop.countDown());
         stop.await();
         out.println("taskevents serve: stopping; finishing accepted events (up to " + drain.toSeconds() + " s)");
         server.stop(drain);
