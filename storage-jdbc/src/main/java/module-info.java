@@ -13,14 +13,16 @@ module dev.taskevents.storage.jdbc {
     requires com.zaxxer.hikari;
     requires flyway.core;
 
-    // Found through ServiceLoader (java.sql.Driver, Flyway's database plugins), never named in
-    // code; required so that they are in the module graph and in a jlink image.
-    requires org.postgresql.jdbc;
-    requires org.mariadb.jdbc;
-    requires mysql.connector.j;
-    requires com.h2database;
-    requires flyway.database.postgresql;
-    requires flyway.mysql;
+    // Optional: a host puts on its module path the driver and the Flyway database module of each
+    // database it uses (the README lists them per URL); a missing one is refused by name when a
+    // store opens. Found through ServiceLoader (java.sql.Driver, Flyway's plugins), never named in
+    // code.
+    requires static org.postgresql.jdbc;
+    requires static org.mariadb.jdbc;
+    requires static mysql.connector.j;
+    requires static com.h2database;
+    requires static flyway.database.postgresql;
+    requires static flyway.mysql;
 
     exports dev.taskevents.storage.jdbc;
 

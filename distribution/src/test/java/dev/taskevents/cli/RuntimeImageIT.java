@@ -43,7 +43,10 @@ class RuntimeImageIT {
     }
 
     private static Run run(Path dir, String... args) throws Exception {
-        Process process = command(dir, args).start();
+        return collect(command(dir, args).start());
+    }
+
+    private static Run collect(Process process) throws Exception {
         // Both streams at once: a command that fills one pipe while the other is read first would
         // block on its write, and never end.
         var err = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
@@ -230,6 +233,72 @@ class RuntimeImageIT {
              java.sql.Statement s = c.createStatement()) {
             s.execute(statement);
         }
+    }
+
+    /**
+     * A host links only the driver of the database it uses: the command runs from a module path
+     * that holds one database's driver and Flyway module, and a store of another kind is refused
+     * in one line that names the artifact to add.
+     */
+    @Test
+    void aHostNeedsOnlyTheDriverOfItsDatabase() throws Exception {
+        Path dir = Files.createTempDirectory("taskevents-drivers-");
+        List<String> others = List.of("postgresql-", "flyway-database-postgresql-", "flyway-database-cockroachdb-",
+                "mariadb-java-client-", "mysql-connector-j-", "protobuf-java-", "flyway-mysql-", "h2-");
+        Path h2Only = modulePath(dir.resolve("h2-only"), others, "h2-");
+        Run migrated = runOn(h2Only, dir, "migrate", "--store", "jdbc:h2:file:" + dir.resolve("store").toAbsolutePath());
+        assertEquals(0, migrated.exit(), migrated.out() + migrated.err());
+        assertTrue(migrated.out().contains("is at version 4"), migrated.out());
+
+        Run noDriver = runOn(h2Only, dir, "migrate", "--store", "jdbc:postgresql://127.0.0.1:1/x?user=u");
+        assertEquals(1, noDriver.exit(), noDriver.out() + noDriver.err());
+        assertEquals("taskevents: no JDBC driver for jdbc:postgresql: URLs: add org.postgresql:postgresql"
+                + " (module org.postgresql.jdbc) to the module path", noDriver.err().strip());
+        Run noMariaDb = runOn(h2Only, dir, "migrate", "--store", "jdbc:mariadb://127.0.0.1:1/x");
+        assertTrue(noMariaDb.err().contains("add org.mariadb.jdbc:mariadb-java-client"), noMariaDb.err());
+
+        Path driverWithoutFlyway = modulePath(dir.resolve("pg-driver-only"), others, "postgresql-");
+        Run noFlyway = runOn(driverWithoutFlyway, dir, "migrate", "--store", "jdbc:postgresql://127.0.0.1:1/x?user=u");
+        assertEquals(1, noFlyway.exit(), noFlyway.out() + noFlyway.err());
+        assertTrue(noFlyway.err().strip().endsWith("add org.flywaydb:flyway-database-postgresql to the module path"),
+                noFlyway.err());
+
+        String postgres = System.getenv("TASKEVENTS_TEST_POSTGRES_URL");
+        if (postgres != null) {
+            Path postgresOnly = modulePath(dir.resolve("pg-only"), others, "postgresql-",
+                    "flyway-database-postgresql-", "flyway-database-cockroachdb-");
+            String schema = "te_drivers_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+            try {
+                Run demo = runOn(postgresOnly, dir, "demo", "--store",
+                        postgres + (postgres.contains("?") ? "&" : "?") + "currentSchema=" + schema, "--workflows", "20");
+                assertEquals(0, demo.exit(), demo.out() + demo.err());
+                assertTrue(demo.out().contains("verification    OK"), demo.out());
+            } finally {
+                sql(postgres, "DROP SCHEMA IF EXISTS " + schema + " CASCADE"); // our own generated name
+            }
+        }
+    }
+
+    /** The image's app/ jars into {@code into}, without those starting with one of {@code drop} unless kept. */
+    private static Path modulePath(Path into, List<String> drop, String... keep) throws IOException {
+        Files.createDirectories(into);
+        try (var jars = Files.list(IMAGE.resolve("app"))) {
+            for (Path jar : jars.toList()) {
+                String name = jar.getFileName().toString();
+                boolean kept = java.util.Arrays.stream(keep).anyMatch(name::startsWith);
+                if (kept || drop.stream().noneMatch(name::startsWith)) {
+                    Files.copy(jar, into.resolve(name));
+                }
+            }
+        }
+        return into;
+    }
+
+    private static Run runOn(Path modulePath, Path dir, String... args) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of(IMAGE.resolve("bin/java").toAbsolutePath().toString(),
+                "--module-path", modulePath.toString(), "-m", "dev.taskevents.cli/dev.taskevents.cli.Main"));
+        command.addAll(List.of(args));
+        return collect(new ProcessBuilder(command).directory(dir.toFile()).start());
     }
 
     @Test

@@ -61,6 +61,7 @@ final class Pool implements AutoCloseable {
 
     static Pool start(JdbcStoreOptions options, Sessions sessions) {
         SQLDialect dialect = Dialects.of(options.url());
+        Drivers.require(options.url());
         refuseMalformed(options.url());
         HikariConfig config = new HikariConfig();
         // HikariCP logs its configuration, URL included, at DEBUG, and masks only a lower-case
