@@ -12,7 +12,7 @@ public final class UnauthorizedException extends TaskEventsException {
     UnauthorizedException(int status, String server) {
         super("the server " + server + " refused the bearer token (" + status + (status == 401
                 ? "): check the token the client was built with (TaskEventsClient.Builder.token) against the"
-                + " tokens serve accepts (its --token-file)"
+                + " tokens serve accepts (its --token-file or TASKEVENTS_TOKENS)"
                 : "): the token is not allowed to do this; use a token serve accepts for it")
                 + "; resending cannot help", null);
         this.status = status;

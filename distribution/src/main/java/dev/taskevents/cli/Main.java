@@ -22,7 +22,7 @@ public final class Main {
               serve     run the HTTP JSON service that workers send task events to
               migrate   apply the database migrations of a store and print the schema version
 
-            Run 'taskevents <command> --help' for a command's options.
+            Run 'taskevents <command> --help' for a command's options, 'taskevents --version' for the version.
             """;
 
     private Main() {}
@@ -37,6 +37,10 @@ public final class Main {
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
             out.print(USAGE);
             return args.length == 0 ? 2 : 0;
+        }
+        if (args[0].equals("--version") || args[0].equals("version")) {
+            out.println("taskevents " + version());
+            return 0;
         }
         List<String> rest = Arrays.asList(args).subList(1, args.length);
         try {
@@ -58,6 +62,12 @@ public final class Main {
             err.println("taskevents: interrupted");
             return 130;
         }
+    }
+
+    /** This build's version, as its module records it ({@code --module-version}, the Maven version). */
+    static String version() {
+        return Main.class.getModule().getDescriptor() == null ? "(version unknown: not run as a module)"
+                : Main.class.getModule().getDescriptor().rawVersion().orElse("(version unknown: not recorded in the module)");
     }
 
     /** Flyway, HikariCP and jOOQ log at INFO by default; the command speaks for itself. */

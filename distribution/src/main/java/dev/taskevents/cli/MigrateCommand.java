@@ -7,10 +7,10 @@ import java.io.PrintStream;
 import java.util.List;
 import java.util.Set;
 
-/** {@code taskevents migrate --store URL [--shards N]}: applies the migrations and prints the schema version. */
+/** {@code taskevents migrate [--store URL] [--shards N]}: applies the migrations and prints the schema version. */
 final class MigrateCommand {
     static final String HELP = """
-            Usage: taskevents migrate --store URL [--shards N]
+            Usage: taskevents migrate [--store URL] [--shards N]
 
             Applies the pending database migrations of a JDBC store and prints the schema version.
 

@@ -333,6 +333,9 @@ class RuntimeImageIT {
             assertEquals(0, help.exit());
             assertTrue(help.out().startsWith("Usage: taskevents " + command), help.out());
         }
+        Run version = run(dir, "--version");
+        assertEquals(0, version.exit(), version.err());
+        assertTrue(version.out().strip().matches("taskevents \\d+\\.\\d+\\.\\d+\\S*"), version.out());
     }
 
     @Test

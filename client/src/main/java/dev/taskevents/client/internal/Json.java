@@ -266,7 +266,7 @@ public final class Json {
         }
         try {
             return new BigDecimal(literal);
-        } catch (NumberFormatException e) { // an exponent beyond int (found by the fuzz test)
+        } catch (NumberFormatException e) { // an exponent beyond int
             throw error("a number out of range: " + literal.substring(0, Math.min(40, literal.length())));
         }
     }

@@ -5,7 +5,7 @@ import org.flywaydb.core.api.migration.BaseJavaMigration;
 import org.flywaydb.core.api.migration.Context;
 
 /**
- * Cluster mode (issue 13, docs/plans/cluster-mode §2): {@code cluster_info} (one row: the shard
+ * Cluster mode (docs/plans/cluster-mode §2): {@code cluster_info} (one row: the shard
  * count, chosen here once and for ever), {@code cluster_node} (a node's lease, renewed by one
  * UPDATE per node), {@code cluster_shard} (rows {@code 0 .. shardCount-1}: epoch and owner; the
  * lease is deliberately not here, since any UPDATE of a shard row waits for the shard's writers),

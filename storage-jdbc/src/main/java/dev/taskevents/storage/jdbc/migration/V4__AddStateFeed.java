@@ -6,7 +6,7 @@ import org.flywaydb.core.api.migration.BaseJavaMigration;
 import org.flywaydb.core.api.migration.Context;
 
 /**
- * The state-event feed (issue 14; {@code docs/plans/state-feed/DESIGN.md} §2.1):
+ * The state-event feed ({@code docs/plans/state-feed/DESIGN.md} §2.1):
  * <ul>
  *   <li>{@code task_state_feed_head}: one row, the feed's random id and the last position handed
  *       out. Each batch that records in the feed raises {@code last_position} by its event count
