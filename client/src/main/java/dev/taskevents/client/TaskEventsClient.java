@@ -37,8 +37,9 @@ import javax.net.ssl.SSLContext;
  * <em>acknowledged</em>: serve has committed any change it made (APPLIED), or has found it applied
  * before (DUPLICATE), outdated (STALE) or applying to no task (REJECTED). Until then the client
  * resends it, batched with others: on connection errors and timeouts, on 503 (never sooner than its
- * {@code Retry-After}) and on 5xx, with exponential backoff and full jitter, for as long as it takes
- * (or up to {@link Builder#giveUpAfter}), to the shard's owner if the server says another node owns
+ * {@code Retry-After}) and on 5xx, with exponential backoff and full jitter, up to
+ * {@link Builder#giveUpAfter} (5 minutes unless set; a WARNING is logged on the first failure of each
+ * kind to reach a node), to the shard's owner if the server says another node owns
  * it (cluster mode's 421 and MOVED; only within the scheme of the node that said so, or to a
  * configured node: see {@link TlsException}), and to another configured node when no owner is known
  * or a node is unreachable. Resending is safe: serve answers an event it applied before, by its id, as
@@ -52,6 +53,9 @@ import javax.net.ssl.SSLContext;
  * sending does, and deliver each committed state change at least once, in commit order.
  */
 public final class TaskEventsClient implements AutoCloseable {
+    /** How long an event, a feed read or a {@code createTasks} call may find no answer before it fails, unless set. */
+    public static final Duration DEFAULT_GIVE_UP_AFTER = Duration.ofMinutes(5);
+
     private final Routes routes;
     private final Transport transport;
     private final SendQueue queue;
@@ -75,7 +79,7 @@ public final class TaskEventsClient implements AutoCloseable {
         } else {
             this.ownedHttp = null;
         }
-        this.transport = new Transport(http, b.token, b.requestTimeout);
+        this.transport = new Transport(http, b.token, b.requestTimeout, b.giveUpAfter);
         this.backoff = new Backoff(b.backoffBase, b.backoffMax);
         this.giveUpAfter = b.giveUpAfter;
         this.closeTimeout = b.closeTimeout;
@@ -276,7 +280,7 @@ public final class TaskEventsClient implements AutoCloseable {
         private Duration backoffBase = Duration.ofMillis(100);
         private Duration backoffMax = Duration.ofSeconds(10);
         private int maxInFlight = 4;
-        private Duration giveUpAfter = Duration.ZERO;
+        private Duration giveUpAfter = DEFAULT_GIVE_UP_AFTER;
         private Duration closeTimeout = Duration.ofSeconds(10);
         private int shardCount;
 
@@ -426,8 +430,11 @@ public final class TaskEventsClient implements AutoCloseable {
         }
 
         /**
-         * Gives up on an event (and a feed poll) that found no answer for this long, with
-         * {@link ServerUnavailableException}; {@link Duration#ZERO} (the default) never gives up.
+         * Gives up on an event, a feed read or a {@code createTasks} call that found no answer for
+         * this long, with {@link ServerUnavailableException}: by default
+         * {@link TaskEventsClient#DEFAULT_GIVE_UP_AFTER} (5 minutes); {@link Duration#ZERO} never
+         * gives up. Either way the first failure of each kind to reach a node is logged at WARNING
+         * (logger {@code dev.taskevents.client}), and the node's recovery at INFO.
          */
         public Builder giveUpAfter(Duration bound) {
             if (bound.isNegative()) {

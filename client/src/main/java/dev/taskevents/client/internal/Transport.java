@@ -68,6 +68,7 @@ public final class Transport {
     private final Supplier<String> token;
     private final Duration requestTimeout;
     private volatile boolean tokenFailing;
+    private final Outages outages;
     /** Addresses that spoke their URI's scheme to this client: never probed. Only grows (one entry per node). */
     private final Set<NodeAddress> spokeTheirScheme = ConcurrentHashMap.newKeySet();
     /** The latest probe of each address, whose verdict stands for {@link #PROBE_PERIOD} from its start. */
@@ -76,11 +77,16 @@ public final class Transport {
     private record Probe(long startedNanos, CompletableFuture<SchemeProbe.Spoken> spoken) {
     }
 
-    /** @param token gives the bearer token for each request (null result: no Authorization header) */
-    public Transport(HttpClient http, Supplier<String> token, Duration requestTimeout) {
+    /**
+     * @param token gives the bearer token for each request (null result: no Authorization header)
+     * @param giveUpAfter the client's bound on resending, named when a node's failures are logged
+     *     ({@link Outages})
+     */
+    public Transport(HttpClient http, Supplier<String> token, Duration requestTimeout, Duration giveUpAfter) {
         this.http = http;
         this.token = token;
         this.requestTimeout = requestTimeout;
+        this.outages = new Outages(giveUpAfter);
     }
 
     public CompletableFuture<HttpResponse<String>> post(URI node, String path, String json) {
@@ -140,6 +146,15 @@ public final class Transport {
         answer.whenComplete((response, failure) -> {
             if (failure instanceof CancellationException) {
                 exchange.cancel(true); // a caller's cancel (a feed reader closed) aborts the exchange itself
+            } else if (failure != null) {
+                Throwable cause = unwrap(failure);
+                if (!(cause instanceof SchemeMismatch) && !isCertificateFailure(cause)) { // final, and told as such
+                    outages.failed(node, cause.getClass().getName(), cause.toString());
+                }
+            } else if (response.statusCode() >= 500 || response.statusCode() == 408 || response.statusCode() == 429) {
+                outages.failed(node, "HTTP " + response.statusCode(), "HTTP " + response.statusCode());
+            } else {
+                outages.answered(node);
             }
         });
         return answer;

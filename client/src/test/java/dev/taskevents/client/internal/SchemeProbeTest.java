@@ -61,7 +61,7 @@ class SchemeProbeTest {
                     .readLine();
             (first != null && first.startsWith("GET /healthz") ? probes : tries).incrementAndGet();
         }); HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()) {
-            Transport transport = new Transport(http, () -> null, Duration.ofSeconds(30));
+            Transport transport = new Transport(http, () -> null, Duration.ofSeconds(30), Duration.ZERO);
             for (int i = 0; i < 5; i++) {
                 ExecutionException failed = assertThrows(ExecutionException.class,
                         () -> transport.post(server.uri, "/v1/events", "[]").get(30, TimeUnit.SECONDS));
@@ -89,7 +89,7 @@ class SchemeProbeTest {
                 probeEnded.set(true);
             }
         }); HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()) {
-            Transport transport = new Transport(http, () -> null, Duration.ofSeconds(30));
+            Transport transport = new Transport(http, () -> null, Duration.ofSeconds(30), Duration.ZERO);
             CompletableFuture<Boolean> probeEndedWhenFreed = new CompletableFuture<>();
             CompletableFuture<?> answer = transport.post(server.uri, "/v1/events", "[]",
                     () -> probeEndedWhenFreed.complete(probeEnded.get()));
