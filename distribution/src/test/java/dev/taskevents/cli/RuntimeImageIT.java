@@ -323,6 +323,11 @@ class RuntimeImageIT {
         assertEquals(1, badUrl.exit());
         assertTrue(badUrl.err().contains("no storage provider serves the URL \"cassandra://x\""), badUrl.err());
 
+        Run noStore = run(dir, "serve", "--port", "0");
+        assertEquals(2, noStore.exit(), noStore.out() + noStore.err());
+        assertTrue(noStore.err().startsWith("taskevents serve: --store URL is required"), noStore.err());
+        assertEquals(1, noStore.err().strip().lines().count(), noStore.err());
+
         Run openToAll = run(dir, "serve", "--store", "memory:", "--bind", "0.0.0.0", "--port", "0");
         assertEquals(1, openToAll.exit(), openToAll.out() + openToAll.err());
         assertTrue(openToAll.err().startsWith("taskevents: refusing to listen on 0.0.0.0 without authentication"),

@@ -31,7 +31,8 @@ public final class ServeCommand {
 
             Runs the HTTP JSON service workers send task events to.
 
-              --store URL            where task state lives (default: %s)
+              --store URL            where task state lives (required), e.g. jdbc:postgresql://host/db,
+                                     or %s for a trial on one machine
               --port N               TCP port (default 8080; 0 picks a free one)
               --bind ADDRESS         address to listen on (default 127.0.0.1)
               --max-queued N         events accepted and not yet answered before 503 (default 100000)
@@ -122,7 +123,15 @@ public final class ServeCommand {
         int maxQueued = options.getInt("max-queued", 100_000, 1, 10_000_000);
         int maxBody = options.getInt("max-body-bytes", 16 * 1024 * 1024, 1_024, 1_073_741_824);
         Duration drain = Duration.ofSeconds(options.getInt("drain-seconds", 30, 0, 3_600));
-        String url = options.get("store", Defaults.STORE);
+        // No default store: a service's data goes where its operator says. A default H2 file would
+        // land in whatever directory the supervisor starts serve in (systemd: /), and two serves
+        // started from different directories would each keep a different truth.
+        String url = options.get("store", null);
+        if (url == null) {
+            throw new UsageException("serve: --store URL is required: where task state lives, e.g."
+                    + " jdbc:postgresql://host/db?user=u, or " + Defaults.STORE + " for a trial on one machine"
+                    + " (see: taskevents serve --help)");
+        }
         List<String> tokens = Credentials.tokens(System.getenv("TASKEVENTS_TOKENS"), options.get("token-file", null));
         SSLContext tls = Credentials.tls(options.get("tls-keystore", null), options.get("tls-password-file", null));
         int maxVarPool = options.getInt("max-var-pool-bytes", ServerSettings.DEFAULT_MAX_VAR_POOL_BYTES, 0, maxBody);
