@@ -3,15 +3,9 @@ package dev.taskevents.engine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.taskevents.api.StateEvent;
-import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.WorkflowStateSink;
-import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
-import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -27,49 +21,12 @@ class ClusterCloseDeadlineTest {
     private final AtomicLong nanos = new AtomicLong();
 
     /** The cluster test store, whose every release takes a second of the member's clock. */
-    private final class SlowReleases extends ForwardingTaskInstanceStore implements ShardLeases {
-        final ClusterTestStore inner;
+    private final class SlowReleases extends ForwardingShardLeases {
         final AtomicInteger releases = new AtomicInteger();
         final AtomicInteger leaves = new AtomicInteger();
 
         SlowReleases(ClusterTestStore inner) {
             super(inner);
-            this.inner = inner;
-        }
-
-        @Override
-        public Optional<ShardLeases> cluster() {
-            return Optional.of(this);
-        }
-
-        @Override
-        public int shardCount() {
-            return inner.shardCount();
-        }
-
-        @Override
-        public void register(String nodeId, String address, Duration lease) {
-            inner.register(nodeId, address, lease);
-        }
-
-        @Override
-        public Renewal heartbeat(String nodeId, Duration lease) {
-            return inner.heartbeat(nodeId, lease);
-        }
-
-        @Override
-        public List<NodeInfo> liveNodes() {
-            return inner.liveNodes();
-        }
-
-        @Override
-        public List<ShardInfo> shards() {
-            return inner.shards();
-        }
-
-        @Override
-        public OptionalLong acquire(int shard, String nodeId, long seenEpoch) {
-            return inner.acquire(shard, nodeId, seenEpoch);
         }
 
         @Override
@@ -83,21 +40,6 @@ class ClusterCloseDeadlineTest {
         public void leave(String nodeId) {
             leaves.incrementAndGet();
             inner.leave(nodeId);
-        }
-
-        @Override
-        public int reap(Duration olderThan) {
-            return inner.reap(olderThan);
-        }
-
-        @Override
-        public List<StateEvent> pendingStateEvents(Set<Integer> shards, int limit) {
-            return inner.pendingStateEvents(shards, limit);
-        }
-
-        @Override
-        public Optional<Duration> writerIdleTimeout() {
-            return inner.writerIdleTimeout();
         }
     }
 

@@ -6,24 +6,20 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.taskevents.api.Acknowledgement;
-import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
-import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.WorkflowStateSink;
 import dev.taskevents.engine.cluster.ClusterMember;
 import dev.taskevents.engine.cluster.ShardHost;
 import dev.taskevents.engine.cluster.ShardTenure;
-import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -65,8 +61,7 @@ class ClusterFailuresTest {
      * can fail once, as JdbcShardLeases does when the lock wait ends (release) or when the
      * connection drops after the database committed (acquire).
      */
-    static final class FaultyLeases extends ForwardingTaskInstanceStore implements ShardLeases {
-        final ClusterTestStore inner;
+    static final class FaultyLeases extends ForwardingShardLeases {
         /** The next release throws, as JdbcShardLeases.release does after its lock wait ended; nothing changes. */
         final AtomicBoolean releaseLockWaitEnds = new AtomicBoolean();
         /** Every release throws (the lock wait ends each time) while set. */
@@ -76,37 +71,6 @@ class ClusterFailuresTest {
 
         FaultyLeases(ClusterTestStore inner) {
             super(inner);
-            this.inner = inner;
-        }
-
-        @Override
-        public Optional<ShardLeases> cluster() {
-            return Optional.of(this);
-        }
-
-        @Override
-        public int shardCount() {
-            return inner.shardCount();
-        }
-
-        @Override
-        public void register(String nodeId, String address, Duration lease) {
-            inner.register(nodeId, address, lease);
-        }
-
-        @Override
-        public Renewal heartbeat(String nodeId, Duration lease) {
-            return inner.heartbeat(nodeId, lease);
-        }
-
-        @Override
-        public List<NodeInfo> liveNodes() {
-            return inner.liveNodes();
-        }
-
-        @Override
-        public List<ShardInfo> shards() {
-            return inner.shards();
         }
 
         @Override
@@ -129,26 +93,6 @@ class ClusterFailuresTest {
                         + epoch + ", retry");
             }
             return inner.release(shard, nodeId, epoch);
-        }
-
-        @Override
-        public void leave(String nodeId) {
-            inner.leave(nodeId);
-        }
-
-        @Override
-        public int reap(Duration olderThan) {
-            return inner.reap(olderThan);
-        }
-
-        @Override
-        public List<StateEvent> pendingStateEvents(Set<Integer> shards, int limit) {
-            return inner.pendingStateEvents(shards, limit);
-        }
-
-        @Override
-        public Optional<Duration> writerIdleTimeout() {
-            return inner.writerIdleTimeout();
         }
     }
 

@@ -7,16 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.taskevents.api.Acknowledgement;
-import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
-import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.WorkflowStateSink;
 import dev.taskevents.engine.cluster.ClusterMember;
 import dev.taskevents.engine.cluster.ShardHost;
 import dev.taskevents.engine.cluster.ShardTenure;
-import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,8 +22,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -61,8 +56,7 @@ class ClusterLeaseAndCloseFaultsTest {
     }
 
     /** The cluster test store with gates on snapshot loads and heartbeats. */
-    private static final class GatedStore extends ForwardingTaskInstanceStore implements ShardLeases {
-        final ClusterTestStore inner;
+    private static final class GatedStore extends ForwardingShardLeases {
         volatile boolean holdLoads;
         final CountDownLatch loadEntered = new CountDownLatch(1);
         final CountDownLatch loadGo = new CountDownLatch(1);
@@ -73,7 +67,6 @@ class ClusterLeaseAndCloseFaultsTest {
 
         GatedStore(ClusterTestStore inner) {
             super(inner);
-            this.inner = inner;
         }
 
         private static void await(CountDownLatch l) {
@@ -103,21 +96,6 @@ class ClusterLeaseAndCloseFaultsTest {
         }
 
         @Override
-        public Optional<ShardLeases> cluster() {
-            return Optional.of(this);
-        }
-
-        @Override
-        public int shardCount() {
-            return inner.shardCount();
-        }
-
-        @Override
-        public void register(String nodeId, String address, Duration lease) {
-            inner.register(nodeId, address, lease);
-        }
-
-        @Override
         public Renewal heartbeat(String nodeId, Duration lease) {
             Error e = heartbeatThrows;
             if (e != null) {
@@ -129,46 +107,6 @@ class ClusterLeaseAndCloseFaultsTest {
                 await(heartbeatGo);
             }
             return inner.heartbeat(nodeId, lease);
-        }
-
-        @Override
-        public List<NodeInfo> liveNodes() {
-            return inner.liveNodes();
-        }
-
-        @Override
-        public List<ShardInfo> shards() {
-            return inner.shards();
-        }
-
-        @Override
-        public OptionalLong acquire(int shard, String nodeId, long seenEpoch) {
-            return inner.acquire(shard, nodeId, seenEpoch);
-        }
-
-        @Override
-        public boolean release(int shard, String nodeId, long epoch) {
-            return inner.release(shard, nodeId, epoch);
-        }
-
-        @Override
-        public void leave(String nodeId) {
-            inner.leave(nodeId);
-        }
-
-        @Override
-        public int reap(Duration olderThan) {
-            return inner.reap(olderThan);
-        }
-
-        @Override
-        public List<StateEvent> pendingStateEvents(Set<Integer> shards, int limit) {
-            return inner.pendingStateEvents(shards, limit);
-        }
-
-        @Override
-        public Optional<Duration> writerIdleTimeout() {
-            return inner.writerIdleTimeout();
         }
     }
 

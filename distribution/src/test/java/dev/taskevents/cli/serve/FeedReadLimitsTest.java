@@ -6,20 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.taskevents.api.Stores;
 import dev.taskevents.api.spi.FeedPage;
-import dev.taskevents.api.spi.StateEventFeed;
-import dev.taskevents.api.spi.TaskInstanceStore;
-import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storecontract.Await;
-import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
-import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -38,21 +28,16 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(120)
 class FeedReadLimitsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final HttpClient http = HttpClient.newHttpClient();
     private final CountDownLatch release = new CountDownLatch(1);
     private final AtomicInteger inRead = new AtomicInteger();
     private final AtomicInteger mostInRead = new AtomicInteger();
     private final ConcurrentLinkedQueue<Integer> limitsRead = new ConcurrentLinkedQueue<>();
-    private TaskInstanceStore memory;
-    private TaskEventEngine engine;
-    private EventServer server;
+    private ServeOnFeed serve;
 
     /** A server whose feed reads wait for {@link #release}, counting how many are inside at once. */
     private void start(ServerSettings.Builder settings) throws Exception {
-        memory = Stores.open("memory:");
-        StateEventFeed real = memory.stateFeed().orElseThrow();
-        StateEventFeed held = new StateEventFeed() {
-            public long feedId() { return real.feedId(); }
+        serve = ServeOnFeed.start(Stores.open("memory:"), real -> new ForwardingStateEventFeed(real) {
+            @Override
             public FeedPage read(long after, int limit) {
                 limitsRead.add(limit);
                 mostInRead.accumulateAndGet(inRead.incrementAndGet(), Math::max);
@@ -66,40 +51,23 @@ class FeedReadLimitsTest {
                     inRead.decrementAndGet();
                 }
             }
-            public long head() { return real.head(); }
-            public long prunedThrough() { return real.prunedThrough(); }
-            public long prune(Duration retention, int maxEvents) { return real.prune(retention, maxEvents); }
-            public void addListener(Runnable appended) { real.addListener(appended); }
-            public void removeListener(Runnable appended) { real.removeListener(appended); }
-        };
-        TaskInstanceStore store = new ForwardingTaskInstanceStore(memory) {
-            @Override
-            public Optional<StateEventFeed> stateFeed() {
-                return Optional.of(held);
-            }
-        };
-        engine = TaskEventEngine.builder().store(store).stateFeed(Duration.ofHours(1)).build();
-        server = new EventServer(engine, store, settings.build());
-        server.start();
+        }, settings);
     }
 
     @AfterEach
     void stop() {
         release.countDown();
-        if (server != null) {
-            server.stop(Duration.ZERO);
-            engine.close();
-            memory.close();
+        if (serve != null) {
+            serve.close();
         }
     }
 
     private CompletableFuture<HttpResponse<String>> poll(String query) {
-        return http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.address().getPort()
-                + "/v1/state-events?" + query)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        return serve.getAsync("/v1/state-events?" + query);
     }
 
     private static ServerSettings.Builder settings() {
-        return ServerSettings.builder(new InetSocketAddress("127.0.0.1", 0));
+        return ServeOnFeed.loopback();
     }
 
     private static void assertBusy(HttpResponse<String> r) throws Exception {

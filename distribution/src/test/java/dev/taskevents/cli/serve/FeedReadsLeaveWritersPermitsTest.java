@@ -5,22 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.taskevents.api.Stores;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.FeedPage;
-import dev.taskevents.api.spi.StateEventFeed;
-import dev.taskevents.api.spi.TaskInstanceStore;
-import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storecontract.Await;
-import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
 import java.lang.reflect.Field;
-import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -42,22 +32,17 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(120)
 class FeedReadsLeaveWritersPermitsTest {
-    private final HttpClient http = HttpClient.newHttpClient();
     private final CountDownLatch release = new CountDownLatch(1);
     private final AtomicInteger inRead = new AtomicInteger();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private volatile boolean holdReads;
-    private TaskInstanceStore memory;
-    private TaskEventEngine engine;
-    private EventServer server;
+    private ServeOnFeed serve;
 
     @AfterEach
     void stop() {
         release.countDown();
-        if (server != null) {
-            server.stop(Duration.ZERO);
-            engine.close();
-            memory.close();
+        if (serve != null) {
+            serve.close();
         }
     }
 
@@ -69,10 +54,9 @@ class FeedReadsLeaveWritersPermitsTest {
 
     @Test
     void pollsQueuedForAReadSlotLeaveWritersTheirPermits() throws Exception {
-        memory = Stores.open("memory:");
-        StateEventFeed real = memory.stateFeed().orElseThrow();
-        StateEventFeed held = new StateEventFeed() {
-            public long feedId() { return real.feedId(); }
+        int maxInFlight = FeedReadLimits.READS_AT_ONCE + 1;
+        serve = ServeOnFeed.start(Stores.open("memory:"), real -> new ForwardingStateEventFeed(real) {
+            @Override
             public FeedPage read(long after, int limit) {
                 if (holdReads) {
                     inRead.incrementAndGet();
@@ -84,45 +68,34 @@ class FeedReadsLeaveWritersPermitsTest {
                 }
                 return real.read(after, limit);
             }
-            public long head() { return real.head(); }
-            public long prunedThrough() { return real.prunedThrough(); }
-            public long prune(Duration retention, int maxEvents) { return real.prune(retention, maxEvents); }
-            public void addListener(Runnable appended) { listeners.add(appended); real.addListener(appended); }
-            public void removeListener(Runnable appended) { listeners.remove(appended); real.removeListener(appended); }
-        };
-        TaskInstanceStore store = new ForwardingTaskInstanceStore(memory) {
+
             @Override
-            public Optional<StateEventFeed> stateFeed() {
-                return Optional.of(held);
+            public void addListener(Runnable appended) {
+                listeners.add(appended);
+                real.addListener(appended);
             }
-        };
-        engine = TaskEventEngine.builder().store(store).stateFeed(Duration.ofHours(1)).build();
-        int maxInFlight = FeedReadLimits.READS_AT_ONCE + 1;
-        server = new EventServer(engine, store, ServerSettings.builder(new InetSocketAddress("127.0.0.1", 0))
-                .maxInFlight(maxInFlight).build());
-        server.start();
-        memory.insert(List.of(TaskInstance.submitted(1, 7, "t1", Instant.now())));
-        String base = "http://127.0.0.1:" + server.address().getPort();
+
+            @Override
+            public void removeListener(Runnable appended) {
+                listeners.remove(appended);
+                real.removeListener(appended);
+            }
+        }, ServeOnFeed.loopback().maxInFlight(maxInFlight));
+        serve.store.insert(List.of(TaskInstance.submitted(1, 7, "t1", Instant.now())));
 
         List<CompletableFuture<HttpResponse<String>>> polls = new ArrayList<>();
         for (int i = 0; i < maxInFlight; i++) {
-            polls.add(http.sendAsync(HttpRequest.newBuilder(URI.create(base + "/v1/state-events?after=latest&wait=30"))
-                    .GET().build(), HttpResponse.BodyHandlers.ofString()));
+            polls.add(serve.getAsync("/v1/state-events?after=latest&wait=30"));
         }
-        Await.until(() -> server.parkedPolls() == maxInFlight);
+        Await.until(() -> serve.server.parkedPolls() == maxInFlight);
         holdReads = true;
         listeners.forEach(Runnable::run); // a commit: every parked poll is woken and reads again
-        Semaphore slots = (Semaphore) field(field(field(server, "stateEvents"), "limits"), "reads");
+        Semaphore slots = (Semaphore) field(field(field(serve.server, "stateEvents"), "limits"), "reads");
         Await.until(() -> inRead.get() == FeedReadLimits.READS_AT_ONCE && slots.getQueueLength() == 1);
 
-        HttpResponse<String> sent = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/events"))
-                .POST(HttpRequest.BodyPublishers.ofString("""
-                        {"eventId":"r1","type":"RUNNING","workflowInstanceId":7,"taskInstanceId":1,
-                         "eventTime":"2026-01-01T00:00:00Z","host":"w1","startTime":"2026-01-01T00:00:00Z"}
-                        """)).build(), HttpResponse.BodyHandlers.ofString());
-        assertTrue(sent.statusCode() / 100 == 2, "a worker's event while " + FeedReadLimits.READS_AT_ONCE
-                + " feed reads are in the store and one more poll is queued for a read slot (maxInFlight "
-                + maxInFlight + "): " + sent.statusCode() + " " + sent.body());
+        // A worker's event while READS_AT_ONCE feed reads are in the store and one more poll is
+        // queued for a read slot: taken (2xx), not refused for want of an in-flight permit.
+        serve.running("r1", 7, 1);
         release.countDown();
         for (CompletableFuture<HttpResponse<String>> p : polls) {
             int status = p.get(30, TimeUnit.SECONDS).statusCode();

@@ -8,18 +8,10 @@ import dev.taskevents.api.Stores;
 import dev.taskevents.api.spi.FeedPage;
 import dev.taskevents.api.spi.StateEventFeed;
 import dev.taskevents.api.spi.StoreException;
-import dev.taskevents.api.spi.TaskInstanceStore;
-import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storecontract.Await;
-import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
-import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -34,10 +26,7 @@ import org.junit.jupiter.api.Test;
  * cleaner free to prune between the two reads.
  */
 class FeedStartPositionTest {
-    private final HttpClient http = HttpClient.newHttpClient();
-    private TaskInstanceStore memory;
-    private TaskEventEngine engine;
-    private EventServer server;
+    private ServeOnFeed serve;
     private LongSupplier prunedThrough;
     private LongSupplier head;
     /**
@@ -48,66 +37,43 @@ class FeedStartPositionTest {
     private final CountDownLatch pruned = new CountDownLatch(1);
 
     private void start() throws Exception {
-        memory = Stores.open("memory:");
-        StateEventFeed real = memory.stateFeed().orElseThrow();
-        prunedThrough = real::prunedThrough;
-        head = real::head;
-        StateEventFeed hooked = new StateEventFeed() {
-            public long feedId() { return real.feedId(); }
-            public FeedPage read(long after, int limit) {
-                if (real.head() > 0 && pruneBeforeNextRead.getAndSet(false)) {
-                    long last = real.head();
-                    try {
-                        // The store's clock must move past the last commit for retention ZERO to take it.
-                        Await.until(() -> real.prune(Duration.ZERO, 1_000) >= last);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
+        serve = ServeOnFeed.start(Stores.open("memory:"), real -> {
+            prunedThrough = real::prunedThrough;
+            head = real::head;
+            return new ForwardingStateEventFeed(real) {
+                @Override
+                public FeedPage read(long after, int limit) {
+                    if (real.head() > 0 && pruneBeforeNextRead.getAndSet(false)) {
+                        long last = real.head();
+                        try {
+                            // The store's clock must move past the last commit for retention ZERO to take it.
+                            Await.until(() -> real.prune(Duration.ZERO, 1_000) >= last);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        pruned.countDown();
                     }
-                    pruned.countDown();
+                    return real.read(after, limit);
                 }
-                return real.read(after, limit);
-            }
-            public long head() { return head.getAsLong(); }
-            public long prunedThrough() { return prunedThrough.getAsLong(); }
-            public long prune(Duration retention, int maxEvents) { return real.prune(retention, maxEvents); }
-            public void addListener(Runnable appended) { real.addListener(appended); }
-            public void removeListener(Runnable appended) { real.removeListener(appended); }
-        };
-        TaskInstanceStore store = new ForwardingTaskInstanceStore(memory) {
-            @Override
-            public Optional<StateEventFeed> stateFeed() {
-                return Optional.of(hooked);
-            }
-        };
-        engine = TaskEventEngine.builder().store(store).stateFeed(Duration.ofHours(1)).build();
-        server = new EventServer(engine, store, ServerSettings.builder(new InetSocketAddress("127.0.0.1", 0)).build());
-        server.start();
+
+                @Override
+                public long head() {
+                    return head.getAsLong();
+                }
+
+                @Override
+                public long prunedThrough() {
+                    return prunedThrough.getAsLong();
+                }
+            };
+        }, ServeOnFeed.loopback());
     }
 
     @AfterEach
     void stop() {
-        if (server != null) {
-            server.stop(Duration.ZERO);
-            engine.close();
-            memory.close();
+        if (serve != null) {
+            serve.close();
         }
-    }
-
-    private HttpResponse<String> get(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.address().getPort() + path))
-                .GET().build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private void post(String path, String body) throws Exception {
-        http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.address().getPort() + path))
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private void running(String eventId, long task) throws Exception {
-        post("/v1/events", """
-                {"eventId":"%s","type":"RUNNING","workflowInstanceId":7,"taskInstanceId":%d,
-                 "eventTime":"2026-01-01T00:00:00Z","host":"w1","startTime":"2026-01-01T00:00:00Z"}
-                """.formatted(eventId, task));
     }
 
     /** The store down while a poll without a cursor (or with latest) resolves its start: 503 like every other read. */
@@ -116,8 +82,8 @@ class FeedStartPositionTest {
         start();
         prunedThrough = () -> { throw new StoreException("the database is down (test)"); };
         head = () -> { throw new StoreException("the database is down (test)"); };
-        HttpResponse<String> oldest = get("/v1/state-events");
-        HttpResponse<String> latest = get("/v1/state-events?after=latest");
+        HttpResponse<String> oldest = serve.get("/v1/state-events");
+        HttpResponse<String> latest = serve.get("/v1/state-events?after=latest");
         for (HttpResponse<String> r : List.of(oldest, latest)) {
             assertEquals(503, r.statusCode(), r.body());
             assertEquals("1", r.headers().firstValue("Retry-After").orElse(""), r.body());
@@ -133,17 +99,17 @@ class FeedStartPositionTest {
     @Test
     void aPollFromTheOldestIsNever410WhenTheCleanerRunsBetweenItsTwoReads() throws Exception {
         start();
-        post("/v1/task-instances", "[{\"id\":1,\"workflowInstanceId\":7,\"name\":\"t1\"},"
+        serve.post("/v1/task-instances", "[{\"id\":1,\"workflowInstanceId\":7,\"name\":\"t1\"},"
                 + "{\"id\":2,\"workflowInstanceId\":7,\"name\":\"t2\"}]");
-        running("r1", 1);
-        running("r2", 2);
-        StateEventFeed real = memory.stateFeed().orElseThrow();
+        serve.running("r1", 7, 1);
+        serve.running("r2", 7, 2);
+        StateEventFeed real = serve.real;
         prunedThrough = () -> {
             long through = real.prunedThrough();
             real.prune(Duration.ZERO, 1); // the cleaner's chunk, between the two reads
             return through;
         };
-        HttpResponse<String> oldest = get("/v1/state-events");
+        HttpResponse<String> oldest = serve.get("/v1/state-events");
         assertEquals(200, oldest.statusCode(), oldest.body());
         assertTrue(oldest.body().contains("\"eventId\":\"r2\""), oldest.body());
         assertFalse(oldest.body().contains("\"eventId\":\"r1\""), oldest.body());
@@ -156,16 +122,14 @@ class FeedStartPositionTest {
     @Test
     void aParkedPollFromTheOldestGoesOnFromTheNewOldestWhenItsStartIsPruned() throws Exception {
         start();
-        post("/v1/task-instances", "[{\"id\":1,\"workflowInstanceId\":7,\"name\":\"t1\"},"
+        serve.post("/v1/task-instances", "[{\"id\":1,\"workflowInstanceId\":7,\"name\":\"t1\"},"
                 + "{\"id\":2,\"workflowInstanceId\":7,\"name\":\"t2\"}]");
-        CompletableFuture<HttpResponse<String>> poll = http.sendAsync(HttpRequest.newBuilder(URI.create(
-                "http://127.0.0.1:" + server.address().getPort() + "/v1/state-events?wait=60")).GET().build(),
-                HttpResponse.BodyHandlers.ofString());
-        Await.until(() -> server.parkedPolls() == 1);
+        CompletableFuture<HttpResponse<String>> poll = serve.getAsync("/v1/state-events?wait=60");
+        Await.until(() -> serve.server.parkedPolls() == 1);
         pruneBeforeNextRead.set(true);
-        running("r1", 1); // wakes the poll; its read finds r1 deleted
+        serve.running("r1", 7, 1); // wakes the poll; its read finds r1 deleted
         assertTrue(pruned.await(30, TimeUnit.SECONDS));
-        running("r2", 2);
+        serve.running("r2", 7, 2);
         HttpResponse<String> answer = poll.get(30, TimeUnit.SECONDS);
         assertEquals(200, answer.statusCode(), answer.body());
         assertTrue(answer.body().contains("\"eventId\":\"r2\""), answer.body());
