@@ -2,7 +2,7 @@ package dev.taskevents.client;
 
 /**
  * No configured node of the server answered usefully within the bound set with
- * {@link TaskEventsClient.Builder#giveUpAfter} (by default there is none: the client keeps trying).
+ * {@link TaskEventsClient.Builder#giveUpAfter} (5 minutes unless set; {@code Duration.ZERO} keeps trying).
  * For a sent event it means: the event was not acknowledged; it may or may not have been applied;
  * resend it (resending an applied event is answered as a duplicate, never applied twice). For
  * {@code createTasks}: the tasks may or may not exist; calling again creates them or is refused

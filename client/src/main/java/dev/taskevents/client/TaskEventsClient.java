@@ -126,8 +126,7 @@ public final class TaskEventsClient implements AutoCloseable {
      * sets the rest (state SUBMITTED, version 0, its own creation time).
      *
      * <p>Like {@link #send}, it tries again on connection errors, timeouts, 503 (never sooner than its
-     * {@code Retry-After}) and 5xx, with backoff and jitter, for as long as it takes (or up to
-     * {@link Builder#giveUpAfter}). A try whose answer was lost may have created the tasks, so a 409
+     * {@code Retry-After}) and 5xx, with backoff and jitter, up to {@link Builder#giveUpAfter}. A try whose answer was lost may have created the tasks, so a 409
      * ("the ids exist") after such a try is read as done <em>only</em> if every task reads back
      * ({@code GET /v1/task-instances/{id}}) with the workflow instance and name sent here; otherwise
      * it is someone else's task, and the call fails. A 409 to the first try always fails.
@@ -261,6 +260,7 @@ public final class TaskEventsClient implements AutoCloseable {
     public int close(Duration timeout) {
         closed = true;
         int failed = queue.close(timeout);
+        transport.closing(); // what shutdownNow aborts is no outage
         if (ownedHttp != null) {
             ownedHttp.shutdownNow();
         }
@@ -430,11 +430,12 @@ public final class TaskEventsClient implements AutoCloseable {
         }
 
         /**
-         * Gives up on an event, a feed read or a {@code createTasks} call that found no answer for
-         * this long, with {@link ServerUnavailableException}: by default
-         * {@link TaskEventsClient#DEFAULT_GIVE_UP_AFTER} (5 minutes); {@link Duration#ZERO} never
-         * gives up. Either way the first failure of each kind to reach a node is logged at WARNING
-         * (logger {@code dev.taskevents.client}), and the node's recovery at INFO.
+         * Gives up on an event (counted from its first send), a feed read or a {@code createTasks}
+         * call that found no useful answer for this long, with {@link ServerUnavailableException}:
+         * by default {@link TaskEventsClient#DEFAULT_GIVE_UP_AFTER} (5 minutes);
+         * {@link Duration#ZERO} never gives up. Either way a node that fails to answer (refused,
+         * timed out, 500, 502, 504) is logged once per kind of failure at WARNING (logger
+         * {@code dev.taskevents.client}), and its next answer at INFO.
          */
         public Builder giveUpAfter(Duration bound) {
             if (bound.isNegative()) {

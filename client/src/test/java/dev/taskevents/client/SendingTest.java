@@ -258,6 +258,30 @@ class SendingTest {
         assertInstanceOf(ClientClosedException.class, failureOf(client.send(running("late", 2, 21))));
     }
 
+    /**
+     * giveUpAfter counts from an event's first send, not from {@code send}: an event that waited in
+     * the client behind its workflow's earlier one for longer than the bound is still resent after
+     * a 503 to its first try.
+     */
+    @Test
+    void timeQueuedInTheClientDoesNotCountTowardsGiveUpAfter() throws Exception {
+        StubServe stub = closeLater(StubServe.start());
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        closing.add(release::countDown);
+        stub.then(StubServe.held(entered, release))
+                .then(StubServe.status(503, "0", "{\"error\":\"the server is busy; retry\"}"));
+        TaskEventsClient client = closeLater(client(stub.uri).batch(10, Duration.ZERO)
+                .giveUpAfter(Duration.ofMillis(300)).build());
+        CompletableFuture<Ack> first = client.send(running("w1-running", 1, 11));
+        CompletableFuture<Ack> second = client.send(result("w1-result", 1, 11));
+        assertTrue(entered.await(30, TimeUnit.SECONDS));
+        Thread.sleep(400); // w1-result queued longer than giveUpAfter: the condition under test, not a wait for an outcome
+        release.countDown();
+        assertEquals(new Ack.Applied("w1-running", TaskState.RUNNING, 1), first.get(30, TimeUnit.SECONDS));
+        assertEquals("w1-result", second.get(30, TimeUnit.SECONDS).eventId(), "resent after the 503 to its first try");
+    }
+
     @Test
     void giveUpAfterBoundsTheResendsWithServerUnavailable() throws Exception {
         int port;

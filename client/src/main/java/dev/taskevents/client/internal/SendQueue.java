@@ -85,7 +85,8 @@ public final class SendQueue implements AutoCloseable {
     private static final class Pending {
         final TaskEvent event;
         final CompletableFuture<Ack> future = new CompletableFuture<>();
-        final long firstTry = System.nanoTime();
+        /** When this event was first sent (not queued): giveUpAfter counts from here. 0 until then. */
+        volatile long firstTry;
         int attempts;
         int movesInARow;
         URI avoid;
@@ -223,6 +224,12 @@ public final class SendQueue implements AutoCloseable {
                 inFlight.release();
             }
         };
+        long now = System.nanoTime();
+        for (Pending p : batch) {
+            if (p.firstTry == 0) {
+                p.firstTry = now == 0 ? 1 : now;
+            }
+        }
         CompletableFuture<HttpResponse<String>> answer;
         try {
             answer = transport.post(target, "/v1/events", Wire.events(batch.stream().map(p -> p.event).toList()), release);

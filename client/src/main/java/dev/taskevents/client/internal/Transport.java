@@ -151,13 +151,18 @@ public final class Transport {
                 if (!(cause instanceof SchemeMismatch) && !isCertificateFailure(cause)) { // final, and told as such
                     outages.failed(node, cause.getClass().getName(), cause.toString());
                 }
-            } else if (response.statusCode() >= 500 || response.statusCode() == 408 || response.statusCode() == 429) {
+            } else if (Outages.isFailure(response.statusCode())) {
                 outages.failed(node, "HTTP " + response.statusCode(), "HTTP " + response.statusCode());
             } else {
                 outages.answered(node);
             }
         });
         return answer;
+    }
+
+    /** The client is closing: the exchanges it aborts from now on are not logged as a node's failures. */
+    public void closing() {
+        outages.closing();
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.taskevents.client.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
@@ -8,16 +9,20 @@ import java.time.Duration;
 import java.util.List;
 import java.util.ResourceBundle;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
-/** A node's failures are logged once per kind until it answers again; its recovery once. */
+/** What the client logs of a node's failures and recoveries (see {@link Outages}'s invariants). */
 class OutagesTest {
     private static final URI A = URI.create("http://127.0.0.1:1");
     private static final URI B = URI.create("http://127.0.0.1:2");
+    private static final String REFUSED = "java.net.ConnectException";
 
     record Line(System.Logger.Level level, String message) {}
 
     private final List<Line> lines = new CopyOnWriteArrayList<>();
+    private final AtomicLong nanos = new AtomicLong(1);
     private final System.Logger log = new System.Logger() {
         @Override
         public String getName() {
@@ -40,32 +45,108 @@ class OutagesTest {
         }
     };
 
+    private Outages outages(Duration giveUpAfter) {
+        return new Outages(giveUpAfter, log, nanos::get);
+    }
+
+    private long count(System.Logger.Level level) {
+        return lines.stream().filter(l -> l.level() == level).count();
+    }
+
     @Test
-    void eachKindOfFailureIsLoggedOnceUntilTheNodeAnswers() {
-        Outages outages = new Outages(Duration.ofMinutes(5), log);
-        outages.failed(A, "java.net.ConnectException", "java.net.ConnectException: refused");
-        outages.failed(A, "java.net.ConnectException", "java.net.ConnectException: refused");
-        outages.failed(A, "HTTP 503", "HTTP 503");
-        outages.failed(B, "java.net.ConnectException", "java.net.ConnectException: refused");
+    void eachKindOfFailureIsLoggedOnceWhileTheNodeStaysDown() {
+        Outages outages = outages(Duration.ofMinutes(5));
+        for (int i = 0; i < 100; i++) {
+            outages.failed(A, REFUSED, REFUSED + ": refused");
+            nanos.addAndGet(Duration.ofMinutes(1).toNanos()); // an hour and more of resends
+        }
+        outages.failed(A, "HTTP 502", "HTTP 502");
+        outages.failed(B, REFUSED, REFUSED + ": refused");
         assertEquals(3, lines.size(), lines.toString());
-        assertTrue(lines.stream().allMatch(l -> l.level() == System.Logger.Level.WARNING), lines.toString());
+        assertEquals(3, count(System.Logger.Level.WARNING));
         String first = lines.getFirst().message();
         assertTrue(first.contains(A + " did not answer usefully (java.net.ConnectException: refused)"), first);
         assertTrue(first.endsWith("for up to PT5M (giveUpAfter)"), first);
+    }
 
+    @Test
+    void theNextAnswerIsLoggedOnceAndANewOutageAfterItAgain() {
+        Outages outages = outages(Duration.ofMinutes(5));
+        outages.failed(A, REFUSED, REFUSED);
         outages.answered(A);
-        outages.answered(A);
+        outages.answered(URI.create("http://127.0.0.1:1/")); // the same address
         outages.answered(URI.create("http://127.0.0.1:3"));
         assertEquals(List.of(new Line(System.Logger.Level.INFO, "taskevents client: " + A + " answers again")),
-                lines.subList(3, lines.size()));
+                lines.subList(1, lines.size()));
+        nanos.addAndGet(Outages.RELOG_AFTER.toNanos());
+        outages.failed(A, REFUSED, REFUSED);
+        assertEquals(2, count(System.Logger.Level.WARNING), "a new outage after the node answered: " + lines);
+    }
 
-        outages.failed(A, "java.net.ConnectException", "java.net.ConnectException: refused");
-        assertEquals(5, lines.size(), "a new outage is logged again: " + lines);
+    @Test
+    void aNodeFlippingBetweenFailingAndAnsweringLogsAtMostOncePerPeriod() {
+        Outages outages = outages(Duration.ofMinutes(5));
+        for (int i = 0; i < 1_000; i++) {
+            outages.failed(A, "HTTP 504", "HTTP 504");
+            outages.answered(A);
+            nanos.addAndGet(1_000_000); // a flip per millisecond: a second in all
+        }
+        assertEquals(List.of(System.Logger.Level.WARNING, System.Logger.Level.INFO),
+                lines.stream().map(Line::level).toList());
+    }
+
+    @Test
+    void busyAnswersAreNotFailures() {
+        assertFalse(Outages.isFailure(503));
+        assertFalse(Outages.isFailure(429));
+        assertFalse(Outages.isFailure(408));
+        assertFalse(Outages.isFailure(421));
+        assertTrue(Outages.isFailure(502));
+    }
+
+    @Test
+    void nothingIsLoggedOnceTheClientIsClosing() {
+        Outages outages = outages(Duration.ofMinutes(5));
+        outages.failed(A, REFUSED, REFUSED);
+        outages.closing();
+        outages.failed(B, REFUSED, REFUSED);
+        outages.answered(A);
+        assertEquals(1, lines.size(), lines.toString());
     }
 
     @Test
     void withoutABoundTheMessageSaysSo() {
-        new Outages(Duration.ZERO, log).failed(A, "HTTP 503", "HTTP 503");
+        outages(Duration.ZERO).failed(A, "HTTP 500", "HTTP 500");
         assertTrue(lines.getFirst().message().endsWith("without end (giveUpAfter is zero)"), lines.toString());
+    }
+
+    /** A failure racing the node's answer: every WARNING is followed by an INFO once the node answers. */
+    @Test
+    void aFailureRacingAnAnswerIsNeverLeftWithoutItsRecovery() throws Exception {
+        for (int round = 0; round < 2_000; round++) {
+            lines.clear();
+            Outages outages = outages(Duration.ofMinutes(5));
+            CyclicBarrier start = new CyclicBarrier(2);
+            Thread failing = Thread.ofPlatform().start(() -> {
+                await(start);
+                outages.failed(A, REFUSED, REFUSED);
+            });
+            Thread answering = Thread.ofPlatform().start(() -> {
+                await(start);
+                outages.answered(A);
+            });
+            failing.join();
+            answering.join();
+            outages.answered(A);
+            assertEquals(count(System.Logger.Level.WARNING), count(System.Logger.Level.INFO), "round " + round + ": " + lines);
+        }
+    }
+
+    private static void await(CyclicBarrier barrier) {
+        try {
+            barrier.await();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 }

@@ -6,8 +6,9 @@ import java.util.List;
  * The JDBC driver and the Flyway database module that each kind of URL needs.
  *
  * <p>They are optional modules of storage-jdbc ({@code requires static}): a host puts on its
- * module path only those of the databases it uses. A store whose driver or Flyway module is absent
- * is refused before any connection is tried, with the artifact to add.
+ * module path only those of the databases it uses. A store whose URL no driver takes while its
+ * kind's driver is absent, or whose Flyway module is absent, is refused before any connection is
+ * tried, with the artifact to add.
  */
 final class Drivers {
     /**
@@ -29,23 +30,26 @@ final class Drivers {
     private Drivers() {}
 
     /**
-     * @throws IllegalStateException naming the missing artifact and module, if the JDBC driver or
-     *     the Flyway module of {@code url}'s database is absent
+     * Why no driver took {@code url}, if that is the reason: the driver of its kind is not on the
+     * module path. Null if it is (the URL is then malformed) or the URL is of no known kind.
      */
-    static void require(String url) {
+    static String missingDriver(String url) {
         for (Needs needs : NEEDS) {
-            if (!url.startsWith(needs.prefix())) {
-                continue;
+            if (url.startsWith(needs.prefix()) && !present(needs.driverType())) {
+                return "no JDBC driver for " + needs.prefix() + " URLs: add " + needs.driverArtifact() + " (module "
+                        + needs.driverModule() + ") to the module path";
             }
-            if (!present(needs.driverType())) {
-                throw new IllegalStateException("no JDBC driver for " + needs.prefix() + " URLs: add "
-                        + needs.driverArtifact() + " (module " + needs.driverModule() + ") to the module path");
-            }
-            if (needs.flywayType() != null && !present(needs.flywayType())) {
+        }
+        return null;
+    }
+
+    /** @throws IllegalStateException naming the artifact, if the Flyway module of {@code url}'s database is absent */
+    static void requireFlyway(String url) {
+        for (Needs needs : NEEDS) {
+            if (url.startsWith(needs.prefix()) && needs.flywayType() != null && !present(needs.flywayType())) {
                 throw new IllegalStateException("the schema of " + needs.prefix() + " databases needs Flyway's "
                         + "database module: add " + needs.flywayArtifact() + " to the module path");
             }
-            return;
         }
     }
 

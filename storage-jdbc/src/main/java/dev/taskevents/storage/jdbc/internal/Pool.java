@@ -61,8 +61,8 @@ final class Pool implements AutoCloseable {
 
     static Pool start(JdbcStoreOptions options, Sessions sessions) {
         SQLDialect dialect = Dialects.of(options.url());
-        Drivers.require(options.url());
         refuseMalformed(options.url());
+        Drivers.requireFlyway(options.url());
         HikariConfig config = new HikariConfig();
         // HikariCP logs its configuration, URL included, at DEBUG, and masks only a lower-case
         // "password=": H2's ";PASSWORD=" goes to the pool as the password property instead (H2
@@ -231,7 +231,8 @@ final class Pool implements AutoCloseable {
      * a URL no driver accepts, whose port is not a number, or with user info its driver does not
      * read: drivers and the pool would report these as a failed connection after the whole
      * connection timeout, and their messages (which HikariCP also logs) hold the raw URL,
-     * password included.
+     * password included. A URL no driver accepts because its kind's driver is absent is an
+     * {@link IllegalStateException} naming the artifact instead ({@link Drivers#missingDriver}).
      */
     private static void refuseMalformed(String url) {
         java.util.regex.Matcher server = SERVER.matcher(url);
@@ -268,6 +269,10 @@ final class Pool implements AutoCloseable {
         try {
             java.sql.DriverManager.getDriver(url);
         } catch (SQLException e) {
+            String missing = Drivers.missingDriver(url);
+            if (missing != null) {
+                throw new IllegalStateException(missing);
+            }
             throw new IllegalArgumentException("malformed JDBC URL " + JdbcStores.redact(url)
                     + ": no JDBC driver accepts it (check its syntax, and that the driver is on the module path)");
         }
