@@ -64,21 +64,17 @@ final class Outages {
             return;
         }
         Node n = nodes.computeIfAbsent(NodeAddress.of(node), a -> new Node());
-        boolean warn;
-        synchronized (n) {
+        synchronized (n) { // logged under the node's monitor, so its lines come in the order decided
             long now = nanoClock.getAsLong();
             long[] last = n.logged.get(kind); // {when, answered since (1) or not (0)}
-            warn = last == null || last[1] == 1 && now - last[0] >= RELOG_AFTER.toNanos();
-            if (warn) {
+            if (last == null || last[1] == 1 && now - last[0] >= RELOG_AFTER.toNanos()) {
                 n.logged.put(kind, new long[] {now, 0});
                 n.warnedSinceAnswer = true;
+                log.log(System.Logger.Level.WARNING, "taskevents client: " + node + " did not answer usefully ("
+                        + detail + "); resending with backoff" + (giveUpAfter.isZero()
+                        ? " without end (giveUpAfter is zero)"
+                        : ", each event, read or call for up to " + giveUpAfter + " (giveUpAfter)"));
             }
-        }
-        if (warn) {
-            log.log(System.Logger.Level.WARNING, "taskevents client: " + node + " did not answer usefully ("
-                    + detail + "); resending with backoff" + (giveUpAfter.isZero()
-                    ? " without end (giveUpAfter is zero)"
-                    : ", each event, read or call for up to " + giveUpAfter + " (giveUpAfter)"));
         }
     }
 
@@ -91,14 +87,12 @@ final class Outages {
         if (n == null) {
             return;
         }
-        boolean recovered;
         synchronized (n) {
-            recovered = n.warnedSinceAnswer;
+            if (n.warnedSinceAnswer && !closing) {
+                log.log(System.Logger.Level.INFO, "taskevents client: " + node + " answers again");
+            }
             n.warnedSinceAnswer = false;
             n.logged.values().forEach(last -> last[1] = 1);
-        }
-        if (recovered && !closing) {
-            log.log(System.Logger.Level.INFO, "taskevents client: " + node + " answers again");
         }
     }
 

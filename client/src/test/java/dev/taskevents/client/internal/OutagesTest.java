@@ -9,11 +9,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.ResourceBundle;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /** What the client logs of a node's failures and recoveries (see {@link Outages}'s invariants). */
+@org.junit.jupiter.api.Timeout(60)
 class OutagesTest {
     private static final URI A = URI.create("http://127.0.0.1:1");
     private static final URI B = URI.create("http://127.0.0.1:2");
@@ -140,6 +142,54 @@ class OutagesTest {
             outages.answered(A);
             assertEquals(count(System.Logger.Level.WARNING), count(System.Logger.Level.INFO), "round " + round + ": " + lines);
         }
+    }
+
+    /** A recovery decided while the WARNING of the same node is being written comes after it. */
+    @Test
+    void aRecoveryIsNeverLoggedBeforeTheWarningItFollows() throws Exception {
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        System.Logger slowWarnings = new System.Logger() {
+            @Override
+            public String getName() {
+                return "dev.taskevents.client";
+            }
+
+            @Override
+            public boolean isLoggable(Level level) {
+                return true;
+            }
+
+            @Override
+            public void log(Level level, ResourceBundle bundle, String message, Throwable thrown) {
+                if (level == Level.WARNING) {
+                    entered.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                lines.add(new Line(level, message));
+            }
+
+            @Override
+            public void log(Level level, ResourceBundle bundle, String format, Object... params) {
+                log(level, bundle, format, (Throwable) null);
+            }
+        };
+        Outages outages = new Outages(Duration.ofMinutes(5), slowWarnings, nanos::get);
+        Thread failing = Thread.ofPlatform().start(() -> outages.failed(A, REFUSED, REFUSED));
+        entered.await();
+        Thread answering = Thread.ofPlatform().start(() -> outages.answered(A));
+        while (answering.getState() != Thread.State.BLOCKED && answering.getState() != Thread.State.TERMINATED) {
+            Thread.onSpinWait(); // until the answer has been handled, or waits for the node's monitor
+        }
+        release.countDown();
+        failing.join();
+        answering.join();
+        assertEquals(List.of(System.Logger.Level.WARNING, System.Logger.Level.INFO),
+                lines.stream().map(Line::level).toList());
     }
 
     private static void await(CyclicBarrier barrier) {

@@ -79,6 +79,8 @@ class StoreErrorMessagesTest {
                 "jdbc:h2:file:/tmp/taskevents-bad-setting;PASSWORD=" + PASSWORD + ";NO_SUCH_SETTING=1",
                 // a mistyped separator puts the password into what parses as the port
                 "jdbc:postgresql://127.0.0.1:5432&user=postgres&password=" + PASSWORD,
+                // no "/" after the port: pgjdbc logs the whole URL while it checks it
+                "jdbc:postgresql://127.0.0.1:5432?user=postgres&password=" + PASSWORD,
                 // credentials before the host, behind a subprotocol with a mode
                 "jdbc:mariadb:replication://root:" + PASSWORD + "@127.0.0.1:1/test",
                 // Connector/J's further factors of authentication

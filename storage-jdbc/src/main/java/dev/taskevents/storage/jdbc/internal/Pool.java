@@ -244,6 +244,11 @@ final class Pool implements AutoCloseable {
                         + ": credentials before the host (user:password@) are not accepted; give user= and"
                         + " password= as URL properties, or the credentials in the store options");
             }
+            if (url.startsWith("jdbc:postgresql:") && (url.length() == server.end(1) || url.charAt(server.end(1)) != '/')) {
+                // pgjdbc logs such a URL whole, password included, while it checks it.
+                throw new IllegalArgumentException("malformed JDBC URL " + JdbcStores.redact(url)
+                        + ": the host and port must be followed by /database");
+            }
             for (String address : server.group(1).split(",")) {
                 java.util.regex.Matcher hostPort = HOST_PORT.matcher(address.substring(address.indexOf('@') + 1));
                 String port = hostPort.matches() ? hostPort.group(1) : null;
