@@ -176,9 +176,16 @@ class ClusterChaosIT {
                     .redirectOutput(dir.resolve(name + ".out").toFile());
             builder.environment().put("PATH", "/nonexistent");
             this.process = builder.start();
-            Path out = dir.resolve(name + ".out");
-            awaitCondition(name + " to listen", 60, () -> Files.exists(out) && Files.readString(out).contains("listening on"));
-            this.nodeId = cluster().get("self").asText();
+            try {
+                Path out = dir.resolve(name + ".out");
+                awaitCondition(name + " to listen", 60,
+                        () -> Files.exists(out) && Files.readString(out).contains("listening on"));
+                this.nodeId = cluster().get("self").asText();
+            } catch (Exception | AssertionError e) { // not yet in the test's list of nodes: stop it here
+                process.destroyForcibly();
+                proxy.close();
+                throw e;
+            }
         }
 
         URI uri(String path) {
@@ -338,12 +345,12 @@ class ClusterChaosIT {
                     () -> leaseExpiredAndShardsMoved(db, stopped.nodeId));
         } finally {
             stopped.signal("CONT");
+            nodes.add(stopped); // running again, and stopped at the end whatever fails from here
         }
         // Its own view: every tenure it held before the stop ended as lost (/v1/cluster shows a
         // tenure's state only at the epoch the database records, so the counters are the witness).
         awaitCondition(stopped.name + " to count the shards it lost while stopped", 30,
                 () -> stopped.cluster().get("counters").get("shardsLost").asLong() - lostBefore >= shardsOfStopped.size());
-        nodes.add(stopped);
 
         // Every database connection cut, and new ones refused, for a lease.
         workers.awaitMark(round, 50);
@@ -361,11 +368,11 @@ class ClusterChaosIT {
 
         // A graceful leave: it drains and releases its shards.
         workers.awaitMark(round, 80);
-        nodes.remove(cutOff);
         cutOff.signal("TERM");
         assertTrue(cutOff.process.waitFor(60, TimeUnit.SECONDS), cutOff.name + " did not stop after SIGTERM");
         assertEquals(0, cutOff.process.exitValue(),
                 cutOff.name + " drained and stopped cleanly: " + Files.readString(dir.resolve(cutOff.name + ".out")));
+        nodes.remove(cutOff); // only once it has stopped: until then the cleanup must still stop it
         cutOff.proxy.close();
 
         // Back to three nodes for the next round.
