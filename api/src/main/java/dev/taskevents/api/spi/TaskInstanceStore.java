@@ -112,7 +112,12 @@ public interface TaskInstanceStore extends AutoCloseable {
      */
     List<StateEvent> pendingStateEvents(int limit);
 
-    /** The outbox entries of one workflow instance, in commit order. */
+    /**
+     * The outbox entries of one workflow instance, in commit order. A write of the workflow that
+     * is still committing (its outcome unknown to its caller: a COMMIT waiting for a synchronous
+     * standby, or one the server finishes after the connection dropped) is waited for, and its
+     * entries are returned if it commits; a store whose commits are never in doubt just reads.
+     */
     List<StateEvent> pendingStateEvents(long workflowInstanceId);
 
     /**

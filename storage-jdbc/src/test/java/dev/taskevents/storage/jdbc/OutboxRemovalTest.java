@@ -28,7 +28,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Removing told state events from the JDBC outbox, each removal done once (a repeated removal
+ * Reading a workflow's outbox waits for a write of the workflow still committing (its entries are
+ * read once visible). Removing told state events from the JDBC outbox, each removal done once (a repeated removal
  * takes the slow path and would hide a broken fast one): by the store that wrote them (it knows
  * their rows) and by a store opened later on the same database (it must search). What is left is
  * read through the store and counted in the table itself: a row whose events are all told is
@@ -158,6 +159,69 @@ class OutboxRemovalTest {
             } finally {
                 resume.countDown();
             }
+        }
+    }
+
+    /**
+     * A write of the workflow held before its commit (a COMMIT waiting for a synchronous standby,
+     * or one the server finishes after the engine gave up on it) is visible to the workflow's
+     * outbox read, which waits for it: the database shows the read waiting on a row lock, then the
+     * write commits, and the read returns the write's entries.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgres", "mariadb"})
+    void aWorkflowsOutboxReadWaitsForAWriteOfTheWorkflowStillCommitting(String where) throws Exception {
+        String url = url(where);
+        try (TaskInstanceStore writer = JdbcStores.open(JdbcStoreOptions.of(url));
+             TaskInstanceStore reader = JdbcStores.open(JdbcStoreOptions.of(url))) {
+            writer.insert(List.of(TaskInstance.submitted(11, 1, "t", T), TaskInstance.submitted(12, 1, "t", T)));
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch resume = new CountDownLatch(1);
+            ((JdbcTaskInstanceStore) writer).beforeCommitProbe(transaction -> {
+                if (transaction.equals("write")) {
+                    held.countDown();
+                    try {
+                        resume.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            });
+            CompletableFuture<List<StateEvent>> write = CompletableFuture.supplyAsync(() -> writeBatch(writer, 1),
+                    runnable -> Thread.ofPlatform().start(runnable));
+            try {
+                assertTrue(held.await(30, TimeUnit.SECONDS), "the write reached its commit");
+                CompletableFuture<List<StateEvent>> read = CompletableFuture.supplyAsync(
+                        () -> reader.pendingStateEvents(1L), runnable -> Thread.ofPlatform().start(runnable));
+                // Until the read waits on a lock, or returned (then it did not wait: the check below fails).
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (!read.isDone() && lockWaiters(where, url) == 0) {
+                    assertTrue(System.nanoTime() < deadline, "the outbox read neither waited on a lock nor returned");
+                    Thread.sleep(5);
+                }
+                resume.countDown();
+                List<StateEvent> written = write.get(30, TimeUnit.SECONDS);
+                assertEquals(written, read.get(30, TimeUnit.SECONDS),
+                        "the outbox read returned before the workflow's write committed, without its entries");
+            } finally {
+                resume.countDown();
+            }
+        }
+    }
+
+    /** Sessions of {@code url}'s database waiting for a row lock now. */
+    private static int lockWaiters(String where, String url) throws Exception {
+        String query = switch (where) {
+            case "h2" -> "select count(*) from information_schema.sessions where blocker_id is not null";
+            case "mariadb" -> "select count(*) from information_schema.innodb_trx t join information_schema.processlist p"
+                    + " on p.id = t.trx_mysql_thread_id where t.trx_state = 'LOCK WAIT' and p.db = database()";
+            default -> "select count(*) from pg_stat_activity where wait_event_type = 'Lock'"
+                    + " and datname = current_database()";
+        };
+        try (Connection c = DriverManager.getConnection(url); java.sql.Statement s = c.createStatement();
+             java.sql.ResultSet r = s.executeQuery(query)) {
+            r.next();
+            return r.getInt(1);
         }
     }
 

@@ -575,10 +575,23 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         return run("read the outbox", () -> outbox.pending(sql, limit));
     }
 
+    /**
+     * First a locking read of the workflow's rows, then the outbox, in one READ COMMITTED
+     * transaction. A write of the workflow that is still committing holds its rows' locks until its
+     * commit is visible: a COMMIT waiting for a synchronous standby, or one the server finishes
+     * after its client's connection dropped and the engine gave up on the write. The locking read
+     * waits for it, and the outbox read, a later statement with a snapshot of its own, then sees
+     * that write's entry. So the engine, which calls this while it holds the workflow (nothing of
+     * the workflow in flight in this process), tells a late commit before the workflow's next
+     * change. The rows are locked only until the read commits.
+     */
     @Override
     public List<StateEvent> pendingStateEvents(long workflowInstanceId) {
-        return run("read the outbox of workflow instance " + workflowInstanceId,
-                () -> outbox.pending(sql, workflowInstanceId));
+        return run("read the outbox of workflow instance " + workflowInstanceId, () -> inReadCommitted(null, t -> {
+            t.select(ID).from(TASK_INSTANCE).where(WORKFLOW_INSTANCE_ID.eq(workflowInstanceId)).orderBy(ID).forUpdate()
+                    .fetch();
+            return outbox.pending(t, workflowInstanceId);
+        }));
     }
 
     @Override
@@ -589,14 +602,29 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         }
         // READ COMMITTED (see JdbcOutbox): in MariaDB's REPEATABLE READ its locking reads would
         // also lock the gaps, and every node's batches insert into this table.
-        run("remove " + told.size() + " told entries from the outbox", () -> sql.connectionResult(c -> {
+        run("remove " + told.size() + " told entries from the outbox", () -> inReadCommitted("remove", t -> {
+            outbox.remove(t, told);
+            return null;
+        }));
+        outbox.forget(told);
+    }
+
+    /**
+     * Runs {@code body} in one READ COMMITTED transaction (the pool puts the connection's level and
+     * auto-commit back when it is returned); {@code probe}, if not null, names the transaction to
+     * {@link #beforeCommitProbe}.
+     */
+    private <T> T inReadCommitted(String probe, java.util.function.Function<DSLContext, T> body) {
+        return sql.connectionResult(c -> {
             c.setTransactionIsolation(java.sql.Connection.TRANSACTION_READ_COMMITTED);
             c.setAutoCommit(false);
             try {
-                outbox.remove(DSL.using(c, sql.dialect(), sql.settings()), told);
-                beforeCommit("remove");
+                T result = body.apply(DSL.using(c, sql.dialect(), sql.settings()));
+                if (probe != null) {
+                    beforeCommit(probe);
+                }
                 c.commit();
-                return null;
+                return result;
             } catch (RuntimeException | java.sql.SQLException e) {
                 try {
                     c.rollback();
@@ -605,8 +633,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                 }
                 throw e;
             }
-        }));
-        outbox.forget(told);
+        });
     }
 
     private void ensureOpen(String what) {
