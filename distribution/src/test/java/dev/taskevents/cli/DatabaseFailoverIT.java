@@ -196,13 +196,19 @@ class DatabaseFailoverIT {
                         .mapToLong(Map.Entry::getValue).min().orElse(-1);
                 firstAckMillis.add(first < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(first - s.killedAtNanos()));
             }
+            long engineWarnings = 0;
+            for (String name : started) {
+                engineWarnings += Files.readAllLines(dir.resolve(name + ".out")).stream()
+                        .filter(line -> line.contains("the store lost committed changes")).count();
+            }
             System.out.printf("RELIABILITY database failover (%s): workflows=%d events=%d failovers=%d acks=%d"
                             + " resends=%d promotion-ms=%s kill-to-first-ack-on-new-primary-ms=%s lost-acked=%d"
-                            + " worker-problems=%d feed-delivered=%d feed-missed=%d feed-gone=%d feed-410=%s%s%n",
+                            + " worker-problems=%d feed-delivered=%d feed-missed=%d feed-gone=%d feed-410=%s"
+                            + " engine-lost-commit-warnings=%d%s%n",
                     synchronous ? "synchronous" : "asynchronous", workflows, total, failovers, workers.progress(),
                     workers.resends.get(), switches.stream().map(PostgresPair.Failover::promotionMillis).toList(),
                     firstAckMillis, lostAcked.size(), workers.problems.size(), follower.delivered.size(),
-                    feedMissed.size(), feedGone.size(), follower.refusals, synchronous ? ""
+                    feedMissed.size(), feedGone.size(), follower.refusals, engineWarnings, synchronous ? ""
                             : " acks-while-the-standby-was-cut-off=" + acksWhileCutOff);
             if (!synchronous) {
                 System.out.println("RELIABILITY asynchronous failover details: lost-acked=" + lostAcked.stream().limit(10).toList()

@@ -111,6 +111,8 @@ import java.util.function.Supplier;
  */
 public final class TaskEventEngine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(TaskEventEngine.class.getName());
+    /** Rows found behind a version this engine knew; package-private for the engine's tests. */
+    final LostCommits lostCommits = new LostCommits(LOG, System::nanoTime);
     private static final int MAX_CONFLICT_ATTEMPTS = 3;
 
     private final TaskInstanceStore store;
@@ -510,7 +512,7 @@ public final class TaskEventEngine implements AutoCloseable {
                     if (commit.ambiguous()) {
                         yield afterUnknownOutcome(event, next, attempt, tenure);
                     }
-                    yield retryAfterConflict(event, next, attempt, tenure);
+                    yield checkNotBehind(current).thenCompose(checked -> retryAfterConflict(event, next, attempt, tenure));
                 }
                 case NOT_FOUND -> {
                     snapshot.remove(next.id());
@@ -531,6 +533,21 @@ public final class TaskEventEngine implements AutoCloseable {
                 }
             };
         }).thenCompose(stage -> stage);
+    }
+
+    /**
+     * The row was not at {@code known}'s version: another writer moved it on, or the database lost
+     * changes and it is behind ({@link LostCommits}). Reads it to tell which; a failed read only
+     * skips the check (the retry reads the workflow again anyway).
+     */
+    private CompletableFuture<Void> checkNotBehind(TaskInstance known) {
+        return CompletableFuture.runAsync(() -> {
+            try {
+                store.find(known.id()).ifPresent(stored -> lostCommits.check(known.id(), stored.version(), known.version()));
+            } catch (RuntimeException unreadable) {
+                // the check is a diagnosis; the event's retry meets the same store and answers for it
+            }
+        }, ioExecutor);
     }
 
     private CompletableFuture<Acknowledgement> retryAfterConflict(TaskEvent event, TaskInstance next, int attempt,
