@@ -102,8 +102,8 @@ final class PostgresPair implements AutoCloseable {
         if (asRoot) {
             run(120, "chown", "-R", "postgres", base.toString());
         }
-        servers[0] = new Server(base.resolve("a"), ClusterWorkload.freePort(), base.resolve("a.log"));
-        servers[1] = new Server(base.resolve("b"), ClusterWorkload.freePort(), base.resolve("b.log"));
+        servers[0] = new Server(base.resolve("a"), freeFixedPort(), base.resolve("a.log"));
+        servers[1] = new Server(base.resolve("b"), freeFixedPort(), base.resolve("b.log"));
         Server a = servers[0];
         asServerUser(120, BIN.resolve("initdb").toString(), "-D", a.data().toString(), "-A", "trust", "-U", "postgres",
                 "--no-sync");
@@ -126,6 +126,24 @@ final class PostgresPair implements AutoCloseable {
         awaitReplication(synchronous ? "sync" : "async");
     }
 
+    /**
+     * A port free now, below the range the system hands out for outgoing connections (from 32768
+     * on Linux): each server binds its port again after a rebuild (the URL names both), and an
+     * outgoing connection must not have taken it meanwhile.
+     */
+    private static int freeFixedPort() throws IOException {
+        for (int attempt = 0; attempt < 100; attempt++) {
+            int port = 20_000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(12_000);
+            try (java.net.ServerSocket socket = new java.net.ServerSocket(port, 1,
+                    java.net.InetAddress.getLoopbackAddress())) {
+                return socket.getLocalPort();
+            } catch (IOException taken) {
+                // another one
+            }
+        }
+        throw new IOException("no free port between 20000 and 32000 in 100 tries");
+    }
+
     /** The JDBC URL that reaches whichever server is the primary. */
     String url() {
         return "jdbc:postgresql://127.0.0.1:" + servers[0].port() + ",127.0.0.1:" + servers[1].port()
@@ -144,16 +162,15 @@ final class PostgresPair implements AutoCloseable {
     Failover failover() throws Exception {
         Server old = servers[primary];
         Server next = servers[1 - primary];
-        long postmaster = Long.parseLong(Files.readAllLines(old.data().resolve("postmaster.pid")).getFirst().trim());
-        List<Long> pids = new ArrayList<>();
-        pids.add(postmaster);
-        ProcessHandle.of(postmaster).ifPresent(p -> p.children().forEach(c -> pids.add(c.pid())));
+        ProcessHandle postmaster = postmaster(old).orElseThrow(() -> new AssertionError("the primary is not running"));
         long killedAt = System.nanoTime();
-        for (long pid : pids) {
-            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-        }
+        // Stopped first, so that it starts no process between the listing of its children and the kill.
+        run(10, "kill", "-STOP", String.valueOf(postmaster.pid()));
+        List<ProcessHandle> processes = new ArrayList<>(postmaster.children().toList());
+        processes.add(postmaster);
+        processes.forEach(ProcessHandle::destroyForcibly);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (pids.stream().anyMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))) {
+        while (processes.stream().anyMatch(PostgresPair::running)) {
             assertTrue(System.nanoTime() < deadline, "the old primary's processes did not die");
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
         }
@@ -238,6 +255,22 @@ final class PostgresPair implements AutoCloseable {
         });
     }
 
+    /** Waits until the primary's clock has moved on by {@code millis}. */
+    void awaitPrimaryClock(long millis) throws Exception {
+        String now = "select extract(epoch from clock_timestamp()) * 1000";
+        double start = primaryMillis(now);
+        ClusterWorkload.awaitCondition("the primary's clock to pass " + millis + " ms", 60,
+                () -> primaryMillis(now) - start >= millis);
+    }
+
+    private double primaryMillis(String query) throws Exception {
+        try (Connection c = connect(servers[primary].port()); Statement s = c.createStatement();
+             ResultSet r = s.executeQuery(query)) {
+            r.next();
+            return r.getDouble(1);
+        }
+    }
+
     private static Connection connect(int port) throws Exception {
         return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=postgres");
     }
@@ -279,20 +312,58 @@ final class PostgresPair implements AutoCloseable {
         return logs.toString();
     }
 
-    /** Stops both servers at once (immediate mode) and deletes the directory. */
+    /**
+     * The server's postmaster, if it runs: the pid in its {@code postmaster.pid}, only if that
+     * process is a postmaster of this data directory (the file of a killed server stays, and its
+     * pid may be another process's now, a backend of another server among them).
+     */
+    private static java.util.Optional<ProcessHandle> postmaster(Server server) throws IOException {
+        Path pidFile = server.data().resolve("postmaster.pid");
+        if (!Files.exists(pidFile)) {
+            return java.util.Optional.empty();
+        }
+        long pid = Long.parseLong(Files.readAllLines(pidFile).getFirst().trim());
+        String dataDir = server.data().toString();
+        return ProcessHandle.of(pid).filter(p -> {
+            try {
+                String cmdline = Files.readString(Path.of("/proc", String.valueOf(pid), "cmdline"));
+                return java.util.Arrays.asList(cmdline.split("\0")).contains(dataDir);
+            } catch (IOException gone) {
+                return false;
+            }
+        });
+    }
+
+    /** Alive and not a zombie (a killed process its new parent has not reaped yet is dead to us). */
+    private static boolean running(ProcessHandle process) {
+        if (!process.isAlive()) {
+            return false;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc", String.valueOf(process.pid()), "stat"));
+            return !stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+        } catch (IOException gone) {
+            return false;
+        }
+    }
+
+    /** Stops both servers at once (SIGKILL to each postmaster and its children) and deletes the directory. */
     @Override
     public void close() throws Exception {
         for (Server s : servers) {
-            if (s == null || !Files.exists(s.data().resolve("postmaster.pid"))) {
+            if (s == null) {
                 continue;
             }
-            long pid = Long.parseLong(Files.readAllLines(s.data().resolve("postmaster.pid")).getFirst().trim());
-            // Only a live postmaster: the file of a killed one stays, and its pid may be another process's now.
-            ProcessHandle.of(pid).filter(p -> p.info().command().orElse("").endsWith("/postgres")).ifPresent(p -> {
-                p.children().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                p.onExit().orTimeout(30, TimeUnit.SECONDS).join();
-            });
+            java.util.Optional<ProcessHandle> postmaster = postmaster(s);
+            if (postmaster.isPresent()) {
+                List<ProcessHandle> processes = new ArrayList<>(postmaster.get().children().toList());
+                processes.add(postmaster.get());
+                processes.forEach(ProcessHandle::destroyForcibly);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (processes.stream().anyMatch(PostgresPair::running) && System.nanoTime() < deadline) {
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+                }
+            }
         }
         Process rm = new ProcessBuilder("rm", "-rf", base.toString()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();

@@ -1,6 +1,7 @@
 package dev.taskevents.storage.jdbc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -171,7 +172,8 @@ class OutboxRemovalTest {
     @ParameterizedTest
     @ValueSource(strings = {"h2", "postgres", "mariadb"})
     void aWorkflowsOutboxReadWaitsForAWriteOfTheWorkflowStillCommitting(String where) throws Exception {
-        String url = url(where);
+        // H2's lock wait bound (LOCK_TIMEOUT) is a second or two by default: the read must outwait a busy machine.
+        String url = where.equals("h2") ? url(where) + ";LOCK_TIMEOUT=60000" : url(where);
         try (TaskInstanceStore writer = JdbcStores.open(JdbcStoreOptions.of(url));
              TaskInstanceStore reader = JdbcStores.open(JdbcStoreOptions.of(url))) {
             writer.insert(List.of(TaskInstance.submitted(11, 1, "t", T), TaskInstance.submitted(12, 1, "t", T)));
@@ -209,14 +211,60 @@ class OutboxRemovalTest {
         }
     }
 
-    /** Sessions of {@code url}'s database waiting for a row lock now. */
+    /**
+     * A write of the workflow that never commits (its session left idle in its transaction, as by
+     * a client that vanished) does not hold the workflow's outbox read for ever: the read waits
+     * for the row lock a bounded time, then fails as a store failure, which the engine retries.
+     * H2 is left out: its database lives in the writer's process.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"postgres", "mariadb"})
+    void aWorkflowsOutboxReadFailsAfterABoundedWaitForAWriteThatDoesNotCommit(String where) throws Exception {
+        String url = url(where);
+        try (TaskInstanceStore writer = JdbcStores.open(JdbcStoreOptions.of(url));
+             TaskInstanceStore reader = JdbcStores.open(JdbcStoreOptions.of(url))) {
+            writer.insert(List.of(TaskInstance.submitted(11, 1, "t", T), TaskInstance.submitted(12, 1, "t", T)));
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch resume = new CountDownLatch(1);
+            ((JdbcTaskInstanceStore) writer).beforeCommitProbe(transaction -> {
+                if (transaction.equals("write")) {
+                    held.countDown();
+                    try {
+                        resume.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            });
+            CompletableFuture<List<StateEvent>> write = CompletableFuture.supplyAsync(() -> writeBatch(writer, 1),
+                    runnable -> Thread.ofPlatform().start(runnable));
+            try {
+                assertTrue(held.await(30, TimeUnit.SECONDS), "the write reached its commit");
+                CompletableFuture<List<StateEvent>> read = CompletableFuture.supplyAsync(
+                        () -> reader.pendingStateEvents(1L), runnable -> Thread.ofPlatform().start(runnable));
+                java.util.concurrent.ExecutionException failed = assertThrows(java.util.concurrent.ExecutionException.class,
+                        () -> read.get(60, TimeUnit.SECONDS)); // 60 s only detects a hang
+                assertInstanceOf(dev.taskevents.api.spi.StoreException.class, failed.getCause());
+            } finally {
+                resume.countDown();
+            }
+            write.get(30, TimeUnit.SECONDS);
+            assertEquals(2, reader.pendingStateEvents(1L).size(), "read again once the write committed");
+        }
+    }
+
+    /**
+     * Sessions waiting for a lock now, on a table of {@code url}'s own database (H2, MariaDB) or
+     * schema (PostgreSQL: the tests share a database, each with a schema of its own).
+     */
     private static int lockWaiters(String where, String url) throws Exception {
         String query = switch (where) {
             case "h2" -> "select count(*) from information_schema.sessions where blocker_id is not null";
             case "mariadb" -> "select count(*) from information_schema.innodb_trx t join information_schema.processlist p"
                     + " on p.id = t.trx_mysql_thread_id where t.trx_state = 'LOCK WAIT' and p.db = database()";
-            default -> "select count(*) from pg_stat_activity where wait_event_type = 'Lock'"
-                    + " and datname = current_database()";
+            default -> "select count(*) from pg_stat_activity a where a.wait_event_type = 'Lock' and exists (select 1"
+                    + " from pg_locks l join pg_class c on c.oid = l.relation join pg_namespace n on n.oid = c.relnamespace"
+                    + " where l.pid = a.pid and n.nspname = current_schema())";
         };
         try (Connection c = DriverManager.getConnection(url); java.sql.Statement s = c.createStatement();
              java.sql.ResultSet r = s.executeQuery(query)) {

@@ -87,6 +87,9 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     /** Most rows per IN list or multi-row INSERT: well below every driver's bind-parameter limit. */
     private static final int CHUNK = 1_000;
 
+    /** How long a workflow's outbox read waits for a write of the workflow still committing. */
+    static final int SETTLE_LOCK_WAIT_SECONDS = 5;
+
     private final Pool pool;
     private final DSLContext sql;
     private final String redactedUrl;
@@ -583,13 +586,26 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
      * waits for it, and the outbox read, a later statement with a snapshot of its own, then sees
      * that write's entry. So the engine, which calls this while it holds the workflow (nothing of
      * the workflow in flight in this process), tells a late commit before the workflow's next
-     * change. The rows are locked only until the read commits.
+     * change. The rows are locked only until the read commits. The lock wait is bounded by
+     * {@link #SETTLE_LOCK_WAIT_SECONDS} on PostgreSQL and the MySQL family (a session left idle in
+     * its transaction by a vanished client would otherwise hold the read, and its pool connection,
+     * for hours): past it the read fails, and the engine keeps the workflow unsettled and tries
+     * again. H2's database lives in this process, so no such session outlives its client there.
      */
     @Override
     public List<StateEvent> pendingStateEvents(long workflowInstanceId) {
         return run("read the outbox of workflow instance " + workflowInstanceId, () -> inReadCommitted(null, t -> {
-            t.select(ID).from(TASK_INSTANCE).where(WORKFLOW_INSTANCE_ID.eq(workflowInstanceId)).orderBy(ID).forUpdate()
-                    .fetch();
+            var lockRows = t.select(ID).from(TASK_INSTANCE).where(WORKFLOW_INSTANCE_ID.eq(workflowInstanceId))
+                    .orderBy(ID).forUpdate();
+            switch (t.dialect().family()) {
+                case POSTGRES -> {
+                    t.execute("set local lock_timeout = '" + SETTLE_LOCK_WAIT_SECONDS + "s'");
+                    lockRows.fetch();
+                }
+                case MYSQL, MARIADB -> t.resultQuery("set statement innodb_lock_wait_timeout = "
+                        + SETTLE_LOCK_WAIT_SECONDS + " for {0}", lockRows).fetch();
+                default -> lockRows.fetch();
+            }
             return outbox.pending(t, workflowInstanceId);
         }));
     }
