@@ -12,8 +12,9 @@ status=0
   -Dtaskevents.reliability.workflows=1000 -Dtaskevents.reliability.kills=10 \
   -Dtaskevents.reliability.fuzz=50000 -Dtaskevents.reliability.iterations=50000 \
   -Dtaskevents.hostile.flood=256 -Dtaskevents.chaos.workflows=1000 -Dtaskevents.chaos.rounds=5 \
+  -Dtaskevents.failover.workflows=1000 -Dtaskevents.failover.count=10 \
   -Dtest='DatabaseFaultTest,CrashBetweenCommitAndTellingTest,OverloadTest,KeyedExecutorRandomStressTest,TaskEventFuzzTest,TaskEventOracleFuzzTest,ServeFuzzTest,ServeModelFuzzTest,ForkedServeTest' \
-  -Dit.test='ReliabilityIT,ClusterChaosIT' -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false \
+  -Dit.test='ReliabilityIT,ClusterChaosIT,DatabaseFailoverIT' -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false \
   >"$log" 2>&1 || status=$?
 grep -E '^RELIABILITY|Tests run:.*Fail|BUILD' "$log"
 [ "$status" -eq 0 ] || echo "reliability-long: the build failed; full log: $log" >&2
