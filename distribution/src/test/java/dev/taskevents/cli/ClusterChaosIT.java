@@ -1,8 +1,8 @@
 package dev.taskevents.cli;
 
-import static dev.taskevents.cli.ClusterWorkload.SHARDS;
 import static dev.taskevents.cli.ClusterWorkload.TASKS;
 import static dev.taskevents.cli.ClusterWorkload.awaitCondition;
+import static dev.taskevents.cli.ClusterWorkload.awaitShardsShared;
 import static dev.taskevents.cli.ClusterWorkload.checkRowsAndAudit;
 import static dev.taskevents.cli.ClusterWorkload.checkToldAtLeastOnce;
 import static dev.taskevents.cli.ClusterWorkload.installAudit;
@@ -148,17 +148,7 @@ class ClusterChaosIT {
             for (int n = 0; n < 3; n++) {
                 nodes.add(startNode(db, dir, started));
             }
-            awaitCondition("three nodes to share the shards", 60, () -> {
-                int held = 0;
-                for (Node n : nodes) {
-                    int mine = n.ownedActive().size();
-                    if (mine == 0) {
-                        return false;
-                    }
-                    held += mine;
-                }
-                return held == SHARDS;
-            });
+            awaitShardsShared(nodes);
 
             int total = workflows * TASKS * 3;
             workers = new Workers(nodes, workflows, total, rounds);

@@ -146,6 +146,21 @@ final class ClusterWorkload {
         }
     }
 
+    /** Waits until every node serves some shards and together they serve all of them. */
+    static void awaitShardsShared(List<Node> nodes) throws Exception {
+        awaitCondition(nodes.size() + " nodes to share the shards", 60, () -> {
+            int held = 0;
+            for (Node n : nodes) {
+                int mine = n.ownedActive().size();
+                if (mine == 0) {
+                    return false;
+                }
+                held += mine;
+            }
+            return held == SHARDS;
+        });
+    }
+
     static void migrate(String url, Path dir) throws Exception {
         Process migrate = new ProcessBuilder(IMAGE.resolve("bin/taskevents").toAbsolutePath().toString(), "migrate",
                 "--store", url, "--shards", String.valueOf(SHARDS)).directory(dir.toFile())

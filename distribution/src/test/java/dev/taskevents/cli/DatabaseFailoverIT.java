@@ -2,9 +2,9 @@ package dev.taskevents.cli;
 
 import static dev.taskevents.cli.ClusterWorkload.HTTP;
 import static dev.taskevents.cli.ClusterWorkload.JSON;
-import static dev.taskevents.cli.ClusterWorkload.SHARDS;
 import static dev.taskevents.cli.ClusterWorkload.TASKS;
 import static dev.taskevents.cli.ClusterWorkload.awaitCondition;
+import static dev.taskevents.cli.ClusterWorkload.awaitShardsShared;
 import static dev.taskevents.cli.ClusterWorkload.checkRowsAndAudit;
 import static dev.taskevents.cli.ClusterWorkload.checkToldAtLeastOnce;
 import static dev.taskevents.cli.ClusterWorkload.installAudit;
@@ -114,17 +114,7 @@ class DatabaseFailoverIT {
                 started.add(name);
                 nodes.add(new Node(name, url, null, dir, LEASE_MS, RENEW_MS));
             }
-            awaitCondition("two nodes to share the shards", 60, () -> {
-                int held = 0;
-                for (Node n : nodes) {
-                    int mine = n.ownedActive().size();
-                    if (mine == 0) {
-                        return false;
-                    }
-                    held += mine;
-                }
-                return held == SHARDS;
-            });
+            awaitShardsShared(nodes);
 
             follower = new FeedFollower(nodes);
             Thread.ofPlatform().name("feed-follower").start(follower);

@@ -177,22 +177,9 @@ class OutboxRemovalTest {
         try (TaskInstanceStore writer = JdbcStores.open(JdbcStoreOptions.of(url));
              TaskInstanceStore reader = JdbcStores.open(JdbcStoreOptions.of(url))) {
             writer.insert(List.of(TaskInstance.submitted(11, 1, "t", T), TaskInstance.submitted(12, 1, "t", T)));
-            CountDownLatch held = new CountDownLatch(1);
             CountDownLatch resume = new CountDownLatch(1);
-            ((JdbcTaskInstanceStore) writer).beforeCommitProbe(transaction -> {
-                if (transaction.equals("write")) {
-                    held.countDown();
-                    try {
-                        resume.await();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            });
-            CompletableFuture<List<StateEvent>> write = CompletableFuture.supplyAsync(() -> writeBatch(writer, 1),
-                    runnable -> Thread.ofPlatform().start(runnable));
+            CompletableFuture<List<StateEvent>> write = writeHeldBeforeCommit(writer, resume);
             try {
-                assertTrue(held.await(30, TimeUnit.SECONDS), "the write reached its commit");
                 CompletableFuture<List<StateEvent>> read = CompletableFuture.supplyAsync(
                         () -> reader.pendingStateEvents(1L), runnable -> Thread.ofPlatform().start(runnable));
                 // Until the read waits on a lock, or returned (then it did not wait: the check below fails).
@@ -224,22 +211,9 @@ class OutboxRemovalTest {
         try (TaskInstanceStore writer = JdbcStores.open(JdbcStoreOptions.of(url));
              TaskInstanceStore reader = JdbcStores.open(JdbcStoreOptions.of(url))) {
             writer.insert(List.of(TaskInstance.submitted(11, 1, "t", T), TaskInstance.submitted(12, 1, "t", T)));
-            CountDownLatch held = new CountDownLatch(1);
             CountDownLatch resume = new CountDownLatch(1);
-            ((JdbcTaskInstanceStore) writer).beforeCommitProbe(transaction -> {
-                if (transaction.equals("write")) {
-                    held.countDown();
-                    try {
-                        resume.await();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            });
-            CompletableFuture<List<StateEvent>> write = CompletableFuture.supplyAsync(() -> writeBatch(writer, 1),
-                    runnable -> Thread.ofPlatform().start(runnable));
+            CompletableFuture<List<StateEvent>> write = writeHeldBeforeCommit(writer, resume);
             try {
-                assertTrue(held.await(30, TimeUnit.SECONDS), "the write reached its commit");
                 CompletableFuture<List<StateEvent>> read = CompletableFuture.supplyAsync(
                         () -> reader.pendingStateEvents(1L), runnable -> Thread.ofPlatform().start(runnable));
                 java.util.concurrent.ExecutionException failed = assertThrows(java.util.concurrent.ExecutionException.class,
@@ -254,14 +228,39 @@ class OutboxRemovalTest {
     }
 
     /**
-     * Sessions waiting for a lock now, on a table of {@code url}'s own database (H2, MariaDB) or
-     * schema (PostgreSQL: the tests share a database, each with a schema of its own).
+     * Starts {@link #writeBatch writeBatch(writer, 1)} on a thread of its own and returns once it
+     * is held right before its commit, until {@code resume} opens.
+     */
+    private static CompletableFuture<List<StateEvent>> writeHeldBeforeCommit(TaskInstanceStore writer,
+                                                                          CountDownLatch resume) throws Exception {
+        CountDownLatch held = new CountDownLatch(1);
+        ((JdbcTaskInstanceStore) writer).beforeCommitProbe(transaction -> {
+            if (transaction.equals("write")) {
+                held.countDown();
+                try {
+                    resume.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        CompletableFuture<List<StateEvent>> write = CompletableFuture.supplyAsync(() -> writeBatch(writer, 1),
+                runnable -> Thread.ofPlatform().start(runnable));
+        assertTrue(held.await(30, TimeUnit.SECONDS), "the write reached its commit");
+        return write;
+    }
+
+    /**
+     * Sessions waiting for a lock now, on a table of {@code url}'s own database (H2) or schema
+     * (PostgreSQL: the tests share a database, each with a schema of its own); on MariaDB, sessions
+     * of its own database running a locking read (InnoDB's lock views were seen to lag by seconds,
+     * and a read that returns before the write commits is caught by the caller anyway).
      */
     private static int lockWaiters(String where, String url) throws Exception {
         String query = switch (where) {
             case "h2" -> "select count(*) from information_schema.sessions where blocker_id is not null";
-            case "mariadb" -> "select count(*) from information_schema.innodb_trx t join information_schema.processlist p"
-                    + " on p.id = t.trx_mysql_thread_id where t.trx_state = 'LOCK WAIT' and p.db = database()";
+            case "mariadb" -> "select count(*) from information_schema.processlist where db = database()"
+                    + " and lower(info) like '%for update%' and id <> connection_id()";
             default -> "select count(*) from pg_stat_activity a where a.wait_event_type = 'Lock' and exists (select 1"
                     + " from pg_locks l join pg_class c on c.oid = l.relation join pg_namespace n on n.oid = c.relnamespace"
                     + " where l.pid = a.pid and n.nspname = current_schema())";
