@@ -14,7 +14,7 @@ module dev.taskevents.storage.jdbc {
     requires flyway.core;
 
     // Optional: a host puts on its module path the driver and the Flyway database module of each
-    // database it uses (the README lists them per URL); a missing one is refused by name when a
+    // database it uses (docs/jdbc-store.md lists them per URL); a missing one is refused by name when a
     // store opens. Found through ServiceLoader (java.sql.Driver, Flyway's plugins), never named in
     // code.
     requires static org.postgresql.jdbc;

@@ -13,7 +13,7 @@ public enum ThreadMode {
     /**
      * A fixed pool of daemon platform threads sharing one FIFO queue of ready keys. The default:
      * for short tasks it is faster than virtual threads, and the engine never blocks a thread on
-     * I/O (it holds keys with async tasks instead). See the README's measurement. A plain FIFO
+     * I/O (it holds keys with async tasks instead). See docs/executor.md's measurement. A plain FIFO
      * queue, not a work-stealing pool: a ForkJoinPool worker runs the tasks it submits itself
      * before anything else, which would let a busy key's re-submitted drain starve the others.
      */

@@ -19,7 +19,7 @@ import java.util.Objects;
  *     validates that the schema is current and fails if not
  * @param multiRowUpdates on PostgreSQL, write a batch's rows with one {@code UPDATE ... FROM
  *     (VALUES ...)} statement per 100 rows instead of a JDBC batch of single-row UPDATEs. Off by
- *     default: measured slower here (see the README); other databases always use the JDBC batch
+ *     default: measured slower here (docs/jdbc-store.md); other databases always use the JDBC batch
  * @param shardCount the cluster shard count to record when the migration that creates the
  *     cluster tables runs (1 to 65536), or 0 for none chosen: 256
  *     ({@link Shards#DEFAULT_SHARD_COUNT}) at creation, the recorded count afterwards. The count
