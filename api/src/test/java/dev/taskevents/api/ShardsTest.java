@@ -8,8 +8,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link Shards#of} is frozen: every node and every client of every existing cluster must keep
- * computing the same shard. The golden values below were computed once (docs/plans/cluster-mode,
- * probes/sh.jsh) and are never regenerated; a change to the function fails here.
+ * computing the same shard. The golden values below were computed once (docs/plans/cluster-mode
+ * probes/sh.jsh, in the tree until 3c89620) and are never regenerated; a change to the function fails here.
  */
 class ShardsTest {
 

@@ -45,7 +45,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Cluster mode in the engine (plan docs/plans/cluster-mode §5, steps 6-8), over
+ * Cluster mode in the engine (docs/plans/cluster-mode §5), over
  * {@link ClusterTestStore}: a memory store that fences like a database and judges leases by a
  * clock the test advances. Claim rounds and heartbeats run by hand ({@link ClusterMember#round}),
  * never by time; interleavings are forced with held writes, a blocking sink and the tenure probe.

@@ -22,7 +22,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** The engine's record-only mode and the feed beside a sink (plan §4). */
+/** The engine's record-only mode and the feed beside a sink (docs/plans/state-feed §4). */
 class StateFeedEngineTest {
     private static final Instant T = Instant.parse("2026-05-06T07:08:09Z");
     private static final long WF = 7;

@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** {@code GET /v1/state-events} over real HTTP (plan §3.1, §6). */
+/** {@code GET /v1/state-events} over real HTTP (docs/plans/state-feed §3.1, §6). */
 class StateEventsEndpointTest {
     private static final String TOKEN = "feed-token-0123456789";
     private static final ObjectMapper JSON = new ObjectMapper();

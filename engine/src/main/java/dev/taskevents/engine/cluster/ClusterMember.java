@@ -82,7 +82,7 @@ import java.util.stream.Collectors;
  *       thread ({@link ListenerCalls}). A takeover whose tenure could not begin drops it at once
  *       (invariant 6 then releases the orphan): a tenure left ACQUIRING would park its events
  *       for ever.
- *   <li>After an outage the first node back does not take the others' shards (plan §8): when a
+ *   <li>After an outage the first node back does not take the others' shards (docs/plans/cluster-mode §8): when a
  *       heartbeat had failed, a round found the node's lease expired, the store says the lease
  *       had run out ({@link Renewal#RENEWED_AFTER_EXPIRY}) or the node had to register anew, the
  *       renewal that gets through begins a grace of one lease. In it, rounds take unowned shards
@@ -419,7 +419,7 @@ public final class ClusterMember implements AutoCloseable {
     }
 
     /**
-     * One claim round (plan §5.4): reads the live nodes and the shard map, drops tenures the map
+     * One claim round (docs/plans/cluster-mode §5.4): reads the live nodes and the shard map, drops tenures the map
      * contradicts, finishes re-tells, then takes shards up to the fair share or gives the surplus
      * up. Public for tests that run rounds by hand.
      *

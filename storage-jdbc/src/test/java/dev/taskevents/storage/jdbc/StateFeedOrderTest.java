@@ -48,7 +48,7 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /**
- * The feed's cursor cannot pass a change that commits late (plan §1, §6), on each database:
+ * The feed's cursor cannot pass a change that commits late (docs/plans/state-feed §1, §6), on each database:
  * <ul>
  *   <li>the classic trap, forced: batch A takes its positions first and is held before its
  *       commit; batch B starts and must wait behind A (seen in the database's own lock-wait view);

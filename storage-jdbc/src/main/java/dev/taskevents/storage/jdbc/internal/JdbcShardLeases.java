@@ -42,11 +42,11 @@ import org.jooq.SQLDialect;
  *       write transaction holding the row's shared (fence) lock: the returned epoch is in force
  *       only after every write under the old one ended (JdbcTaskInstanceStore, "Cluster fence").
  *   <li><b>One shard per statement.</b> A multi-row UPDATE takes its exclusive locks in scan order
- *       while writers take shared locks in shard-id order: a deadlock (verified, plan §8).
+ *       while writers take shared locks in shard-id order: a deadlock (verified, docs/plans/cluster-mode §8).
  *   <li><b>Own connections.</b> A pool of {@value #CONNECTIONS}, never the batch pool: a heartbeat
  *       waiting behind batch writes for a connection would cost a healthy node its lease. On the
  *       MySQL family in READ COMMITTED: in REPEATABLE READ a takeover waiting for a writer holds a
- *       shared lock on its own node row and delays that node's heartbeat (verified, plan §3.3).
+ *       shared lock on its own node row and delays that node's heartbeat (verified, docs/plans/cluster-mode §3.3).
  *   <li><b>Bounded lock waits.</b> Each connection sets a lock-wait bound (PostgreSQL
  *       {@code lock_timeout}, MySQL family {@code innodb_lock_wait_timeout}, H2
  *       {@code LOCK_TIMEOUT}), so a takeover blocked by a writer that never ends (a paused
@@ -433,7 +433,7 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
                 + (state.isEmpty() ? "" : " (SQL state " + state + ")"), Pool.redacted(e, options.url()));
     }
 
-    /** The statements of one database family (plan §3.1). */
+    /** The statements of one database family (docs/plans/cluster-mode §3.1). */
     private record Statements(String register, String heartbeat, String liveNodes, String shards, String acquire,
                               String release, String leave, String reap, boolean microseconds, String isolation,
                               SQLDialect family) {

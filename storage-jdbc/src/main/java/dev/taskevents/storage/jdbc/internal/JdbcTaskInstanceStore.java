@@ -331,7 +331,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     }
 
     /**
-     * The cluster fence (plan §3.2), the first statement of a fenced batch's transaction: reads the
+     * The cluster fence (docs/plans/cluster-mode §3.2), the first statement of a fenced batch's transaction: reads the
      * epochs of the batch's shards with a shared row lock, in shard-id order (as every writer does,
      * so writers never deadlock with each other; takeover and release lock one shard row each).
      * Returns the epoch of each shard whose stored epoch is the fence's; the rows of the other

@@ -1,4 +1,0 @@
-set search_path=cdx_probe;
-update te_shard s set epoch = epoch + 1, owner_node = 'C', owner_since = now()
- where s.shard_id = 1 and s.epoch = 1
-   and (s.owner_node is null or not exists (select 1 from te_node n where n.node_id = s.owner_node and n.lease_expires_at > now()));

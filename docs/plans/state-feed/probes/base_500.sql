@@ -1,5 +1,0 @@
-\set n 500
-BEGIN;
-WITH ids AS (SELECT id FROM fdx_bench.t WHERE id IN (SELECT (random()*99999)::int+1 FROM generate_series(1,:n)) ORDER BY id FOR UPDATE) UPDATE fdx_bench.t t SET v = t.v + 1 FROM ids WHERE t.id = ids.id;
-INSERT INTO fdx_bench.outbox(entries) VALUES (repeat('1	2	RESULT	SUCCESS	3	1700000000000000	ev-123456' || chr(10), :n));
-COMMIT;
