@@ -45,6 +45,8 @@ final class PostgresPair implements AutoCloseable {
     private final boolean asRoot;
     private final Server[] servers = new Server[2];
     private int primary;
+    private String cutOffConninfo;
+    private final Thread cleanup = new Thread(this::closeQuietly, "postgres-pair-cleanup");
 
     /** One server of the pair: its data directory and port. */
     private record Server(Path data, int port, Path log) {
@@ -97,13 +99,28 @@ final class PostgresPair implements AutoCloseable {
         }
     }
 
+    /** A JVM that exits before {@link #close} (a killed test run) still stops the servers: pg_ctl detached them. */
+    private void closeQuietly() {
+        try {
+            stopAndDelete();
+        } catch (Exception e) {
+            System.err.println("PostgresPair: could not clean up " + base + ": " + e);
+        }
+    }
+
     private void make() throws Exception {
+        Runtime.getRuntime().addShutdownHook(cleanup);
         Files.createDirectories(base.resolve("sock"));
         if (asRoot) {
             run(120, "chown", "-R", "postgres", base.toString());
         }
-        servers[0] = new Server(base.resolve("a"), freeFixedPort(), base.resolve("a.log"));
-        servers[1] = new Server(base.resolve("b"), freeFixedPort(), base.resolve("b.log"));
+        int portA = freeFixedPort();
+        int portB = freeFixedPort();
+        while (portB == portA) {
+            portB = freeFixedPort();
+        }
+        servers[0] = new Server(base.resolve("a"), portA, base.resolve("a.log"));
+        servers[1] = new Server(base.resolve("b"), portB, base.resolve("b.log"));
         Server a = servers[0];
         asServerUser(120, BIN.resolve("initdb").toString(), "-D", a.data().toString(), "-A", "trust", "-U", "postgres",
                 "--no-sync");
@@ -163,9 +180,9 @@ final class PostgresPair implements AutoCloseable {
         Server old = servers[primary];
         Server next = servers[1 - primary];
         ProcessHandle postmaster = postmaster(old).orElseThrow(() -> new AssertionError("the primary is not running"));
-        long killedAt = System.nanoTime();
         // Stopped first, so that it starts no process between the listing of its children and the kill.
         run(10, "kill", "-STOP", String.valueOf(postmaster.pid()));
+        long killedAt = System.nanoTime(); // a stopped postmaster accepts no connection and starts no backend
         List<ProcessHandle> processes = new ArrayList<>(postmaster.children().toList());
         processes.add(postmaster);
         processes.forEach(ProcessHandle::destroyForcibly);
@@ -208,6 +225,10 @@ final class PostgresPair implements AutoCloseable {
      */
     void cutOffStandby() throws Exception {
         try (Connection c = connect(servers[1 - primary].port()); Statement s = c.createStatement()) {
+            try (ResultSet r = s.executeQuery("show primary_conninfo")) {
+                r.next();
+                cutOffConninfo = r.getString(1);
+            }
             s.execute("alter system set primary_conninfo = ''");
             s.execute("select pg_reload_conf()");
         }
@@ -218,6 +239,27 @@ final class PostgresPair implements AutoCloseable {
                 return r.getInt(1) == 0;
             }
         });
+    }
+
+    /**
+     * Connects a standby {@link #cutOffStandby cut off} to the primary again and waits until it
+     * streams (a synchronous pair: synchronously): commits that waited for it complete.
+     */
+    void reconnectStandby() throws Exception {
+        try (Connection c = connect(servers[1 - primary].port()); Statement s = c.createStatement()) {
+            s.execute("alter system set primary_conninfo = '" + cutOffConninfo.replace("'", "''") + "'");
+            s.execute("select pg_reload_conf()");
+        }
+        awaitReplication(synchronous ? "sync" : "async");
+    }
+
+    /** Sessions of the primary waiting for the synchronous standby to confirm their commit. */
+    int commitsWaitingForTheStandby() throws Exception {
+        try (Connection c = connect(servers[primary].port()); Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("select count(*) from pg_stat_activity where wait_event = 'SyncRep'")) {
+            r.next();
+            return r.getInt(1);
+        }
     }
 
     private void makeStandby(Server standby) throws Exception {
@@ -350,6 +392,15 @@ final class PostgresPair implements AutoCloseable {
     /** Stops both servers at once (SIGKILL to each postmaster and its children) and deletes the directory. */
     @Override
     public void close() throws Exception {
+        try {
+            Runtime.getRuntime().removeShutdownHook(cleanup);
+        } catch (IllegalStateException | IllegalArgumentException exitingOrNeverAdded) {
+            // the hook runs, or was never added: either way the cleanup below is what remains
+        }
+        stopAndDelete();
+    }
+
+    private void stopAndDelete() throws Exception {
         for (Server s : servers) {
             if (s == null) {
                 continue;

@@ -12,8 +12,11 @@ import java.util.function.LongSupplier;
  * for those changes may be lost, and the engine goes on from what the store holds.
  *
  * <p>Each finding is counted; the first is logged at WARNING at once, later ones at most once a
- * {@link #LOG_INTERVAL_NANOS minute} with the count since the last line, so that a failover that
- * lost thousands of changes logs a few lines, not thousands.
+ * {@link #LOG_INTERVAL_NANOS minute} with the count since the last line (and what is left when the
+ * engine closes), so that a failover that lost thousands of changes logs a few lines, not thousands.
+ * The engine checks where it reads a row anyway to decide (a conflict, an unknown outcome, a
+ * duplicate or stale answer confirmed): a lost change of a task it does not hear of again, or
+ * whose workflow it no longer caches, is not seen.
  */
 final class LostCommits {
     static final long LOG_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
@@ -29,6 +32,15 @@ final class LostCommits {
     LostCommits(System.Logger log, LongSupplier nanoClock) {
         this.log = log;
         this.nanoClock = nanoClock;
+    }
+
+    /** Logs the findings not logged yet (the rest of a burst), if any: when the engine closes. */
+    void logUnlogged() {
+        long count = unlogged.getAndSet(0);
+        if (count > 0) {
+            log.log(Level.WARNING, "the store lost committed changes: " + count + " more rows were found behind a"
+                    + " version this engine read or committed since the last such line");
+        }
     }
 
     /** How many rows were found behind a version this engine knew. */

@@ -448,6 +448,9 @@ public final class TaskEventEngine implements AutoCloseable {
         if (!confirmed) {
             return CompletableFuture.supplyAsync(() -> store.find(event.taskInstanceId()).orElse(null), ioExecutor)
                     .thenCompose(stored -> {
+                        if (stored != null) {
+                            lostCommits.check(current.id(), stored.version(), current.version());
+                        }
                         if (stored != null && stored.version() == current.version()) {
                             return decide(snapshot, event, current, attempt, true, tenure);
                         }
@@ -541,13 +544,18 @@ public final class TaskEventEngine implements AutoCloseable {
      * skips the check (the retry reads the workflow again anyway).
      */
     private CompletableFuture<Void> checkNotBehind(TaskInstance known) {
-        return CompletableFuture.runAsync(() -> {
-            try {
-                store.find(known.id()).ifPresent(stored -> lostCommits.check(known.id(), stored.version(), known.version()));
-            } catch (RuntimeException unreadable) {
-                // the check is a diagnosis; the event's retry meets the same store and answers for it
-            }
-        }, ioExecutor);
+        try {
+            return CompletableFuture.runAsync(() -> {
+                try {
+                    store.find(known.id()).ifPresent(stored -> lostCommits.check(known.id(), stored.version(),
+                            known.version()));
+                } catch (RuntimeException unreadable) {
+                    // the check is a diagnosis; the event's retry meets the same store and answers for it
+                }
+            }, ioExecutor);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            return CompletableFuture.completedFuture(null); // closed past its deadline: the retry answers
+        }
     }
 
     private CompletableFuture<Acknowledgement> retryAfterConflict(TaskEvent event, TaskInstance next, int attempt,
@@ -577,6 +585,9 @@ public final class TaskEventEngine implements AutoCloseable {
             relay.settle(event.workflowInstanceId());
             return store.find(next.id()).orElse(null);
         }, ioExecutor).thenCompose(stored -> {
+            if (stored != null) {
+                lostCommits.check(next.id(), stored.version(), next.version() - 1);
+            }
             if (stored != null && stored.version() == next.version() && event.eventId().equals(stored.lastEventId())) {
                 return CompletableFuture.completedFuture(new Acknowledgement.Applied(event.eventId(), stored));
             }
@@ -714,6 +725,7 @@ public final class TaskEventEngine implements AutoCloseable {
             // Otherwise a background settle that did not run: the next start tells its entries.
         }
         relay.close();
+        lostCommits.logUnlogged();
         if (feedCleaner != null) {
             feedCleaner.close();
         }

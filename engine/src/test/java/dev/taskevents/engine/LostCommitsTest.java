@@ -88,6 +88,13 @@ class LostCommitsTest {
         assertTrue(warnings.get(1).contains("task instance 4 is at version 2 in the store, behind version 3"
                 + " this engine read or committed (3 rows found so since the last such line)"), warnings.get(1));
         assertEquals(4, lost.count());
+        lost.check(5, 0, 1);
+        assertEquals(2, warnings.size(), "within the minute again");
+        lost.logUnlogged();
+        assertEquals(List.of("WARNING the store lost committed changes: 1 more rows were found behind a version this"
+                + " engine read or committed since the last such line"), warnings.subList(2, warnings.size()));
+        lost.logUnlogged();
+        assertEquals(3, warnings.size(), "nothing left to log");
     }
 
     @Test

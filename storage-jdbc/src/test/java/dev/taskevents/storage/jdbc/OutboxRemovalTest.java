@@ -16,6 +16,7 @@ import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.storage.jdbc.internal.JdbcTaskInstanceStore;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,6 +46,7 @@ class OutboxRemovalTest {
         return switch (where) {
             case "h2" -> TestDatabases.freshH2Url();
             case "mariadb" -> TestDatabases.freshUrl(TestDatabases.Server.MARIADB);
+            case "mysql" -> TestDatabases.freshUrl(TestDatabases.Server.MYSQL); // skipped without a MySQL server
             default -> TestDatabases.freshUrl(TestDatabases.Server.POSTGRES);
         };
     }
@@ -170,12 +172,13 @@ class OutboxRemovalTest {
      * write commits, and the read returns the write's entries.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"h2", "postgres", "mariadb"})
+    @ValueSource(strings = {"h2", "postgres", "mariadb", "mysql"})
     void aWorkflowsOutboxReadWaitsForAWriteOfTheWorkflowStillCommitting(String where) throws Exception {
-        // H2's lock wait bound (LOCK_TIMEOUT) is a second or two by default: the read must outwait a busy machine.
+        // The read must outwait a busy machine: H2's LOCK_TIMEOUT is a second or two by default.
         String url = where.equals("h2") ? url(where) + ";LOCK_TIMEOUT=60000" : url(where);
         try (TaskInstanceStore writer = JdbcStores.open(JdbcStoreOptions.of(url));
              TaskInstanceStore reader = JdbcStores.open(JdbcStoreOptions.of(url))) {
+            ((JdbcTaskInstanceStore) reader).settleLockWait(Duration.ofSeconds(60));
             writer.insert(List.of(TaskInstance.submitted(11, 1, "t", T), TaskInstance.submitted(12, 1, "t", T)));
             CountDownLatch resume = new CountDownLatch(1);
             CompletableFuture<List<StateEvent>> write = writeHeldBeforeCommit(writer, resume);
@@ -205,11 +208,12 @@ class OutboxRemovalTest {
      * H2 is left out: its database lives in the writer's process.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"postgres", "mariadb"})
+    @ValueSource(strings = {"postgres", "mariadb", "mysql"})
     void aWorkflowsOutboxReadFailsAfterABoundedWaitForAWriteThatDoesNotCommit(String where) throws Exception {
         String url = url(where);
         try (TaskInstanceStore writer = JdbcStores.open(JdbcStoreOptions.of(url));
              TaskInstanceStore reader = JdbcStores.open(JdbcStoreOptions.of(url))) {
+            ((JdbcTaskInstanceStore) reader).settleLockWait(Duration.ofSeconds(1));
             writer.insert(List.of(TaskInstance.submitted(11, 1, "t", T), TaskInstance.submitted(12, 1, "t", T)));
             CountDownLatch resume = new CountDownLatch(1);
             CompletableFuture<List<StateEvent>> write = writeHeldBeforeCommit(writer, resume);
@@ -219,6 +223,7 @@ class OutboxRemovalTest {
                 java.util.concurrent.ExecutionException failed = assertThrows(java.util.concurrent.ExecutionException.class,
                         () -> read.get(60, TimeUnit.SECONDS)); // 60 s only detects a hang
                 assertInstanceOf(dev.taskevents.api.spi.StoreException.class, failed.getCause());
+                assertTrue(lockWaitTimedOut(failed.getCause()), "failed by the lock wait bound: " + failed.getCause());
             } finally {
                 resume.countDown();
             }
@@ -250,6 +255,16 @@ class OutboxRemovalTest {
         return write;
     }
 
+    /** The database's own answer to a lock wait past its bound: PostgreSQL 55P03, the MySQL family 1205. */
+    private static boolean lockWaitTimedOut(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof java.sql.SQLException e && ("55P03".equals(e.getSQLState()) || e.getErrorCode() == 1205)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * Sessions waiting for a lock now, on a table of {@code url}'s own database (H2) or schema
      * (PostgreSQL: the tests share a database, each with a schema of its own); on MariaDB, sessions
@@ -259,7 +274,7 @@ class OutboxRemovalTest {
     private static int lockWaiters(String where, String url) throws Exception {
         String query = switch (where) {
             case "h2" -> "select count(*) from information_schema.sessions where blocker_id is not null";
-            case "mariadb" -> "select count(*) from information_schema.processlist where db = database()"
+            case "mariadb", "mysql" -> "select count(*) from information_schema.processlist where db = database()"
                     + " and lower(info) like '%for update%' and id <> connection_id()";
             default -> "select count(*) from pg_stat_activity a where a.wait_event_type = 'Lock' and exists (select 1"
                     + " from pg_locks l join pg_class c on c.oid = l.relation join pg_namespace n on n.oid = c.relnamespace"

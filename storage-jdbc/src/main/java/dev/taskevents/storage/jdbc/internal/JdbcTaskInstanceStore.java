@@ -87,10 +87,8 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     /** Most rows per IN list or multi-row INSERT: well below every driver's bind-parameter limit. */
     private static final int CHUNK = 1_000;
 
-    /** How long a workflow's outbox read waits for a write of the workflow still committing. */
-    static final int SETTLE_LOCK_WAIT_SECONDS = 5;
-
     private final Pool pool;
+    private volatile java.time.Duration settleLockWait = java.time.Duration.ofSeconds(5);
     private final DSLContext sql;
     private final String redactedUrl;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -586,28 +584,51 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
      * waits for it, and the outbox read, a later statement with a snapshot of its own, then sees
      * that write's entry. So the engine, which calls this while it holds the workflow (nothing of
      * the workflow in flight in this process), tells a late commit before the workflow's next
-     * change. The rows are locked only until the read commits. The lock wait is bounded by
-     * {@link #SETTLE_LOCK_WAIT_SECONDS} on PostgreSQL and the MySQL family (a session left idle in
-     * its transaction by a vanished client would otherwise hold the read, and its pool connection,
-     * for hours): past it the read fails, and the engine keeps the workflow unsettled and tries
-     * again. H2's database lives in this process, so no such session outlives its client there.
+     * change. The transaction is rolled back, not committed: it changed nothing, and on PostgreSQL
+     * its row locks gave it a transaction id whose COMMIT would wait for a synchronous standby.
+     * The lock wait is bounded ({@link #settleLockWait}, 5 s) on PostgreSQL and the MySQL family (a
+     * session left idle in its transaction by a vanished client would otherwise hold the read, and
+     * its pool connection, for hours): past it the read fails, and the engine keeps the workflow
+     * unsettled and tries again. H2's database lives in this process, so no such session outlives
+     * its client there.
      */
     @Override
     public List<StateEvent> pendingStateEvents(long workflowInstanceId) {
-        return run("read the outbox of workflow instance " + workflowInstanceId, () -> inReadCommitted(null, t -> {
+        long waitMillis = Math.max(1, settleLockWait.toMillis());
+        return run("read the outbox of workflow instance " + workflowInstanceId, () -> inReadCommitted(null, false, t -> {
             var lockRows = t.select(ID).from(TASK_INSTANCE).where(WORKFLOW_INSTANCE_ID.eq(workflowInstanceId))
                     .orderBy(ID).forUpdate();
             switch (t.dialect().family()) {
                 case POSTGRES -> {
-                    t.execute("set local lock_timeout = '" + SETTLE_LOCK_WAIT_SECONDS + "s'");
+                    t.execute("set local lock_timeout = " + waitMillis);
                     lockRows.fetch();
                 }
-                case MYSQL, MARIADB -> t.resultQuery("set statement innodb_lock_wait_timeout = "
-                        + SETTLE_LOCK_WAIT_SECONDS + " for {0}", lockRows).fetch();
+                // MariaDB bounds one statement; MySQL has no SET STATEMENT, so its session's bound
+                // is set for the read and put back after.
+                case MARIADB -> t.resultQuery("set statement innodb_lock_wait_timeout = " + wholeSeconds(waitMillis)
+                        + " for {0}", lockRows).fetch();
+                case MYSQL -> {
+                    Object before = t.fetchValue("select @@session.innodb_lock_wait_timeout");
+                    t.execute("set session innodb_lock_wait_timeout = " + wholeSeconds(waitMillis));
+                    try {
+                        lockRows.fetch();
+                    } finally {
+                        t.execute("set session innodb_lock_wait_timeout = " + before);
+                    }
+                }
                 default -> lockRows.fetch();
             }
             return outbox.pending(t, workflowInstanceId);
         }));
+    }
+
+    private static long wholeSeconds(long millis) {
+        return Math.max(1, (millis + 999) / 1000);
+    }
+
+    /** Test seam, not API: how long a workflow's outbox read waits for a row lock (default 5 s). */
+    public void settleLockWait(java.time.Duration wait) {
+        this.settleLockWait = wait;
     }
 
     @Override
@@ -618,7 +639,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         }
         // READ COMMITTED (see JdbcOutbox): in MariaDB's REPEATABLE READ its locking reads would
         // also lock the gaps, and every node's batches insert into this table.
-        run("remove " + told.size() + " told entries from the outbox", () -> inReadCommitted("remove", t -> {
+        run("remove " + told.size() + " told entries from the outbox", () -> inReadCommitted("remove", true, t -> {
             outbox.remove(t, told);
             return null;
         }));
@@ -627,10 +648,10 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
 
     /**
      * Runs {@code body} in one READ COMMITTED transaction (the pool puts the connection's level and
-     * auto-commit back when it is returned); {@code probe}, if not null, names the transaction to
-     * {@link #beforeCommitProbe}.
+     * auto-commit back when it is returned), committed if {@code commit}, else rolled back;
+     * {@code probe}, if not null, names the transaction to {@link #beforeCommitProbe}.
      */
-    private <T> T inReadCommitted(String probe, java.util.function.Function<DSLContext, T> body) {
+    private <T> T inReadCommitted(String probe, boolean commit, java.util.function.Function<DSLContext, T> body) {
         return sql.connectionResult(c -> {
             c.setTransactionIsolation(java.sql.Connection.TRANSACTION_READ_COMMITTED);
             c.setAutoCommit(false);
@@ -639,7 +660,11 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                 if (probe != null) {
                     beforeCommit(probe);
                 }
-                c.commit();
+                if (commit) {
+                    c.commit();
+                } else {
+                    c.rollback();
+                }
                 return result;
             } catch (RuntimeException | java.sql.SQLException e) {
                 try {
