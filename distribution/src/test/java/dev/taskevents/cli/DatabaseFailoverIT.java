@@ -140,7 +140,8 @@ class DatabaseFailoverIT {
                     workers.awaitMark(f, 20);
                     workers.admitTo(f, 35);
                     pair.cutOffStandby();
-                    awaitCondition("commits to wait for the standby", 60, () -> pair.commitsWaitingForTheStandby() > 0);
+                    awaitCondition("batch commits to wait for the standby", 60,
+                            () -> pair.batchCommitsWaitingForTheStandby() > 0);
                     pair.awaitPrimaryClock(LEASE_MS + JdbcStoreOptions.SOCKET_TIMEOUT_SLACK.toMillis() + 1_000);
                     pair.reconnectStandby();
                 }
@@ -150,7 +151,8 @@ class DatabaseFailoverIT {
                     // The standby gone for longer than serve's statement timeout (the lease) when the
                     // primary dies: a COMMIT waiting for it must not turn into a success it does not have.
                     pair.cutOffStandby();
-                    awaitCondition("commits to wait for the standby", 60, () -> pair.commitsWaitingForTheStandby() > 0);
+                    awaitCondition("batch commits to wait for the standby", 60,
+                            () -> pair.batchCommitsWaitingForTheStandby() > 0);
                     pair.awaitPrimaryClock(LEASE_MS + 1_000);
                 }
                 switches.add(pair.failover());

@@ -135,6 +135,8 @@ final class PostgresPair implements AutoCloseable {
                 "synchronous_commit = on",
                 "synchronous_standby_names = '" + (synchronous ? "*" : "") + "'",
                 "wal_sender_timeout = 5s",
+                // A standby cut off for a while must find the WAL it missed when it comes back.
+                "wal_keep_size = '256MB'",
                 "wal_receiver_status_interval = 1s",
                 ""), java.nio.file.StandardOpenOption.APPEND);
         startServer(a);
@@ -253,10 +255,15 @@ final class PostgresPair implements AutoCloseable {
         awaitReplication(synchronous ? "sync" : "async");
     }
 
-    /** Sessions of the primary waiting for the synchronous standby to confirm their commit. */
-    int commitsWaitingForTheStandby() throws Exception {
+    /**
+     * Sessions of the primary waiting for the synchronous standby to confirm the commit of a write
+     * of task rows (a batch: it holds locks on {@code task_instance}; lease heartbeats do not).
+     */
+    int batchCommitsWaitingForTheStandby() throws Exception {
         try (Connection c = connect(servers[primary].port()); Statement s = c.createStatement();
-             ResultSet r = s.executeQuery("select count(*) from pg_stat_activity where wait_event = 'SyncRep'")) {
+             ResultSet r = s.executeQuery("select count(*) from pg_stat_activity a where a.wait_event = 'SyncRep'"
+                     + " and exists (select 1 from pg_locks l join pg_class t on t.oid = l.relation"
+                     + " where l.pid = a.pid and t.relname = 'task_instance')")) {
             r.next();
             return r.getInt(1);
         }
@@ -392,12 +399,12 @@ final class PostgresPair implements AutoCloseable {
     /** Stops both servers at once (SIGKILL to each postmaster and its children) and deletes the directory. */
     @Override
     public void close() throws Exception {
-        try {
-            Runtime.getRuntime().removeShutdownHook(cleanup);
-        } catch (IllegalStateException | IllegalArgumentException exitingOrNeverAdded) {
-            // the hook runs, or was never added: either way the cleanup below is what remains
-        }
         stopAndDelete();
+        try {
+            Runtime.getRuntime().removeShutdownHook(cleanup); // only once cleaned up: else it tries again at exit
+        } catch (IllegalStateException | IllegalArgumentException exitingOrNeverAdded) {
+            // the hook runs now, or was never added
+        }
     }
 
     private void stopAndDelete() throws Exception {

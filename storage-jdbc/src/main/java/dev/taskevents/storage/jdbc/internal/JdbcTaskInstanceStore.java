@@ -612,9 +612,15 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                     t.execute("set session innodb_lock_wait_timeout = " + wholeSeconds(waitMillis));
                     try {
                         lockRows.fetch();
-                    } finally {
-                        t.execute("set session innodb_lock_wait_timeout = " + before);
+                    } catch (RuntimeException e) {
+                        try {
+                            t.execute("set session innodb_lock_wait_timeout = " + before);
+                        } catch (RuntimeException restore) {
+                            e.addSuppressed(restore); // the read's own failure is the one to report
+                        }
+                        throw e;
                     }
+                    t.execute("set session innodb_lock_wait_timeout = " + before);
                 }
                 default -> lockRows.fetch();
             }
