@@ -14,7 +14,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * NUL (U+0000) in any text field of a {@link TaskEvent} is refused, naming the field and the
  * index, for every event type: PostgreSQL cannot store it in a text column, and one such event
- * would fail the whole batch it is written in (issue #12). The optional fields (logPath,
+ * would fail the whole batch it is written in. The optional fields (logPath,
  * executePath, appIds, a RESULT's host) go through another check than the required ones, so each
  * is tried on its own, at the start, the middle and the end of the value.
  */

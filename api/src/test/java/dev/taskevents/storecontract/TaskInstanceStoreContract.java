@@ -378,7 +378,7 @@ public abstract class TaskInstanceStoreContract {
         assertEquals(List.of(), store.pendingStateEvents(moved.workflowInstanceId()));
     }
 
-    // --- the SPI's promises, each forced (issue #12) ---
+    // --- the SPI's promises, each forced ---
 
     /**
      * A URL this store's provider must refuse as malformed, or null if it has none; opened through

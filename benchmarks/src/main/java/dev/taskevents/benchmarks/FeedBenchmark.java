@@ -37,7 +37,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.ToDoubleFunction;
 
 /**
- * The state-event feed (issue #14) on PostgreSQL, in one run: the engine in record-only feed mode
+ * The state-event feed on PostgreSQL, in one run: the engine in record-only feed mode
  * ({@code TaskEventEngine.Builder.stateFeed}, no sink) on the JDBC store, and a consumer reading
  * the feed from its start concurrently, two ways: through the store's {@link StateEventFeed} in
  * this JVM (what serve's {@code GET /v1/state-events} calls per poll, without the HTTP hop), and

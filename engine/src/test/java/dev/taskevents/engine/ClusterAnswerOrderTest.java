@@ -25,7 +25,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Cluster mode (issue #13): a {@code Moved} answer never overtakes an earlier accepted event of
+ * Cluster mode: a {@code Moved} answer never overtakes an earlier accepted event of
  * the same workflow. An event of a shard without tenure here is answered at once only if nothing
  * of its workflow is queued or running; otherwise it is answered Moved in turn. Else a client
  * that follows the first Moved it gets would resend the LATER event to the new owner first, and

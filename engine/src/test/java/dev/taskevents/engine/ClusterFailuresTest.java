@@ -32,7 +32,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Cluster mode (issue #13) when a lease operation throws although the database may (acquire) or
+ * Cluster mode when a lease operation throws although the database may (acquire) or
  * may not (release) have changed the shard row. Neither may leave the shard owned, in the
  * database, by a live node that keeps no tenure for it (nobody would serve it again: other nodes
  * see a live owner, and a node takes only unowned shards or dead owners'): a failed release keeps

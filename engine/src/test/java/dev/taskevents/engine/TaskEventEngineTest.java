@@ -287,8 +287,8 @@ class TaskEventEngineTest {
 
     /**
      * A failed snapshot load fails only the event that asked for it: the workflow's next events
-     * load again. (Caffeine's own removal of a failed load runs after the event's continuation, so
-     * the next event used to get the same failed load; 20 rounds make that certain to show.)
+     * load again. (Caffeine's own removal of a failed load runs after the event's continuation,
+     * too late for the next event, so the engine removes it first; 20 rounds would show a miss.)
      */
     @Test
     void aFailedSnapshotLoadFailsOnlyItsOwnEvent() throws Exception {

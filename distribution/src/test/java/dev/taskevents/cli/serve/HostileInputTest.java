@@ -32,7 +32,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * serve under hostile input (issue #11), each case over a real connection: the answer is fixed,
+ * serve under hostile input, each case over a real connection: the answer is fixed,
  * nothing internal leaks, one request cannot lock others out, memory is bounded by bytes. The
  * cases that need a JVM of their own (a fixed heap, the JDK server's connection cap) are in
  * {@link ForkedServeTest}.

@@ -173,9 +173,9 @@ public class KeyedExecutorLincheckTest {
     }
 
     /**
-     * The shape of issue #10's bug 3, explored on every run: X1, X2, X3 queued, then a drain,
-     * close and a submitter in parallel (random scenarios reach it rarely). The interleaving that
-     * broke the old code needs three switches at exact points; KeyedExecutorTest's
+     * Close racing a drain, explored on every run: X1, X2, X3 queued, then a drain, close and a
+     * submitter in parallel (random scenarios reach it rarely). The interleaving that would break
+     * per-key order needs three switches at exact points; KeyedExecutorTest's
      * closeReturnsASuffixOfEachKeysQueueWhenItRacesWithADrain forces it step by step.
      */
     private static ExecutionScenario threeQueuedThenADrainRacingClose() {

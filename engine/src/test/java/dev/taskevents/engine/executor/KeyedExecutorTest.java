@@ -179,9 +179,9 @@ class KeyedExecutorTest {
     }
 
     /**
-     * Issue #10, bug 2: a stage that is already cancelled (or failed with a CancellationException)
-     * is a failed task like any other. It used to throw out of the drain, so the key's next task
-     * never ran, the pool thread died and the task's capacity permit leaked.
+     * A stage that is already cancelled (or failed with a CancellationException) is a failed task
+     * like any other: nothing is thrown out of the drain, so the key's next task runs, the pool
+     * thread lives on and the task's capacity permit comes back.
      */
     @Test
     void aCancelledStageIsAFailedTaskAndTheKeyGoesOn() throws Exception {
@@ -335,7 +335,7 @@ class KeyedExecutorTest {
     }
 
     /**
-     * Issue #10, bug 6: a finished task's permit comes back when the task finishes, not when its
+     * A finished task's permit comes back when the task finishes, not when its
      * drain's run ends. Task 1 finished and task 2 is blocked in the same run: one task is waiting
      * or running, so with maxQueued 2 another key's submit must get in at once.
      */
@@ -390,10 +390,10 @@ class KeyedExecutorTest {
     }
 
     /**
-     * Issue #10, bug 3, forced step by step: key k has X1, X2, X3 queued behind a running X0.
+     * Close racing a drain, forced step by step: key k has X1, X2, X3 queued behind a running X0.
      * (1) The drain finished X0 and is about to take X1; (2) close(ZERO) takes X1; (3) the drain
      * goes on; (4) close goes on. close must return a suffix of the key's queue, [X1, X2, X3], and
-     * X2 and X3 must not run: it used to return [X1, X3] while X2 ran, against per-key order.
+     * X2 and X3 must not run (returning [X1, X3] while X2 ran would break per-key order).
      */
     @Test
     void closeReturnsASuffixOfEachKeysQueueWhenItRacesWithADrain() throws Exception {
@@ -455,8 +455,8 @@ class KeyedExecutorTest {
 
     /**
      * The drain never waits for a submitter: a submitter stopped just before it queues its task
-     * (where it used to hold a reservation the drain spun on, and where an OutOfMemoryError
-     * wedged the key) does not keep the key's drain from ending, and its task runs once it goes on.
+     * (holding nothing the drain waits for, so an OutOfMemoryError there cannot wedge the key)
+     * does not keep the key's drain from ending, and its task runs once it goes on.
      */
     @Test
     void aStoppedSubmitterDoesNotHoldTheDrain() throws Exception {
