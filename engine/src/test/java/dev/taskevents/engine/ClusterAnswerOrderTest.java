@@ -1,20 +1,21 @@
 package dev.taskevents.engine;
 
+import static dev.taskevents.engine.ClusterFixtures.LEASE;
+import static dev.taskevents.engine.ClusterFixtures.T;
+import static dev.taskevents.engine.ClusterFixtures.dispatch;
+import static dev.taskevents.engine.ClusterFixtures.member;
+import static dev.taskevents.engine.ClusterFixtures.result;
+import static dev.taskevents.engine.ClusterFixtures.running;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.taskevents.api.Acknowledgement;
-import dev.taskevents.api.TaskEvent;
-import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
-import dev.taskevents.api.TaskState;
-import dev.taskevents.engine.cluster.ClusterMember;
 import dev.taskevents.storecontract.Await;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -33,8 +34,6 @@ import org.junit.jupiter.api.Test;
  * RESULT before the RUNNING, which would then be Stale, and the sink would never hear of RUNNING).
  */
 class ClusterAnswerOrderTest {
-    private static final Instant T = Instant.parse("2026-11-27T10:00:00Z");
-    private static final Duration LEASE = Duration.ofSeconds(10);
 
     private final AtomicLong nanos = new AtomicLong();
     private TaskEventEngine a;
@@ -60,23 +59,6 @@ class ClusterAnswerOrderTest {
                         .renewInterval(Duration.ofSeconds(2)).drainTimeout(Duration.ofSeconds(30)).manualRounds()
                         .nanoClock(nanos::get).build())
                 .clock(Clock.fixed(T, ZoneOffset.UTC)).build();
-    }
-
-    private static ClusterMember member(TaskEventEngine engine) {
-        return engine.clusterMember();
-    }
-
-    private static TaskEvent dispatch(String id, long workflow, long task) {
-        return TaskEvent.builder(id, TaskEventType.DISPATCH, workflow, task).eventTime(T).host("w1").build();
-    }
-
-    private static TaskEvent running(String id, long workflow, long task) {
-        return TaskEvent.builder(id, TaskEventType.RUNNING, workflow, task).eventTime(T).host("w1").startTime(T).build();
-    }
-
-    private static TaskEvent result(String id, long workflow, long task) {
-        return TaskEvent.builder(id, TaskEventType.RESULT, workflow, task).eventTime(T).state(TaskState.SUCCESS)
-                .endTime(T.plusSeconds(1)).build();
     }
 
     @Test

@@ -1,13 +1,18 @@
 package dev.taskevents.engine;
 
+import static dev.taskevents.engine.ClusterFixtures.DRAIN;
+import static dev.taskevents.engine.ClusterFixtures.LEASE;
+import static dev.taskevents.engine.ClusterFixtures.STALL;
+import static dev.taskevents.engine.ClusterFixtures.T;
+import static dev.taskevents.engine.ClusterFixtures.background;
+import static dev.taskevents.engine.ClusterFixtures.live;
+import static dev.taskevents.engine.ClusterFixtures.running;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.taskevents.api.Acknowledgement;
-import dev.taskevents.api.TaskEvent;
-import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.WorkflowStateSink;
 import dev.taskevents.engine.ClusterView.ShardState;
@@ -17,7 +22,6 @@ import dev.taskevents.engine.cluster.ShardTenure;
 import dev.taskevents.storecontract.Await;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,11 +45,7 @@ import org.junit.jupiter.api.Test;
  * serve.
  */
 class ClusterAvailabilityTest {
-    private static final Instant T = Instant.parse("2026-11-27T10:00:00Z");
-    private static final Duration LEASE = Duration.ofSeconds(10);
-    private static final Duration DRAIN = Duration.ofSeconds(5);
     /** How long work may wait without progress before a node stops renewing: a lease and a drain. */
-    private static final Duration STALL = LEASE.plus(DRAIN);
     private final List<TaskEventEngine> engines = new ArrayList<>();
     private final AtomicLong nanos = new AtomicLong();
 
@@ -54,17 +54,6 @@ class ClusterAvailabilityTest {
         for (TaskEventEngine e : engines) {
             e.close(Duration.ofSeconds(5));
         }
-    }
-
-    private static TaskEvent running(String id, long workflow, long task) {
-        return TaskEvent.builder(id, TaskEventType.RUNNING, workflow, task).eventTime(T).host("w1").startTime(T).build();
-    }
-
-    private static Thread background(String name, Runnable r) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        t.start();
-        return t;
     }
 
     /**
@@ -315,11 +304,6 @@ class ClusterAvailabilityTest {
         a.clusterMember().heartbeat();
         a.clusterMember().round();
         assertEquals(2, owned(a).size(), "after it, b's shard is a dead node's");
-    }
-
-    private static boolean live(ClusterTestStore store, TaskEventEngine engine) {
-        String id = engine.cluster().orElseThrow().nodeId();
-        return store.liveNodes().stream().anyMatch(n -> n.nodeId().equals(id));
     }
 
     /**

@@ -1,13 +1,16 @@
 package dev.taskevents.engine;
 
+import static dev.taskevents.engine.ClusterFixtures.LEASE;
+import static dev.taskevents.engine.ClusterFixtures.T;
+import static dev.taskevents.engine.ClusterFixtures.member;
+import static dev.taskevents.engine.ClusterFixtures.owned;
+import static dev.taskevents.engine.ClusterFixtures.running;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.taskevents.api.Acknowledgement;
-import dev.taskevents.api.TaskEvent;
-import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.WorkflowStateSink;
@@ -16,7 +19,6 @@ import dev.taskevents.engine.cluster.ShardHost;
 import dev.taskevents.engine.cluster.ShardTenure;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,8 +44,6 @@ import org.junit.jupiter.api.Test;
  * it acquired.
  */
 class ClusterFailuresTest {
-    private static final Instant T = Instant.parse("2026-11-27T10:00:00Z");
-    private static final Duration LEASE = Duration.ofSeconds(10);
 
     private final List<TaskEventEngine> engines = new ArrayList<>();
     private final AtomicLong nanos = new AtomicLong();
@@ -110,22 +110,10 @@ class ClusterFailuresTest {
         return engine;
     }
 
-    private static ClusterMember member(TaskEventEngine engine) {
-        return engine.clusterMember();
-    }
-
-    private static List<Integer> owned(TaskEventEngine engine) {
-        return engine.cluster().orElseThrow().owned().stream().map(ClusterView.OwnedShard::shard).toList();
-    }
-
     private long task(FaultyLeases store, long workflow) {
         long id = nextTask.incrementAndGet();
         store.insert(List.of(TaskInstance.submitted(id, workflow, "t" + id, T)));
         return id;
-    }
-
-    private static TaskEvent running(String id, long workflow, long task) {
-        return TaskEvent.builder(id, TaskEventType.RUNNING, workflow, task).eventTime(T).host("w1").startTime(T).build();
     }
 
     /** Both nodes heartbeat and run a round, {@code rounds} times (the lease clock stands still). */

@@ -1,5 +1,11 @@
 package dev.taskevents.engine;
 
+import static dev.taskevents.engine.ClusterFixtures.DRAIN;
+import static dev.taskevents.engine.ClusterFixtures.LEASE;
+import static dev.taskevents.engine.ClusterFixtures.STALL;
+import static dev.taskevents.engine.ClusterFixtures.T;
+import static dev.taskevents.engine.ClusterFixtures.live;
+import static dev.taskevents.engine.ClusterFixtures.running;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,8 +13,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.taskevents.api.Acknowledgement;
-import dev.taskevents.api.TaskEvent;
-import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.WorkflowStateSink;
 import dev.taskevents.engine.cluster.ClusterMember;
@@ -16,7 +20,6 @@ import dev.taskevents.engine.cluster.ShardHost;
 import dev.taskevents.engine.cluster.ShardTenure;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -38,10 +41,6 @@ import org.junit.jupiter.api.Test;
  * stuck at close, a sweep that throws at close, a heartbeat in flight across the close.
  */
 class ClusterLeaseAndCloseFaultsTest {
-    private static final Instant T = Instant.parse("2026-11-27T10:00:00Z");
-    private static final Duration LEASE = Duration.ofSeconds(10);
-    private static final Duration DRAIN = Duration.ofSeconds(5);
-    private static final Duration STALL = LEASE.plus(DRAIN);
 
     private final AtomicLong nanos = new AtomicLong();
     private final List<TaskEventEngine> engines = new ArrayList<>();
@@ -125,15 +124,6 @@ class ClusterLeaseAndCloseFaultsTest {
                 .build();
         engines.add(engine);
         return engine;
-    }
-
-    private static boolean live(ClusterTestStore store, TaskEventEngine engine) {
-        String id = engine.cluster().orElseThrow().nodeId();
-        return store.liveNodes().stream().anyMatch(n -> n.nodeId().equals(id));
-    }
-
-    private static TaskEvent running(String id, long workflow, long task) {
-        return TaskEvent.builder(id, TaskEventType.RUNNING, workflow, task).eventTime(T).host("w1").startTime(T).build();
     }
 
     /**

@@ -1,5 +1,12 @@
 package dev.taskevents.engine;
 
+import static dev.taskevents.engine.ClusterFixtures.LEASE;
+import static dev.taskevents.engine.ClusterFixtures.T;
+import static dev.taskevents.engine.ClusterFixtures.background;
+import static dev.taskevents.engine.ClusterFixtures.member;
+import static dev.taskevents.engine.ClusterFixtures.owned;
+import static dev.taskevents.engine.ClusterFixtures.result;
+import static dev.taskevents.engine.ClusterFixtures.running;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -9,7 +16,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.taskevents.api.Acknowledgement;
-import dev.taskevents.api.Shards;
 import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.Stores;
 import dev.taskevents.api.TaskEvent;
@@ -26,7 +32,6 @@ import dev.taskevents.engine.cluster.ShardTenure;
 import dev.taskevents.storecontract.Await;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -51,8 +56,6 @@ import org.junit.jupiter.api.Test;
  * never by time; interleavings are forced with held writes, a blocking sink and the tenure probe.
  */
 class ClusterModeTest {
-    private static final Instant T = Instant.parse("2026-11-27T10:00:00Z");
-    private static final Duration LEASE = Duration.ofSeconds(10);
 
     private final List<TaskEventEngine> engines = new ArrayList<>();
     private final List<ClusterTestStore> stores = new ArrayList<>();
@@ -89,16 +92,8 @@ class ClusterModeTest {
         return node(name, store, e -> {}, s -> {});
     }
 
-    private static ClusterMember member(TaskEventEngine engine) {
-        return engine.clusterMember();
-    }
-
     private static ClusterView view(TaskEventEngine engine) {
         return engine.cluster().orElseThrow();
-    }
-
-    private static List<Integer> owned(TaskEventEngine engine) {
-        return view(engine).owned().stream().map(ClusterView.OwnedShard::shard).toList();
     }
 
     /** A new SUBMITTED task of {@code workflow}; returns its id. */
@@ -108,24 +103,8 @@ class ClusterModeTest {
         return id;
     }
 
-    private static TaskEvent running(String id, long workflow, long task) {
-        return TaskEvent.builder(id, TaskEventType.RUNNING, workflow, task).eventTime(T).host("w1").startTime(T).build();
-    }
-
-    private static TaskEvent result(String id, long workflow, long task) {
-        return TaskEvent.builder(id, TaskEventType.RESULT, workflow, task).eventTime(T).state(TaskState.SUCCESS)
-                .endTime(T.plusSeconds(1)).build();
-    }
-
     private static Acknowledgement ack(CompletableFuture<Acknowledgement> f) throws Exception {
         return f.get(30, TimeUnit.SECONDS);
-    }
-
-    private static Thread background(String name, Runnable r) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        t.start();
-        return t;
     }
 
     // ---- step 6: tenures, the fence, FENCED -> Moved ----
