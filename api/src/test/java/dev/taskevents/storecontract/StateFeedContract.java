@@ -19,6 +19,7 @@ import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
+import dev.taskevents.testkit.Await;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.taskevents.cli.ClusterWorkload.Node;
 import dev.taskevents.cli.ClusterWorkload.Workers;
-import dev.taskevents.storecontract.TcpProxy;
+import dev.taskevents.testkit.TcpProxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;

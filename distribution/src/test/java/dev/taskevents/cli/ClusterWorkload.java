@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.taskevents.api.Shards;
-import dev.taskevents.storecontract.TcpProxy;
+import dev.taskevents.testkit.TcpProxy;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.taskevents.api.Acknowledgement;
 import dev.taskevents.api.TaskInstance;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.ZoneOffset;

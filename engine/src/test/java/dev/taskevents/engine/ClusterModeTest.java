@@ -29,7 +29,7 @@ import dev.taskevents.api.spi.WorkflowStateSink;
 import dev.taskevents.engine.ClusterView.ShardState;
 import dev.taskevents.engine.cluster.ClusterMember;
 import dev.taskevents.engine.cluster.ShardTenure;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.ZoneOffset;

@@ -14,7 +14,7 @@ import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.WorkflowStateSink;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
 import java.time.Clock;
 import java.time.Duration;

@@ -13,7 +13,7 @@ import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.WorkflowStateSink;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

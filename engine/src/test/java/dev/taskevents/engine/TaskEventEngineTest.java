@@ -16,7 +16,7 @@ import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.engine.executor.QueueFullException;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -23,7 +23,7 @@ import dev.taskevents.client.TaskEventsClient;
 import dev.taskevents.client.TlsException;
 import dev.taskevents.client.UnauthorizedException;
 import dev.taskevents.engine.TaskEventEngine;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.taskevents.api.Stores;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.engine.TaskEventEngine;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;

@@ -171,7 +171,7 @@ class EventServerTest {
         post("/v1/task-instances", "{\"id\":10,\"workflowInstanceId\":1,\"name\":\"a\"}");
         post("/v1/events", running("e1", 10));
         // An event leaves the queue when its key's task ends, just after its answer was sent.
-        dev.taskevents.storecontract.Await.until(() -> {
+        dev.taskevents.testkit.Await.until(() -> {
             try {
                 return get("/metrics").body().contains("\ntaskevents_queued_events 0\n");
             } catch (Exception e) {

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.taskevents.api.Stores;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.FeedPage;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import java.lang.reflect.Field;
 import java.net.http.HttpResponse;
 import java.time.Instant;

@@ -8,7 +8,7 @@ import dev.taskevents.api.Stores;
 import dev.taskevents.api.spi.FeedPage;
 import dev.taskevents.api.spi.StateEventFeed;
 import dev.taskevents.api.spi.StoreException;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;

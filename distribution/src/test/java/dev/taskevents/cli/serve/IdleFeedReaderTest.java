@@ -12,7 +12,7 @@ import dev.taskevents.client.FeedItem;
 import dev.taskevents.client.FeedReader;
 import dev.taskevents.client.TaskEventsClient;
 import dev.taskevents.engine.TaskEventEngine;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;

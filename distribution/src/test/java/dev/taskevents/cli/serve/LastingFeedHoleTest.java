@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.taskevents.api.Stores;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.sql.Connection;

@@ -15,7 +15,7 @@ import dev.taskevents.engine.ClusterView;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
 import java.lang.reflect.Proxy;
 import java.net.ServerSocket;

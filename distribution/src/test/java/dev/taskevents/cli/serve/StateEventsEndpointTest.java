@@ -14,7 +14,7 @@ import dev.taskevents.api.spi.StateEventFeed;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.engine.TaskEventEngine;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
 import java.net.InetSocketAddress;
 import java.net.URI;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -15,7 +15,7 @@ import dev.taskevents.api.spi.StateRecord;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

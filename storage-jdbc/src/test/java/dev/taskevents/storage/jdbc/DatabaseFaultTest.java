@@ -15,7 +15,7 @@ import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.engine.RetryPolicy;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storecontract.CommitThenFailStore;
-import dev.taskevents.storecontract.TcpProxy;
+import dev.taskevents.testkit.TcpProxy;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;

@@ -14,7 +14,7 @@ import dev.taskevents.engine.ClusterSettings;
 import dev.taskevents.engine.ClusterView;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storage.jdbc.internal.JdbcTaskInstanceStore;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

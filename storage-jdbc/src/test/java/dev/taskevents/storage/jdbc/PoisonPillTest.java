@@ -16,7 +16,7 @@ import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
 import dev.taskevents.engine.TaskEventEngine;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
 import java.sql.Connection;
 import java.sql.DriverManager;

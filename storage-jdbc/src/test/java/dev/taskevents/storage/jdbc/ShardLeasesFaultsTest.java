@@ -9,7 +9,7 @@ import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.storage.jdbc.internal.JdbcTaskInstanceStore;
-import dev.taskevents.storecontract.TcpProxy;
+import dev.taskevents.testkit.TcpProxy;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -92,7 +92,7 @@ class ShardLeasesFaultsTest {
                 proxy.setDown(false);
                 // The pool reconnects in the background; the first calls may still find none.
                 boolean[] alive = new boolean[1];
-                dev.taskevents.storecontract.Await.until(() -> {
+                dev.taskevents.testkit.Await.until(() -> {
                     try {
                         alive[0] = leases.heartbeat("n/1", Duration.ofMinutes(1)) != ShardLeases.Renewal.NOT_REGISTERED;
                         return true;

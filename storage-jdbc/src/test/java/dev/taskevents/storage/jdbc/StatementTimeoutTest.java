@@ -11,7 +11,7 @@ import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
-import dev.taskevents.storecontract.TcpProxy;
+import dev.taskevents.testkit.TcpProxy;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Duration;
@@ -109,7 +109,7 @@ class StatementTimeoutTest {
                 assertInstanceOf(StoreException.class, failure, String.valueOf(failure));
                 proxy.setSilent(false);
                 proxy.cutAll(); // the held bytes of the given-up connections must not reach the database late
-                dev.taskevents.storecontract.Await.until(() -> {
+                dev.taskevents.testkit.Await.until(() -> {
                     try {
                         return store.find(1).isPresent();
                     } catch (StoreException stillReconnecting) {

@@ -11,7 +11,7 @@ import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import java.time.Instant;
 import java.util.AbstractCollection;
 import java.util.Iterator;

@@ -14,7 +14,7 @@ import dev.taskevents.api.spi.WriteOutcome;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
 import dev.taskevents.storage.jdbc.TestDatabases;
-import dev.taskevents.storecontract.Await;
+import dev.taskevents.testkit.Await;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;

@@ -1,4 +1,4 @@
-package dev.taskevents.storecontract;
+package dev.taskevents.testkit;
 
 import java.util.function.BooleanSupplier;
 
