@@ -70,7 +70,10 @@ public final class Main {
                 : Main.class.getModule().getDescriptor().rawVersion().orElse("(version unknown: not recorded in the module)");
     }
 
-    /** Flyway, HikariCP and jOOQ log at INFO by default; the command speaks for itself. */
+    /**
+     * Flyway, HikariCP and jOOQ log at INFO by default; the command speaks for itself. Each record
+     * is one line ({@link OneLineLogFormatter}).
+     */
     private static void quietLibraryLogs() {
         Logger root = Logger.getLogger("");
         if (System.getenv("TASKEVENTS_LOG_LEVEL") != null) {
@@ -78,8 +81,10 @@ public final class Main {
         } else {
             root.setLevel(Level.WARNING);
         }
+        boolean traces = root.getLevel().intValue() <= Level.FINE.intValue();
         for (var handler : root.getHandlers()) {
             handler.setLevel(root.getLevel());
+            handler.setFormatter(new OneLineLogFormatter(traces));
         }
         Logger.getLogger("org.jooq.Constants").setLevel(Level.OFF); // the jOOQ banner
     }
