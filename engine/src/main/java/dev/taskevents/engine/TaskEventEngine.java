@@ -187,8 +187,9 @@ public final class TaskEventEngine implements AutoCloseable {
         if (b.feedRetention != null) {
             recordIn.add(StateRecord.FEED);
         }
-        this.committer = new GroupCommitter(store, ioExecutor, ioExecutor, b.maxCommitBatch, b.commitConcurrency,
-                b.commitRetry, shardCount, recordIn);
+        this.committer = new GroupCommitter(store, ioExecutor, ioExecutor,
+                GroupCommitter.Settings.of(b.maxCommitBatch, b.commitConcurrency, b.commitRetry).fenced(shardCount)
+                        .recordingIn(recordIn));
         this.feedCleaner = b.feedRetention == null ? null
                 : new FeedCleaner(store.stateFeed().orElseThrow(), b.feedRetention, FEED_CLEAN_INTERVAL, 500);
         if (leases == null) {

@@ -74,43 +74,46 @@ public final class GroupCommitter {
     private final Executor completions;
 
     /**
+     * How the committer batches and retries.
+     *
+     * @param maxBatch the most rows in one batch
+     * @param maxFlushers the most batches in flight at once, each in its own transaction
+     * @param retry how a batch that failed with a {@link StoreException} is retried
+     * @param shardCount the cluster's shard count, or 0 outside cluster mode (no fence)
+     * @param recordIn where each batch records its notifications ({@link WriteBatch#recordIn()})
+     */
+    public record Settings(int maxBatch, int maxFlushers, RetryPolicy retry, int shardCount, Set<StateRecord> recordIn) {
+        public Settings {
+            recordIn = Set.copyOf(recordIn);
+        }
+
+        /** Outside cluster mode, recording in the outbox. */
+        public static Settings of(int maxBatch, int maxFlushers, RetryPolicy retry) {
+            return new Settings(maxBatch, maxFlushers, retry, 0, Set.of(StateRecord.OUTBOX));
+        }
+
+        /** These settings, each batch written under a {@link ShardFence} of {@code shards} shards. */
+        public Settings fenced(int shards) {
+            return new Settings(maxBatch, maxFlushers, retry, shards, recordIn);
+        }
+
+        /** These settings, each batch recording its notifications in {@code records}. */
+        public Settings recordingIn(Set<StateRecord> records) {
+            return new Settings(maxBatch, maxFlushers, retry, shardCount, records);
+        }
+    }
+
+    /**
      * @param flusherExecutor runs the batch writes (they block: give it virtual threads)
      * @param completions completes the rows' futures, so that their dependents run off the flusher
      */
-    public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, int maxBatch,
-                          int maxFlushers, RetryPolicy retry) {
-        this(store, flusherExecutor, completions, maxBatch, maxFlushers, retry, 0, Set.of(StateRecord.OUTBOX));
-    }
-
-    /**
-     * A committer for cluster mode: batches are written under a {@link ShardFence} of
-     * {@code shardCount} shards, built from the epochs given to {@link #write(RowUpdate, long)}.
-     *
-     * @param shardCount the cluster's shard count, or 0 outside cluster mode
-     */
-    public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, int maxBatch,
-                          int maxFlushers, RetryPolicy retry, int shardCount) {
-        this(store, flusherExecutor, completions, maxBatch, maxFlushers, retry, shardCount, Set.of(StateRecord.OUTBOX));
-    }
-
-    /** As above, each batch recording its notifications in {@code recordIn} ({@link WriteBatch#recordIn()}). */
-    public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, int maxBatch,
-                          int maxFlushers, RetryPolicy retry, Set<StateRecord> recordIn) {
-        this(store, flusherExecutor, completions, maxBatch, maxFlushers, retry, 0, recordIn);
-    }
-
-    /**
-     * The committer in full: fenced by {@code shardCount} shards (0: no fence), recording each
-     * batch's notifications in {@code recordIn}.
-     */
-    public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, int maxBatch,
-                          int maxFlushers, RetryPolicy retry, int shardCount, Set<StateRecord> recordIn) {
-        this.recordIn = Set.copyOf(recordIn);
+    public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, Settings settings) {
+        this.recordIn = settings.recordIn();
         this.store = store;
-        this.shardCount = shardCount;
-        this.retry = retry;
+        this.shardCount = settings.shardCount();
+        this.retry = settings.retry();
         this.completions = completions;
-        this.batcher = new Batcher<>(flusherExecutor, maxBatch, maxFlushers, this::commitOrFail,
+        this.batcher = new Batcher<>(flusherExecutor, settings.maxBatch(), settings.maxFlushers(), this::commitOrFail,
                 (rejected, e) -> rejected.forEach(p -> p.result.completeExceptionally(new StoreException(
                         "the engine is closing: the update of task instance " + p.update.row().id()
                                 + " was not written", e))));

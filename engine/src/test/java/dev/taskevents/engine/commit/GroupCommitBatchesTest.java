@@ -73,7 +73,8 @@ class GroupCommitBatchesTest {
 
     /** A committer whose flusher is {@code flusher}, completing on the flusher's thread, trying each write once. */
     private static GroupCommitter committer(ScriptedStore store, HeldExecutor flusher) {
-        return new GroupCommitter(store, flusher, Runnable::run, 100, 1, new RetryPolicy(1, Duration.ZERO, Duration.ZERO));
+        return new GroupCommitter(store, flusher, Runnable::run,
+                GroupCommitter.Settings.of(100, 1, new RetryPolicy(1, Duration.ZERO, Duration.ZERO)));
     }
 
     private static RowUpdate update(long id) {
@@ -130,8 +131,8 @@ class GroupCommitBatchesTest {
         });
         HeldExecutor flusher = new HeldExecutor();
         try (store) {
-            GroupCommitter committer = new GroupCommitter(store, flusher, Runnable::run, 100, 1,
-                    new RetryPolicy(5, Duration.ofMinutes(1), Duration.ofMinutes(1)));
+            GroupCommitter committer = new GroupCommitter(store, flusher, Runnable::run,
+                    GroupCommitter.Settings.of(100, 1, new RetryPolicy(5, Duration.ofMinutes(1), Duration.ofMinutes(1))));
             CompletableFuture<Commit> f = committer.write(update(1));
             Thread.currentThread().interrupt(); // the flusher (this thread) is interrupted before its back-off
             try {
@@ -219,8 +220,8 @@ class GroupCommitBatchesTest {
             }
         };
         try (store) {
-            GroupCommitter committer = new GroupCommitter(store, flusher, completions, 100, 1,
-                    new RetryPolicy(1, Duration.ZERO, Duration.ZERO));
+            GroupCommitter committer = new GroupCommitter(store, flusher, completions,
+                    GroupCommitter.Settings.of(100, 1, new RetryPolicy(1, Duration.ZERO, Duration.ZERO)));
             CompletableFuture<Commit> a = committer.write(update(1));
             CompletableFuture<Commit> b = committer.write(update(2));
             flusher.runAll();

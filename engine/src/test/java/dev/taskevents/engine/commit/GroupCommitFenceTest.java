@@ -79,8 +79,8 @@ class GroupCommitFenceTest {
         long wfA2 = workflowIn(1, wfA1 + 1);
         long wfB = workflowIn(2, 1);
         try (store) {
-            GroupCommitter committer = new GroupCommitter(store, flusher, Runnable::run, 100, 1,
-                    new RetryPolicy(1, Duration.ZERO, Duration.ZERO), SHARDS);
+            GroupCommitter committer = new GroupCommitter(store, flusher, Runnable::run,
+                    GroupCommitter.Settings.of(100, 1, new RetryPolicy(1, Duration.ZERO, Duration.ZERO)).fenced(SHARDS));
             CompletableFuture<Commit> old = committer.write(update(10, wfA1), 3);
             CompletableFuture<Commit> current = committer.write(update(20, wfA2), 5);
             CompletableFuture<Commit> other = committer.write(update(30, wfB), 1);
@@ -103,15 +103,15 @@ class GroupCommitFenceTest {
         RecordingStore store = new RecordingStore();
         HeldExecutor flusher = new HeldExecutor();
         try (store) {
-            GroupCommitter plain = new GroupCommitter(store, flusher, Runnable::run, 100, 1,
-                    new RetryPolicy(1, Duration.ZERO, Duration.ZERO));
+            GroupCommitter plain = new GroupCommitter(store, flusher, Runnable::run,
+                    GroupCommitter.Settings.of(100, 1, new RetryPolicy(1, Duration.ZERO, Duration.ZERO)));
             CompletableFuture<Commit> c = plain.write(update(10, 1));
             flusher.runAll();
             assertEquals(WriteOutcome.APPLIED, c.getNow(null).outcome());
             assertTrue(!store.batches.getFirst().fence().fenced());
             assertThrows(IllegalArgumentException.class, () -> plain.write(update(11, 1), 2));
-            GroupCommitter fenced = new GroupCommitter(store, flusher, Runnable::run, 100, 1,
-                    new RetryPolicy(1, Duration.ZERO, Duration.ZERO), SHARDS);
+            GroupCommitter fenced = new GroupCommitter(store, flusher, Runnable::run,
+                    GroupCommitter.Settings.of(100, 1, new RetryPolicy(1, Duration.ZERO, Duration.ZERO)).fenced(SHARDS));
             assertThrows(IllegalArgumentException.class, () -> fenced.write(update(12, 1)));
         }
     }
