@@ -111,6 +111,10 @@ import java.util.function.Supplier;
  */
 public final class TaskEventEngine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(TaskEventEngine.class.getName());
+    /** The most workflows one snapshot load reads ({@link SnapshotLoader}). */
+    private static final int SNAPSHOT_LOAD_BATCH = 500;
+    /** The most snapshot loads in flight at once. */
+    private static final int SNAPSHOT_LOADS_AT_ONCE = 2;
     /** Rows found behind a version this engine knew; package-private for the engine's tests. */
     final LostCommits lostCommits = new LostCommits(LOG, System::nanoTime);
     private static final int MAX_CONFLICT_ATTEMPTS = 3;
@@ -179,7 +183,7 @@ public final class TaskEventEngine implements AutoCloseable {
                 .weigher((Long workflowId, WorkflowSnapshot snapshot) -> snapshot.weight())
                 .expireAfterAccess(b.cacheExpireAfterAccess)
                 .executor(ioExecutor)
-                .buildAsync(new SnapshotLoader(store, ioExecutor, 500, 2));
+                .buildAsync(new SnapshotLoader(store, ioExecutor, SNAPSHOT_LOAD_BATCH, SNAPSHOT_LOADS_AT_ONCE));
         Set<StateRecord> recordIn = EnumSet.noneOf(StateRecord.class);
         if (b.stateSink != WorkflowStateSink.NONE) {
             recordIn.add(StateRecord.OUTBOX);

@@ -21,6 +21,11 @@ public final class SnapshotLoader implements AsyncCacheLoader<Long, WorkflowSnap
     private final TaskInstanceStore store;
     private final Batcher<Miss> batcher;
 
+    /**
+     * @param executor runs the loads (they block)
+     * @param maxBatch the most workflows one load reads
+     * @param maxConcurrent the most loads in flight at once
+     */
     public SnapshotLoader(TaskInstanceStore store, Executor executor, int maxBatch, int maxConcurrent) {
         this.store = store;
         this.batcher = new Batcher<>(executor, maxBatch, maxConcurrent, this::load,
