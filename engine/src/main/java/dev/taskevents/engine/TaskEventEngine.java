@@ -202,9 +202,8 @@ public final class TaskEventEngine implements AutoCloseable {
         } else {
             ClusterSettings c = b.cluster;
             this.memberLeases = new CloseBoundedLeases(leases, c.nanoClock());
-            this.member = new ClusterMember(memberLeases, new ClusterMember.Config(c.nodeName(), c.advertisedAddress(),
-                    c.lease(), c.renewInterval(), c.drainTimeout(), c.maxMovesPerRound(), c.listener(),
-                    c.manualRounds(), c.nanoClock(), c.probe()), shardCount, new Host());
+            this.member = new ClusterMember(memberLeases, new ClusterMember.Config(c, c.manualRounds(), c.nanoClock(),
+                    c.probe()), shardCount, new Host());
             try {
                 member.start();
             } catch (RuntimeException | Error e) {

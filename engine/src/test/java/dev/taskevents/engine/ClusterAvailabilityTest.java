@@ -205,9 +205,9 @@ class ClusterAvailabilityTest {
                 return new Progress(0, false);
             }
         };
-        ClusterMember m = new ClusterMember(store, new ClusterMember.Config("a", "http://a", LEASE,
-                Duration.ofSeconds(2), Duration.ofSeconds(30), 4, ShardListener.NONE, true, nanos::get,
-                ShardTenure.Probe.NONE), store.shardCount(), host);
+        ClusterMember m = new ClusterMember(store, new ClusterMember.Config(ClusterSettings.builder().nodeName("a")
+                .advertisedAddress("http://a").lease(LEASE).renewInterval(Duration.ofSeconds(2)).drainTimeout(Duration.ofSeconds(30))
+                .maxMovesPerRound(4).listener(ShardListener.NONE).build(), true, nanos::get, ShardTenure.Probe.NONE), store.shardCount(), host);
         m.start();
         try {
             m.round();

@@ -293,9 +293,9 @@ class ClusterFailuresTest {
                 heard.add("lost " + shard + "@" + epoch);
             }
         };
-        ClusterMember m = new ClusterMember(store, new ClusterMember.Config("a", "http://a", LEASE,
-                Duration.ofSeconds(2), Duration.ofSeconds(30), 4, listener, true, nanos::get,
-                ShardTenure.Probe.NONE), store.shardCount(), host);
+        ClusterMember m = new ClusterMember(store, new ClusterMember.Config(ClusterSettings.builder().nodeName("a")
+                .advertisedAddress("http://a").lease(LEASE).renewInterval(Duration.ofSeconds(2)).drainTimeout(Duration.ofSeconds(30))
+                .maxMovesPerRound(4).listener(listener).build(), true, nanos::get, ShardTenure.Probe.NONE), store.shardCount(), host);
         member.set(m);
         m.start();
         String first = m.nodeId();

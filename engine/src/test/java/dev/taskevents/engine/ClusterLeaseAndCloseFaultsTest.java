@@ -259,8 +259,9 @@ class ClusterLeaseAndCloseFaultsTest {
                 return new Progress(0, false);
             }
         };
-        ClusterMember member = new ClusterMember(store, new ClusterMember.Config("a", "http://a", LEASE,
-                Duration.ofSeconds(2), DRAIN, 4, listener, true, nanos::get, ShardTenure.Probe.NONE), 2, host);
+        ClusterMember member = new ClusterMember(store, new ClusterMember.Config(ClusterSettings.builder().nodeName("a")
+                .advertisedAddress("http://a").lease(LEASE).renewInterval(Duration.ofSeconds(2)).drainTimeout(DRAIN)
+                .maxMovesPerRound(4).listener(listener).build(), true, nanos::get, ShardTenure.Probe.NONE), 2, host);
         member.start();
         member.round();
         assertTrue(member.awaitListenerCalls(Duration.ofSeconds(30)));

@@ -4,6 +4,7 @@ import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.ShardLeases.NodeInfo;
 import dev.taskevents.api.spi.ShardLeases.Renewal;
 import dev.taskevents.api.spi.ShardLeases.ShardInfo;
+import dev.taskevents.engine.ClusterSettings;
 import dev.taskevents.engine.ClusterView;
 import dev.taskevents.engine.ClusterView.ShardState;
 import dev.taskevents.engine.ShardListener;
@@ -111,19 +112,46 @@ public final class ClusterMember implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     /**
-     * How the member behaves.
+     * How the member behaves: the node's {@link ClusterSettings}, and the seams the public settings
+     * do not expose.
      *
      * @param manualRounds no threads: the caller runs {@link #heartbeat} and {@link #round} (tests)
      * @param nanoClock the monotonic clock of the local lease deadline
      */
-    public record Config(String nodeName, String address, Duration lease, Duration renewInterval,
-                         Duration drainTimeout, int maxMovesPerRound, ShardListener listener, boolean manualRounds,
-                         LongSupplier nanoClock, ShardTenure.Probe probe) {
+    public record Config(ClusterSettings settings, boolean manualRounds, LongSupplier nanoClock,
+                         ShardTenure.Probe probe) {
         public Config {
-            Objects.requireNonNull(nodeName, "nodeName");
-            Objects.requireNonNull(listener, "listener");
+            Objects.requireNonNull(settings, "settings");
             Objects.requireNonNull(nanoClock, "nanoClock");
             Objects.requireNonNull(probe, "probe");
+        }
+
+        String nodeName() {
+            return settings.nodeName();
+        }
+
+        String address() {
+            return settings.advertisedAddress();
+        }
+
+        Duration lease() {
+            return settings.lease();
+        }
+
+        Duration renewInterval() {
+            return settings.renewInterval();
+        }
+
+        Duration drainTimeout() {
+            return settings.drainTimeout();
+        }
+
+        int maxMovesPerRound() {
+            return settings.maxMovesPerRound();
+        }
+
+        ShardListener listener() {
+            return settings.listener();
         }
     }
 
