@@ -154,7 +154,7 @@ final class EndToEndBenchmark {
                 rows += engine.stats().rowsWritten();
                 batches += engine.stats().batches();
             }
-            return new EngineStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, batches, rows, 0, 0, 0);
+            return EngineStats.builder().batches(batches).rowsWritten(rows).build();
         }
 
         @Override

@@ -672,9 +672,11 @@ public final class TaskEventEngine implements AutoCloseable {
         // The cache evicts in maintenance it schedules on the io executor; run what is pending here,
         // so that the count of cached workflows is the bounded one, not one that lags it.
         snapshots.synchronous().cleanUp();
-        return new EngineStats(keyed.queued(), keyed.activeKeys(), applied.sum(), duplicates.sum(), stale.sum(),
-                rejected.sum(), moved.sum(), failed.sum(), relay.sinkFailures(), committer.waiting(), committer.batches(), committer.rows(),
-                committer.retries(), snapshots.synchronous().estimatedSize(), relay.retold());
+        return EngineStats.builder().queued(keyed.queued()).activeKeys(keyed.activeKeys()).applied(applied.sum())
+                .duplicates(duplicates.sum()).stale(stale.sum()).rejected(rejected.sum()).moved(moved.sum())
+                .failed(failed.sum()).sinkFailures(relay.sinkFailures()).pendingWrites(committer.waiting())
+                .batches(committer.batches()).rowsWritten(committer.rows()).writeRetries(committer.retries())
+                .cachedWorkflows(snapshots.synchronous().estimatedSize()).stateEventsRetold(relay.retold()).build();
     }
 
     /**

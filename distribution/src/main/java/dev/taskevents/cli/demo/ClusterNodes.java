@@ -196,16 +196,7 @@ final class ClusterNodes implements AutoCloseable {
      */
     EngineStats stats() {
         List<EngineStats> all = nodes.stream().filter(n -> n != killed).map(n -> n.engine().stats()).toList();
-        return new EngineStats(all.stream().mapToLong(EngineStats::queued).sum(),
-                all.stream().mapToInt(EngineStats::activeKeys).sum(),
-                all.stream().mapToLong(EngineStats::applied).sum(), all.stream().mapToLong(EngineStats::duplicates).sum(),
-                all.stream().mapToLong(EngineStats::stale).sum(), all.stream().mapToLong(EngineStats::rejected).sum(),
-                all.stream().mapToLong(EngineStats::moved).sum(), all.stream().mapToLong(EngineStats::failed).sum(),
-                all.stream().mapToLong(EngineStats::sinkFailures).sum(),
-                all.stream().mapToLong(EngineStats::pendingWrites).sum(), all.stream().mapToLong(EngineStats::batches).sum(),
-                all.stream().mapToLong(EngineStats::rowsWritten).sum(), all.stream().mapToLong(EngineStats::writeRetries).sum(),
-                all.stream().mapToLong(EngineStats::cachedWorkflows).sum(),
-                all.stream().mapToLong(EngineStats::stateEventsRetold).sum());
+        return all.stream().reduce(EngineStats.builder().build(), EngineStats::plus);
     }
 
     /** What the run's cluster did, for the report. */
