@@ -70,4 +70,137 @@ public record TaskInstance(
         return new TaskInstance(id, workflowInstanceId, name, TaskState.SUBMITTED, null, null, null, 0, null,
                 null, null, null, null, null, 0, createdAt);
     }
+
+    /**
+     * A builder that starts from this task instance: set the fields that change, by name, and
+     * {@link Builder#build build} (which checks them as the constructor does).
+     */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** Sets a task instance's fields by name, starting from another one ({@link #toBuilder()}). */
+    public static final class Builder {
+        private long id;
+        private long workflowInstanceId;
+        private String name;
+        private TaskState state;
+        private String host;
+        private String logPath;
+        private String executePath;
+        private int processId;
+        private String appIds;
+        private Instant startTime;
+        private Instant endTime;
+        private String varPool;
+        private String finishEventId;
+        private String lastEventId;
+        private long version;
+        private Instant updatedAt;
+
+        private Builder(TaskInstance from) {
+            this.id = from.id;
+            this.workflowInstanceId = from.workflowInstanceId;
+            this.name = from.name;
+            this.state = from.state;
+            this.host = from.host;
+            this.logPath = from.logPath;
+            this.executePath = from.executePath;
+            this.processId = from.processId;
+            this.appIds = from.appIds;
+            this.startTime = from.startTime;
+            this.endTime = from.endTime;
+            this.varPool = from.varPool;
+            this.finishEventId = from.finishEventId;
+            this.lastEventId = from.lastEventId;
+            this.version = from.version;
+            this.updatedAt = from.updatedAt;
+        }
+
+        public Builder id(long id) {
+            this.id = id;
+            return this;
+        }
+
+        public Builder workflowInstanceId(long workflowInstanceId) {
+            this.workflowInstanceId = workflowInstanceId;
+            return this;
+        }
+
+        public Builder name(String name) {
+            this.name = name;
+            return this;
+        }
+
+        public Builder state(TaskState state) {
+            this.state = state;
+            return this;
+        }
+
+        public Builder host(String host) {
+            this.host = host;
+            return this;
+        }
+
+        public Builder logPath(String logPath) {
+            this.logPath = logPath;
+            return this;
+        }
+
+        public Builder executePath(String executePath) {
+            this.executePath = executePath;
+            return this;
+        }
+
+        public Builder processId(int processId) {
+            this.processId = processId;
+            return this;
+        }
+
+        public Builder appIds(String appIds) {
+            this.appIds = appIds;
+            return this;
+        }
+
+        public Builder startTime(Instant startTime) {
+            this.startTime = startTime;
+            return this;
+        }
+
+        public Builder endTime(Instant endTime) {
+            this.endTime = endTime;
+            return this;
+        }
+
+        public Builder varPool(String varPool) {
+            this.varPool = varPool;
+            return this;
+        }
+
+        public Builder finishEventId(String finishEventId) {
+            this.finishEventId = finishEventId;
+            return this;
+        }
+
+        public Builder lastEventId(String lastEventId) {
+            this.lastEventId = lastEventId;
+            return this;
+        }
+
+        public Builder version(long version) {
+            this.version = version;
+            return this;
+        }
+
+        public Builder updatedAt(Instant updatedAt) {
+            this.updatedAt = updatedAt;
+            return this;
+        }
+
+        /** The task instance, checked as {@link TaskInstance#TaskInstance the constructor} checks it. */
+        public TaskInstance build() {
+            return new TaskInstance(id, workflowInstanceId, name, state, host, logPath, executePath, processId, appIds,
+                    startTime, endTime, varPool, finishEventId, lastEventId, version, updatedAt);
+        }
+    }
 }

@@ -44,10 +44,8 @@ public final class TransitionRules {
 
     private static Decision dispatch(TaskInstance current, TaskEvent event, Instant now) {
         if (current.state() == TaskState.SUBMITTED) {
-            return new Decision.Change(new TaskInstance(current.id(), current.workflowInstanceId(), current.name(),
-                    TaskState.DISPATCHED, event.host(), current.logPath(), current.executePath(),
-                    current.processId(), current.appIds(), current.startTime(), current.endTime(),
-                    current.varPool(), current.finishEventId(), event.eventId(), current.version() + 1, now));
+            return new Decision.Change(current.toBuilder().state(TaskState.DISPATCHED).host(event.host())
+                    .lastEventId(event.eventId()).version(current.version() + 1).updatedAt(now).build());
         }
         if (current.state() == TaskState.DISPATCHED && event.host().equals(current.host())) {
             return new Decision.Duplicate();
@@ -59,12 +57,12 @@ public final class TransitionRules {
         if (current.state().isFinished()) {
             return new Decision.Stale();
         }
-        TaskInstance next = new TaskInstance(current.id(), current.workflowInstanceId(), current.name(),
-                event.state(), event.host(), or(event.logPath(), current.logPath()),
-                or(event.executePath(), current.executePath()),
-                event.processId() != 0 ? event.processId() : current.processId(),
-                or(event.appIds(), current.appIds()), event.startTime(), current.endTime(),
-                current.varPool(), current.finishEventId(), event.eventId(), current.version() + 1, now);
+        TaskInstance next = current.toBuilder().state(event.state()).host(event.host())
+                .logPath(or(event.logPath(), current.logPath()))
+                .executePath(or(event.executePath(), current.executePath()))
+                .processId(event.processId() != 0 ? event.processId() : current.processId())
+                .appIds(or(event.appIds(), current.appIds())).startTime(event.startTime())
+                .lastEventId(event.eventId()).version(current.version() + 1).updatedAt(now).build();
         return sameContent(current, next) ? new Decision.Duplicate() : new Decision.Change(next);
     }
 
@@ -72,13 +70,14 @@ public final class TransitionRules {
         if (current.state().isFinished()) {
             return event.eventId().equals(current.finishEventId()) ? new Decision.Duplicate() : new Decision.Stale();
         }
-        return new Decision.Change(new TaskInstance(current.id(), current.workflowInstanceId(), current.name(),
-                event.state(), or(event.host(), current.host()), or(event.logPath(), current.logPath()),
-                or(event.executePath(), current.executePath()),
-                event.processId() != 0 ? event.processId() : current.processId(),
-                or(event.appIds(), current.appIds()),
-                or(current.startTime(), event.startTime()), event.endTime(),
-                or(event.varPool(), current.varPool()), event.eventId(), event.eventId(), current.version() + 1, now));
+        return new Decision.Change(current.toBuilder().state(event.state()).host(or(event.host(), current.host()))
+                .logPath(or(event.logPath(), current.logPath()))
+                .executePath(or(event.executePath(), current.executePath()))
+                .processId(event.processId() != 0 ? event.processId() : current.processId())
+                .appIds(or(event.appIds(), current.appIds())).startTime(or(current.startTime(), event.startTime()))
+                .endTime(event.endTime()).varPool(or(event.varPool(), current.varPool()))
+                .finishEventId(event.eventId()).lastEventId(event.eventId()).version(current.version() + 1)
+                .updatedAt(now).build());
     }
 
     private static <T> T or(T preferred, T fallback) {
