@@ -144,19 +144,20 @@ public final class TaskEventEngine implements AutoCloseable {
     private final CloseBoundedLeases memberLeases;
     private final ClusterMember member;
 
-    private TaskEventEngine(Builder b) {
-        this.ownsStore = b.store == null;
-        this.store = ownsStore ? Stores.open(b.storeUrl) : b.store;
+    /**
+     * @param opened the store {@link Builder#build} opened from the builder's URL, or null for the
+     *     builder's own store; if this constructor throws, {@code build} closes an opened store
+     */
+    private TaskEventEngine(Builder b, TaskInstanceStore opened) {
+        this.ownsStore = opened != null;
+        this.store = ownsStore ? opened : b.store;
         this.leases = b.cluster == null ? null : leasesOf(store, b);
-        int shardCount = leases == null ? 0 : shardCountOf(leases, store, ownsStore);
+        int shardCount = leases == null ? 0 : leases.shardCount();
         this.clock = b.clock;
         // Store I/O (snapshot loads, batch writes) blocks in JDBC; virtual threads make that cheap.
         this.ioExecutor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("taskevents-io-", 0).factory());
         if (b.feedRetention != null && store.stateFeed().isEmpty()) {
             ioExecutor.shutdown();
-            if (ownsStore) {
-                store.close();
-            }
             throw new IllegalArgumentException("the state-event feed (stateFeed(" + b.feedRetention + ")) needs a store"
                     + " that can keep one; " + store.getClass().getName() + " cannot: use a JDBC or memory: store,"
                     + " or build the engine without stateFeed");
@@ -172,9 +173,6 @@ public final class TaskEventEngine implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             relay.close();
             ioExecutor.shutdown();
-            if (ownsStore) {
-                store.close();
-            }
             throw e;
         }
         this.executor = b.keyed.build();
@@ -213,9 +211,6 @@ public final class TaskEventEngine implements AutoCloseable {
                     feedCleaner.close();
                 }
                 ioExecutor.shutdown();
-                if (ownsStore) {
-                    store.close();
-                }
                 throw e;
             }
         }
@@ -247,14 +242,11 @@ public final class TaskEventEngine implements AutoCloseable {
                 + " one head row just before its commit, stalls the writes of every node until then" : ""));
     }
 
-    /** The store's cluster operations; refuses (and closes a store it opened) a store without them. */
+    /** The store's cluster operations; refuses a store without them. */
     private static ShardLeases leasesOf(TaskInstanceStore store, Builder b) {
         Optional<ShardLeases> cluster = store.cluster();
         if (cluster.isPresent()) {
             return cluster.get();
-        }
-        if (b.storeUrl != null) {
-            store.close();
         }
         String name = b.storeUrl != null ? b.storeUrl.substring(0, b.storeUrl.indexOf(':') + 1)
                 : store.getClass().getSimpleName();
@@ -263,18 +255,6 @@ public final class TaskEventEngine implements AutoCloseable {
                 + " writes; the store " + name + " cannot ("
                 + (memory ? "it lives in one process" : "its cluster() is empty") + ")."
                 + " Use a jdbc: URL (PostgreSQL, MySQL/MariaDB, H2)");
-    }
-
-    /** The cluster's shard count; closes a store the engine opened if it cannot be read. */
-    private static int shardCountOf(ShardLeases leases, TaskInstanceStore store, boolean ownsStore) {
-        try {
-            return leases.shardCount();
-        } catch (RuntimeException | Error e) {
-            if (ownsStore) {
-                store.close();
-            }
-            throw e;
-        }
     }
 
     /** What the cluster member asks of this engine when a tenure begins or ends. */
@@ -908,7 +888,19 @@ public final class TaskEventEngine implements AutoCloseable {
             if (store == null && storeUrl == null) {
                 throw new IllegalStateException("a store is required: call store(TaskInstanceStore) or storeUrl(String)");
             }
-            return new TaskEventEngine(this);
+            TaskInstanceStore opened = store != null ? null : Stores.open(storeUrl);
+            try {
+                return new TaskEventEngine(this, opened);
+            } catch (RuntimeException | Error e) {
+                if (opened != null) {
+                    try {
+                        opened.close(); // the one place a store the engine opened is closed on a failed start
+                    } catch (RuntimeException closing) {
+                        e.addSuppressed(closing);
+                    }
+                }
+                throw e;
+            }
         }
     }
 }
