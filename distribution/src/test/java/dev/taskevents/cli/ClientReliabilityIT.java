@@ -17,6 +17,7 @@ import dev.taskevents.client.FeedCursor;
 import dev.taskevents.client.FeedItem;
 import dev.taskevents.client.FeedReader;
 import dev.taskevents.client.TaskEventsClient;
+import dev.taskevents.testkit.TempDirs;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -162,7 +163,7 @@ class ClientReliabilityIT {
         base = postgres();
         schema = "te_" + name + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
         String url = base + (base.contains("?") ? "&" : "?") + "currentSchema=" + schema;
-        serve = new Serve(url, freePort(), Files.createTempDirectory("taskevents-client-"));
+        serve = new Serve(url, freePort(), TempDirs.create("taskevents-client-"));
         serve.start();
     }
 

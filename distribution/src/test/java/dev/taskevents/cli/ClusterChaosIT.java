@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.taskevents.cli.ClusterWorkload.Node;
 import dev.taskevents.cli.ClusterWorkload.Workers;
 import dev.taskevents.testkit.TcpProxy;
+import dev.taskevents.testkit.TempDirs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -135,7 +136,7 @@ class ClusterChaosIT {
     private void run(Database db) throws Exception {
         int workflows = Integer.getInteger("taskevents.chaos.workflows", 60);
         int rounds = Integer.getInteger("taskevents.chaos.rounds", 2);
-        Path dir = Files.createTempDirectory("taskevents-chaos-");
+        Path dir = TempDirs.create("taskevents-chaos-");
         migrate(db.direct(), dir);
         installAudit(db.direct(), db.postgres(), workflows);
 

@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.taskevents.cli.ClusterWorkload.Node;
 import dev.taskevents.cli.ClusterWorkload.Workers;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
+import dev.taskevents.testkit.TempDirs;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.net.http.HttpRequest;
@@ -102,7 +103,7 @@ class DatabaseFailoverIT {
     }
 
     private Result run(boolean synchronous, int failovers, int workflows) throws Exception {
-        Path dir = Files.createTempDirectory("taskevents-failover-");
+        Path dir = TempDirs.create("taskevents-failover-");
         List<Node> nodes = new CopyOnWriteArrayList<>();
         List<String> started = new ArrayList<>();
         Workers workers = null;
@@ -242,7 +243,6 @@ class DatabaseFailoverIT {
                     + firstAckMillis);
             Result result = new Result(finished, Map.copyOf(workers.problems), Map.copyOf(follower.refusals),
                     lostAcked, feedMissed, outOfOrder, engineWarnings);
-            deleteTree(dir);
             return result;
         } catch (Exception | AssertionError e) {
             System.out.println("DatabaseFailoverIT: the run's files are in " + dir);
@@ -272,14 +272,6 @@ class DatabaseFailoverIT {
             counts.add(workers.appliedAt.values().stream().filter(t -> t >= start && t < end).count());
         }
         return counts;
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (var paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 
     /**

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
+import dev.taskevents.testkit.TempDirs;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +18,7 @@ class MigrateCommandTest {
 
     @Test
     void theShardCountIsRecordedOnceAndAnotherIsRefused() throws Exception {
-        String url = "jdbc:h2:file:" + Files.createTempDirectory("taskevents-migrate-").resolve("db").toAbsolutePath();
+        String url = "jdbc:h2:file:" + TempDirs.create("taskevents-migrate-").resolve("db").toAbsolutePath();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         assertEquals(0, Main.run(new String[] {"migrate", "--store", url, "--shards", "16"},

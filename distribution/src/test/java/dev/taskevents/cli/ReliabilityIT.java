@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.taskevents.testkit.TempDirs;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -144,7 +145,7 @@ class ReliabilityIT {
         int tasks = 5;
         String schema = "te_crash_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
         String url = schemaUrl(base, schema);
-        Path dir = Files.createTempDirectory("taskevents-crash-");
+        Path dir = TempDirs.create("taskevents-crash-");
         int port = freePort();
         URI events = URI.create("http://127.0.0.1:" + port + "/v1/events");
         URI register = URI.create("http://127.0.0.1:" + port + "/v1/task-instances");
@@ -247,7 +248,7 @@ class ReliabilityIT {
         String base = postgres();
         String schema = "te_term_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
         String url = schemaUrl(base, schema);
-        Path dir = Files.createTempDirectory("taskevents-term-");
+        Path dir = TempDirs.create("taskevents-term-");
         int port = freePort();
         int tasks = 4_000;
         int held = 8; // tasks tasks+1..tasks+held: their write is held by a row lock across the signal

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.taskevents.testkit.TempDirs;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -64,7 +65,7 @@ class RuntimeImageIT {
 
     @Test
     void demoOnEmbeddedH2VerifiesEveryTask() throws Exception {
-        Path dir = Files.createTempDirectory("taskevents-demo-");
+        Path dir = TempDirs.create("taskevents-demo-");
         Run run = run(dir, "demo", "--workflows", "200");
         assertEquals(0, run.exit(), run.out() + run.err());
         assertTrue(run.out().contains("on jdbc:h2:file:./taskevents-data/taskevents"), run.out());
@@ -83,7 +84,7 @@ class RuntimeImageIT {
      */
     @Test
     void demoWithThreeNodesSurvivesAKilledNode() throws Exception {
-        Path dir = Files.createTempDirectory("taskevents-demo-nodes-");
+        Path dir = TempDirs.create("taskevents-demo-nodes-");
         Run run = run(dir, "demo", "--nodes", "3", "--workflows", "300");
         assertEquals(0, run.exit(), run.out() + run.err());
         assertTrue(run.out().contains("300 of 300 finished"), run.out());
@@ -103,7 +104,7 @@ class RuntimeImageIT {
      */
     @Test
     void demoViaServeVerifiesEveryTaskAndReadsEachChangeOnceFromTheFeed() throws Exception {
-        Path dir = Files.createTempDirectory("taskevents-demo-via-");
+        Path dir = TempDirs.create("taskevents-demo-via-");
         for (int workflows : new int[] {200, 50}) {
             Run run = run(dir, "demo", "--via-serve", "--workflows", String.valueOf(workflows));
             assertEquals(0, run.exit(), run.out() + run.err());
@@ -128,14 +129,14 @@ class RuntimeImageIT {
 
     @Test
     void demoViaServeIsOneNode() throws Exception {
-        Run run = run(Files.createTempDirectory("taskevents-demo-via-nodes-"), "demo", "--via-serve", "--nodes", "2");
+        Run run = run(TempDirs.create("taskevents-demo-via-nodes-"), "demo", "--via-serve", "--nodes", "2");
         assertEquals(2, run.exit(), run.out() + run.err());
         assertTrue(run.err().contains("demo: --via-serve runs one serve and does not combine with --nodes 2"), run.err());
     }
 
     @Test
     void demoNodesNeedASharedStore() throws Exception {
-        Run run = run(Files.createTempDirectory("taskevents-demo-mem-"), "demo", "--nodes", "2", "--store", "memory:");
+        Run run = run(TempDirs.create("taskevents-demo-mem-"), "demo", "--nodes", "2", "--store", "memory:");
         assertEquals(2, run.exit(), run.out() + run.err());
         assertTrue(run.err().contains("demo: --nodes 2 needs a store the nodes share and that fences writes"), run.err());
     }
@@ -152,7 +153,7 @@ class RuntimeImageIT {
         // Flyway creates the missing schema named by currentSchema.
         String schema = "te_demo_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
         String url = base + (base.contains("?") ? "&" : "?") + "currentSchema=" + schema;
-        Path dir = Files.createTempDirectory("taskevents-demo-pg-");
+        Path dir = TempDirs.create("taskevents-demo-pg-");
         try {
             Run run = run(dir, "demo", "--store", url, "--workflows", "300");
             assertEquals(0, run.exit(), run.out() + run.err());
@@ -176,7 +177,7 @@ class RuntimeImageIT {
      */
     @Test
     void commandsPrintNoJooqBannerTipOrVersionWarning() throws Exception {
-        Path dir = Files.createTempDirectory("taskevents-quiet-");
+        Path dir = TempDirs.create("taskevents-quiet-");
         assertNoJooqChatter(dir, "jdbc:h2:file:" + dir.resolve("store").toAbsolutePath());
         String postgres = System.getenv("TASKEVENTS_TEST_POSTGRES_URL");
         if (postgres != null) {
@@ -242,7 +243,7 @@ class RuntimeImageIT {
      */
     @Test
     void aHostNeedsOnlyTheDriverOfItsDatabase() throws Exception {
-        Path dir = Files.createTempDirectory("taskevents-drivers-");
+        Path dir = TempDirs.create("taskevents-drivers-");
         List<String> others = List.of("postgresql-", "flyway-database-postgresql-", "flyway-database-cockroachdb-",
                 "mariadb-java-client-", "mysql-connector-j-", "protobuf-java-", "flyway-mysql-", "h2-");
         Path h2Only = modulePath(dir.resolve("h2-only"), others, "h2-");
@@ -303,7 +304,7 @@ class RuntimeImageIT {
 
     @Test
     void errorsAreOneLineWithoutAStackTrace() throws Exception {
-        Path dir = Files.createTempDirectory("taskevents-errors-");
+        Path dir = TempDirs.create("taskevents-errors-");
         Run unreachable = run(dir, "demo", "--store", "jdbc:postgresql://127.0.0.1:1/x?user=u");
         assertEquals(1, unreachable.exit());
         assertTrue(unreachable.err().startsWith("taskevents: cannot connect to jdbc:postgresql://127.0.0.1:1/x"),
@@ -345,7 +346,7 @@ class RuntimeImageIT {
 
     @Test
     void serveAnswersOverHttpAndSigtermDrainsThenExitsZero() throws Exception {
-        Path dir = Files.createTempDirectory("taskevents-serve-");
+        Path dir = TempDirs.create("taskevents-serve-");
         Process process = command(dir, "serve", "--store", "memory:", "--port", "0").redirectErrorStream(true).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         String first = out.readLine();
@@ -373,7 +374,7 @@ class RuntimeImageIT {
     @Test
     void aPortInUseIsOneClearLine() throws Exception {
         try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            Run run = run(Files.createTempDirectory("taskevents-port-"), "serve", "--store", "memory:", "--port",
+            Run run = run(TempDirs.create("taskevents-port-"), "serve", "--store", "memory:", "--port",
                     String.valueOf(socket.getLocalPort()));
             assertEquals(1, run.exit(), run.out() + run.err());
             assertTrue(run.err().startsWith("taskevents: cannot listen on 127.0.0.1:" + socket.getLocalPort()), run.err());

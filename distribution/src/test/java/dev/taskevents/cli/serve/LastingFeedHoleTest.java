@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.taskevents.api.Stores;
 import dev.taskevents.testkit.Await;
+import dev.taskevents.testkit.TempDirs;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.sql.Connection;
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.Timeout;
 class LastingFeedHoleTest {
     @Test
     void aParkedPollAtALastingHoleBacksOffItsReReads() throws Exception {
-        String url = "jdbc:h2:file:" + Files.createTempDirectory("lasting-hole").resolve("db").toAbsolutePath();
+        String url = "jdbc:h2:file:" + TempDirs.create("lasting-hole").resolve("db").toAbsolutePath();
         try (ServeOnFeed serve = ServeOnFeed.start(Stores.open(url), feed -> feed, ServeOnFeed.loopback())) {
             serve.post("/v1/task-instances", "[{\"id\":1,\"workflowInstanceId\":7,\"name\":\"a\"},"
                     + "{\"id\":2,\"workflowInstanceId\":8,\"name\":\"b\"},{\"id\":3,\"workflowInstanceId\":9,\"name\":\"c\"}]");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.taskevents.api.Stores;
+import dev.taskevents.testkit.TempDirs;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.sql.Connection;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.Timeout;
 class MissingLastFeedRowTest {
     @Test
     void aParkedPollBeforeAMissingLastRowDoesNotReReadInALoop() throws Exception {
-        String url = "jdbc:h2:file:" + Files.createTempDirectory("missing-last-row").resolve("db").toAbsolutePath();
+        String url = "jdbc:h2:file:" + TempDirs.create("missing-last-row").resolve("db").toAbsolutePath();
         try (ServeOnFeed serve = ServeOnFeed.start(Stores.open(url), feed -> feed, ServeOnFeed.loopback())) {
             serve.post("/v1/task-instances", "[{\"id\":1,\"workflowInstanceId\":7,\"name\":\"a\"},"
                     + "{\"id\":2,\"workflowInstanceId\":8,\"name\":\"b\"}]");

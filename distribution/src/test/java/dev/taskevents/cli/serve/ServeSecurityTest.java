@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.taskevents.engine.TaskEventEngine;
+import dev.taskevents.testkit.TempDirs;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -122,7 +123,7 @@ class ServeSecurityTest {
 
     @Test
     void httpsWithASelfSignedCertificateMadeNow() throws Exception {
-        Path dir = Files.createTempDirectory("tls");
+        Path dir = TempDirs.create("tls");
         Path keystore = dir.resolve("server.p12");
         Path passwordFile = dir.resolve("password");
         Files.writeString(passwordFile, "changeit-secret\n");

@@ -16,6 +16,7 @@ import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.testkit.Await;
 import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
+import dev.taskevents.testkit.TempDirs;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -181,7 +182,7 @@ class StateEventsEndpointTest {
      */
     @Test
     void aParkedPollIsWokenByAnotherWritersCommitThroughTheHeadPoll() throws Exception {
-        String url = "jdbc:h2:file:" + Files.createTempDirectory("feed-headpoll").resolve("db").toAbsolutePath();
+        String url = "jdbc:h2:file:" + TempDirs.create("feed-headpoll").resolve("db").toAbsolutePath();
         start(Stores.open(url), ServerSettings.builder(new InetSocketAddress("127.0.0.1", 0)));
         createTasks(1);
         CompletableFuture<HttpResponse<String>> poll = getAsync("/v1/state-events?wait=60&after=latest");
@@ -333,7 +334,7 @@ class StateEventsEndpointTest {
     /** serve on an H2 file: stopped, started again on the same database, a stored cursor resumes. */
     @Test
     void aCursorSurvivesARestartOfServe() throws Exception {
-        String url = "jdbc:h2:file:" + Files.createTempDirectory("feed-restart").resolve("db").toAbsolutePath();
+        String url = "jdbc:h2:file:" + TempDirs.create("feed-restart").resolve("db").toAbsolutePath();
         start(Stores.open(url), ServerSettings.builder(new InetSocketAddress("127.0.0.1", 0)));
         createTasks(1, 2);
         running("r1", 1);

@@ -1,5 +1,6 @@
 package dev.taskevents.storage.jdbc;
 
+import dev.taskevents.testkit.TempDirs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -138,7 +139,7 @@ public final class TestDatabases {
     /** A URL to a new H2 database in a file under a new temporary folder. */
     static String freshH2Url() {
         try {
-            Path dir = Files.createTempDirectory("taskevents-h2-");
+            Path dir = TempDirs.create("taskevents-h2-");
             return "jdbc:h2:file:" + dir.resolve("db").toAbsolutePath();
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
