@@ -14,6 +14,7 @@ import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.storage.jdbc.internal.JdbcTaskInstanceStore;
+import dev.taskevents.testkit.Await;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Duration;
@@ -186,11 +187,7 @@ class OutboxRemovalTest {
                 CompletableFuture<List<StateEvent>> read = CompletableFuture.supplyAsync(
                         () -> reader.pendingStateEvents(1L), runnable -> Thread.ofPlatform().start(runnable));
                 // Until the read waits on a lock, or returned (then it did not wait: the check below fails).
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (!read.isDone() && lockWaiters(where, url) == 0) {
-                    assertTrue(System.nanoTime() < deadline, "the outbox read neither waited on a lock nor returned");
-                    Thread.sleep(5);
-                }
+                Await.until(() -> read.isDone() || lockWaiters(where, url) > 0);
                 resume.countDown();
                 List<StateEvent> written = write.get(30, TimeUnit.SECONDS);
                 assertEquals(written, read.get(30, TimeUnit.SECONDS),
@@ -271,7 +268,7 @@ class OutboxRemovalTest {
      * of its own database running a locking read (InnoDB's lock views were seen to lag by seconds,
      * and a read that returns before the write commits is caught by the caller anyway).
      */
-    private static int lockWaiters(String where, String url) throws Exception {
+    private static int lockWaiters(String where, String url) {
         String query = switch (where) {
             case "h2" -> "select count(*) from information_schema.sessions where blocker_id is not null";
             case "mariadb", "mysql" -> "select count(*) from information_schema.processlist where db = database()"
@@ -284,6 +281,8 @@ class OutboxRemovalTest {
              java.sql.ResultSet r = s.executeQuery(query)) {
             r.next();
             return r.getInt(1);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("could not read the lock waiters of " + where, e);
         }
     }
 
