@@ -1,0 +1,212 @@
+package dev.taskevents.cli.serve;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.taskevents.api.spi.TaskInstanceStore;
+import dev.taskevents.engine.TaskEventEngine;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * The servers of the spike, each on a loopback port of its own, over one engine and store. Each
+ * routes the two endpoints to {@link SpikeHandlers}, so they differ only in the server; "serve" is
+ * serve's own {@link EventServer} as it ships (its limits, permits and byte budget included).
+ */
+final class SpikeFronts {
+    private static final int BACKLOG = 1024;
+
+    /** A server started on a loopback port. */
+    interface Front extends AutoCloseable {
+        String name();
+
+        int port();
+
+        @Override
+        void close();
+    }
+
+    private SpikeFronts() {}
+
+    /** serve's {@link EventServer}, as {@code taskevents serve} runs it (loopback, no tokens). */
+    static Front serve(TaskEventEngine engine, TaskInstanceStore store) throws IOException {
+        JdkServerLimits.applyDefaults();
+        EventServer server = new EventServer(engine, store, ServerSettings.local(0, 16 << 20));
+        server.start();
+        return front("serve (JDK server, as shipped)", server.address().getPort(), () -> server.stop(Duration.ZERO));
+    }
+
+    /** The JDK's built-in server with serve's JDK settings, a virtual thread per exchange. */
+    static Front jdk(SpikeHandlers handlers) throws IOException {
+        JdkServerLimits.applyDefaults();
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), BACKLOG);
+        ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+        server.setExecutor(threads);
+        server.createContext("/", exchange -> {
+            try (exchange) {
+                String path = exchange.getRequestURI().getPath();
+                String method = exchange.getRequestMethod();
+                SpikeHandlers.Answer answer;
+                if (path.equals("/v1/events") && method.equals("POST")) {
+                    answer = handlers.postEvents(exchange.getRequestBody());
+                } else if (path.equals("/v1/state-events") && method.equals("GET")) {
+                    Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
+                    answer = handlers.stateEvents(query.get("after"), query.get("limit"), query.get("wait"));
+                } else if (path.equals("/v1/status") && method.equals("GET")) {
+                    answer = handlers.status();
+                } else if ((path.equals("/") || path.equals("/status")) && method.equals("GET")) {
+                    answer = handlers.page();
+                } else {
+                    answer = new SpikeHandlers.Answer(404, "{\"error\":\"no such resource\"}".getBytes(
+                            StandardCharsets.UTF_8));
+                }
+                send(exchange, answer);
+            }
+        });
+        server.start();
+        return front("JDK server", server.getAddress().getPort(), () -> {
+            server.stop(0);
+            threads.shutdown();
+        });
+    }
+
+    private static void send(HttpExchange exchange, SpikeHandlers.Answer answer) throws IOException {
+        exchange.getResponseHeaders().set("Content-Type", answer.contentType());
+        exchange.sendResponseHeaders(answer.status(), answer.body().length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(answer.body());
+        }
+    }
+
+    /** Helidon SE WebServer: a virtual thread per request, its own HTTP/1.1 parser and routing. */
+    static Front helidon(SpikeHandlers handlers) {
+        WebServer server = WebServer.builder()
+                .host("127.0.0.1")
+                .port(0)
+                .backlog(BACKLOG)
+                .connectionOptions(socket -> socket.tcpNoDelay(true)) // off by default; serve forces it on the JDK server
+                .routing(routing -> routing
+                        .post("/v1/events", (req, res) -> send(res, handlers.postEvents(req.content().inputStream())))
+                        .get("/v1/state-events", (req, res) -> send(res, handlers.stateEvents(
+                                first(req, "after"), first(req, "limit"), first(req, "wait"))))
+                        .get("/v1/status", (req, res) -> send(res, handlers.status()))
+                        .get("/", (req, res) -> send(res, handlers.page()))
+                        .get("/status", (req, res) -> send(res, handlers.page())))
+                .build()
+                .start();
+        return front("Helidon SE 4.5 WebServer", server.port(), server::stop);
+    }
+
+    private static String first(ServerRequest req, String name) {
+        return req.query().contains(name) ? req.query().get(name) : null;
+    }
+
+    private static void send(ServerResponse res, SpikeHandlers.Answer answer) {
+        res.status(Status.create(answer.status()));
+        res.header(HeaderNames.CONTENT_TYPE, answer.contentType());
+        res.send(answer.body());
+    }
+
+    /** Jetty 12 core (no servlets): blocking handlers on virtual threads, its own parser; TCP_NODELAY by default. */
+    static Front jetty(SpikeHandlers handlers) throws Exception {
+        QueuedThreadPool pool = new QueuedThreadPool();
+        pool.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        Server server = new Server(pool);
+        ServerConnector connector = new ServerConnector(server);
+        connector.setHost("127.0.0.1");
+        connector.setPort(0);
+        connector.setAcceptQueueSize(BACKLOG);
+        server.addConnector(connector);
+        server.setHandler(new Handler.Abstract() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) {
+                String path = Request.getPathInContext(request);
+                String method = request.getMethod();
+                SpikeHandlers.Answer answer;
+                if (path.equals("/v1/events") && method.equals("POST")) {
+                    answer = handlers.postEvents(Request.asInputStream(request));
+                } else if (path.equals("/v1/state-events") && method.equals("GET")) {
+                    Fields query = Request.extractQueryParameters(request);
+                    answer = handlers.stateEvents(query.getValue("after"), query.getValue("limit"),
+                            query.getValue("wait"));
+                } else if (path.equals("/v1/status") && method.equals("GET")) {
+                    answer = handlers.status();
+                } else if ((path.equals("/") || path.equals("/status")) && method.equals("GET")) {
+                    answer = handlers.page();
+                } else {
+                    answer = new SpikeHandlers.Answer(404, "{\"error\":\"no such resource\"}".getBytes(
+                            StandardCharsets.UTF_8));
+                }
+                response.setStatus(answer.status());
+                response.getHeaders().put(HttpHeader.CONTENT_TYPE, answer.contentType());
+                response.write(true, ByteBuffer.wrap(answer.body()), callback);
+                return true;
+            }
+        });
+        server.start();
+        return front("Jetty 12.1 (core handler)", connector.getLocalPort(), () -> {
+            try {
+                server.stop();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    private static Map<String, String> query(String raw) {
+        Map<String, String> values = new HashMap<>();
+        if (raw == null) {
+            return values;
+        }
+        for (String pair : raw.split("&")) {
+            int eq = pair.indexOf('=');
+            if (eq > 0) {
+                values.put(URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8),
+                        URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+            }
+        }
+        return values;
+    }
+
+    private static Front front(String name, int port, Runnable stop) {
+        return new Front() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public int port() {
+                return port;
+            }
+
+            @Override
+            public void close() {
+                stop.run();
+            }
+        };
+    }
+}

@@ -1,0 +1,261 @@
+package dev.taskevents.cli.serve;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.taskevents.api.Acknowledgement;
+import dev.taskevents.api.StateEvent;
+import dev.taskevents.api.TaskEvent;
+import dev.taskevents.api.spi.FeedEvent;
+import dev.taskevents.api.spi.FeedPage;
+import dev.taskevents.api.spi.FeedPositionAheadException;
+import dev.taskevents.api.spi.FeedPositionExpiredException;
+import dev.taskevents.api.spi.StateEventFeed;
+import dev.taskevents.engine.EngineStats;
+import dev.taskevents.engine.TaskEventEngine;
+import dev.taskevents.engine.executor.QueueFullException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The two endpoints of the spike, as every server front calls them: serve's {@code POST /v1/events}
+ * (parsed and answered with serve's own {@link JsonCodec}, answered after the commits) and
+ * {@code GET /v1/state-events} as a <em>blocking</em> long poll: the request's (virtual) thread
+ * waits for the feed's listener or its deadline. What serve adds around them (tokens, permits, the
+ * byte budget, error ids) is the same for every server and left out, so that the servers differ
+ * only in what they do themselves.
+ */
+final class SpikeHandlers {
+    /** An answer: status, content type and body. */
+    record Answer(int status, String contentType, byte[] body) {
+        Answer(int status, byte[] json) {
+            this(status, "application/json", json);
+        }
+    }
+
+    private static final long ACK_TIMEOUT_SECONDS = 30;
+    private final TaskEventEngine engine;
+    private final StateEventFeed feed;
+    private final JsonCodec json = new JsonCodec(1 << 20);
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition appended = lock.newCondition();
+    /** Bumped by the feed's listener after each local commit that appended; guarded by {@link #lock}. */
+    private long appends;
+    private final StatusSeries series = new StatusSeries();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicInteger parked = new AtomicInteger();
+    private final LongAdder refused = new LongAdder();
+    private final Instant started = Instant.now();
+    private final String storeName;
+    private final byte[] page;
+
+    SpikeHandlers(TaskEventEngine engine, StateEventFeed feed, String storeName) {
+        this.engine = engine;
+        this.feed = feed;
+        this.storeName = storeName;
+        try (InputStream in = SpikeHandlers.class.getResourceAsStream("status.html")) {
+            this.page = in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        feed.addListener(() -> {
+            lock.lock();
+            try {
+                appends++;
+                appended.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        });
+    }
+
+    Answer postEvents(InputStream body) {
+        inFlight.incrementAndGet();
+        try {
+            Answer answer = acknowledged(body);
+            if (answer.status() == 503) {
+                refused.increment();
+            }
+            return answer;
+        } finally {
+            inFlight.decrementAndGet();
+        }
+    }
+
+    private Answer acknowledged(InputStream body) {
+        List<TaskEvent> events;
+        try {
+            events = json.events(body);
+        } catch (BadRequest e) {
+            return error(e.status, e.getMessage());
+        }
+        List<CompletableFuture<Acknowledgement>> acks = new ArrayList<>(events.size());
+        long submitted = System.nanoTime();
+        for (TaskEvent event : events) {
+            try {
+                acks.add(engine.submit(event));
+            } catch (QueueFullException e) {
+                return error(503, "the engine is at capacity; resend");
+            }
+        }
+        ByteArrayOutputStream answer = new ByteArrayOutputStream(64 + 80 * acks.size());
+        try (JsonGenerator out = json.mapper.createGenerator(answer)) {
+            out.writeStartObject();
+            out.writeArrayFieldStart("acks");
+            for (CompletableFuture<Acknowledgement> ack : acks) {
+                json.writeAck(out, ack.get(ACK_TIMEOUT_SECONDS, TimeUnit.SECONDS));
+                series.record(Instant.now().getEpochSecond(), System.nanoTime() - submitted);
+            }
+            out.writeEndArray();
+            out.writeEndObject();
+        } catch (ExecutionException | TimeoutException e) {
+            return error(503, "not applied: " + e.getClass().getSimpleName() + "; resend");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return error(503, "interrupted");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new Answer(200, answer.toByteArray());
+    }
+
+    /**
+     * The changes after position {@code after} (a plain number here, not serve's cursor), at most
+     * {@code limit}; when there are none, waits up to {@code waitSeconds} for a local commit that
+     * appended, then reads again.
+     */
+    Answer stateEvents(String afterText, String limitText, String waitText) {
+        long after;
+        int limit;
+        long waitNanos;
+        try {
+            after = afterText == null ? 0 : Long.parseLong(afterText);
+            limit = limitText == null ? 1_000 : Math.min(10_000, Math.max(1, Integer.parseInt(limitText)));
+            waitNanos = TimeUnit.SECONDS.toNanos(waitText == null ? 0 : Math.min(60, Long.parseLong(waitText)));
+        } catch (NumberFormatException e) {
+            return error(400, "after, limit and wait must be numbers");
+        }
+        long deadline = System.nanoTime() + waitNanos;
+        while (true) {
+            long seen = appendsSoFar();
+            FeedPage page;
+            try {
+                page = feed.read(after, limit);
+            } catch (FeedPositionAheadException | FeedPositionExpiredException e) {
+                return error(410, e.getMessage());
+            }
+            long left = deadline - System.nanoTime();
+            if (!page.events().isEmpty() || left <= 0) {
+                return new Answer(200, page(after, page));
+            }
+            lock.lock();
+            parked.incrementAndGet();
+            try {
+                while (appends == seen && left > 0) {
+                    left = appended.awaitNanos(left);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return error(503, "interrupted");
+            } finally {
+                parked.decrementAndGet();
+                lock.unlock();
+            }
+        }
+    }
+
+    /** {@code GET /} and {@code /status}: the status page. */
+    Answer page() {
+        return new Answer(200, "text/html; charset=utf-8", page);
+    }
+
+    /** {@code GET /v1/status}: what the status page shows, but the cluster ({@code /v1/cluster}). */
+    Answer status() {
+        EngineStats s = engine.stats();
+        ObjectNode body = json.mapper.createObjectNode();
+        Duration up = Duration.between(started, Instant.now());
+        body.putObject("node").put("name", "spike").put("store", storeName)
+                .put("uptime", up.toHours() + "h " + up.toMinutesPart() + "m " + up.toSecondsPart() + "s");
+        StatusSeries.Snapshot snapshot = series.snapshot(Instant.now().getEpochSecond());
+        ObjectNode perSecond = body.putObject("series").put("intervalSeconds", 1)
+                .put("endsAt", Instant.ofEpochSecond(snapshot.endSecond()).toString());
+        ArrayNode events = perSecond.putArray("events");
+        ArrayNode p50 = perSecond.putArray("ackP50Ms");
+        ArrayNode p99 = perSecond.putArray("ackP99Ms");
+        for (int i = 0; i < snapshot.events().length; i++) {
+            events.add(snapshot.events()[i]);
+            p50.add(Math.round(snapshot.p50Ms()[i] * 100) / 100.0);
+            p99.add(Math.round(snapshot.p99Ms()[i] * 100) / 100.0);
+        }
+        body.putObject("outcomes").put("applied", s.applied()).put("duplicate", s.duplicates())
+                .put("stale", s.stale()).put("rejected", s.rejected()).put("moved", s.moved())
+                .put("failed", s.failed());
+        body.put("inFlight", inFlight.get()).put("refused503", refused.sum());
+        body.putObject("feed").put("head", feed.head()).put("oldest", feed.prunedThrough() + 1)
+                .put("parkedPolls", parked.get()).putNull("cleanerLastRun");
+        body.putArray("errors");
+        try {
+            return new Answer(200, json.mapper.writeValueAsBytes(body));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private long appendsSoFar() {
+        lock.lock();
+        try {
+            return appends;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private byte[] page(long after, FeedPage page) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(128 + 256 * page.events().size());
+        try (JsonGenerator out = json.mapper.getFactory().createGenerator(bytes)) {
+            out.writeStartObject();
+            out.writeArrayFieldStart("events");
+            for (FeedEvent e : page.events()) {
+                StateEvent s = e.event();
+                out.writeStartObject();
+                out.writeNumberField("position", e.position());
+                out.writeNumberField("workflowInstanceId", s.workflowInstanceId());
+                out.writeNumberField("taskInstanceId", s.taskInstanceId());
+                out.writeStringField("eventType", s.eventType().name());
+                out.writeStringField("state", s.state().name());
+                out.writeStringField("eventId", s.eventId());
+                out.writeNumberField("version", s.version());
+                out.writeStringField("committedAt", s.committedAt().toString());
+                out.writeEndObject();
+            }
+            out.writeEndArray();
+            out.writeNumberField("next", page.next(after));
+            out.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    private Answer error(int status, String message) {
+        try {
+            return new Answer(status, json.mapper.writeValueAsBytes(json.error(message)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
