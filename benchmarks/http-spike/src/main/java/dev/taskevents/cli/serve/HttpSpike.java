@@ -52,6 +52,9 @@ import java.util.regex.Pattern;
 public final class HttpSpike {
     private static final int EVENTS_PER_REQUEST = 20;
 
+    /** One in-process turn: its length, the requests that failed, and each completed request's latency. */
+    private record InProcessRun(long elapsedNanos, long failedRequests, long[] latencyNanos) {}
+
     private record Turn(String mode, double requestsPerSecond, double eventsPerSecond, double p50Ms, double p99Ms,
             long failed, String load) {}
 
@@ -174,15 +177,15 @@ public final class HttpSpike {
                 }
             }
         } else {
-            long[] result = inProcess(engine, tasks, seconds, connections);
-            elapsedSeconds = result[0] / 1e9;
-            requestsPerSecond = result[1] / elapsedSeconds;
-            long[] latencies = Arrays.copyOfRange(result, 3, result.length);
+            InProcessRun run = inProcess(engine, tasks, seconds, connections);
+            elapsedSeconds = run.elapsedNanos() / 1e9;
+            long[] latencies = run.latencyNanos();
+            requestsPerSecond = latencies.length / elapsedSeconds;
             Arrays.sort(latencies);
             p50 = latencies.length == 0 ? Double.NaN : latencies[(int) (latencies.length * 0.50)] / 1e6;
             p99 = latencies.length == 0 ? Double.NaN : latencies[(int) Math.min(latencies.length - 1,
                     latencies.length * 0.99)] / 1e6;
-            failed = result[2];
+            failed = run.failedRequests();
         }
         long applied = versions(url) - versionsBefore;
         return new Turn(mode, requestsPerSecond, applied / elapsedSeconds, p50, p99, failed,
@@ -193,9 +196,8 @@ public final class HttpSpike {
      * {@code connections} virtual threads for {@code seconds}, each a closed loop of 20 RUNNING events
      * for random tasks, one host per request (every event changes its row), waiting for all 20 acks.
      *
-     * @return elapsed nanos, requests, failed requests, then each request's latency in nanos
      */
-    private static long[] inProcess(TaskEventEngine engine, int tasks, int seconds, int connections)
+    private static InProcessRun inProcess(TaskEventEngine engine, int tasks, int seconds, int connections)
             throws InterruptedException {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         AtomicBoolean stop = new AtomicBoolean();
@@ -236,16 +238,8 @@ public final class HttpSpike {
             client.join();
         }
         long elapsed = System.nanoTime() - start;
-        List<Long> all = new ArrayList<>();
-        latencies.forEach(all::addAll);
-        long[] result = new long[3 + all.size()];
-        result[0] = elapsed;
-        result[1] = all.size();
-        result[2] = Arrays.stream(failed).sum();
-        for (int i = 0; i < all.size(); i++) {
-            result[3 + i] = all.get(i);
-        }
-        return result;
+        long[] all = latencies.stream().flatMap(List::stream).mapToLong(Long::longValue).toArray();
+        return new InProcessRun(elapsed, Arrays.stream(failed).sum(), all);
     }
 
     private static void report(Map<String, List<Turn>> turns, int rounds, int seconds, int connections, int tasks) {

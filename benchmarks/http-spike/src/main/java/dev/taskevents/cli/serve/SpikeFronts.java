@@ -28,12 +28,12 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
-import org.eclipse.jetty.util.Fields;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * The servers of the spike, each on a loopback port of its own, over one engine and store. Each
- * routes the two endpoints to {@link SpikeHandlers}, so they differ only in the server; "serve" is
+ * The servers of the spike, each on a loopback port of its own, over one engine and store. The JDK
+ * and Jetty fronts hand every request to {@link SpikeHandlers#route}; Helidon's routes the same
+ * paths with its own routing. So they differ only in the server; "serve" is
  * serve's own {@link EventServer} as it ships (its limits, permits and byte budget included).
  */
 final class SpikeFronts {
@@ -67,23 +67,8 @@ final class SpikeFronts {
         server.setExecutor(threads);
         server.createContext("/", exchange -> {
             try (exchange) {
-                String path = exchange.getRequestURI().getPath();
-                String method = exchange.getRequestMethod();
-                SpikeHandlers.Answer answer;
-                if (path.equals("/v1/events") && method.equals("POST")) {
-                    answer = handlers.postEvents(exchange.getRequestBody());
-                } else if (path.equals("/v1/state-events") && method.equals("GET")) {
-                    Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
-                    answer = handlers.stateEvents(query.get("after"), query.get("limit"), query.get("wait"));
-                } else if (path.equals("/v1/status") && method.equals("GET")) {
-                    answer = handlers.status();
-                } else if ((path.equals("/") || path.equals("/status")) && method.equals("GET")) {
-                    answer = handlers.page();
-                } else {
-                    answer = new SpikeHandlers.Answer(404, "{\"error\":\"no such resource\"}".getBytes(
-                            StandardCharsets.UTF_8));
-                }
-                send(exchange, answer);
+                send(exchange, handlers.route(exchange.getRequestMethod(), exchange.getRequestURI().getPath(),
+                        query(exchange.getRequestURI().getRawQuery())::get, exchange::getRequestBody));
             }
         });
         server.start();
@@ -143,23 +128,9 @@ final class SpikeFronts {
         server.setHandler(new Handler.Abstract() {
             @Override
             public boolean handle(Request request, Response response, Callback callback) {
-                String path = Request.getPathInContext(request);
-                String method = request.getMethod();
-                SpikeHandlers.Answer answer;
-                if (path.equals("/v1/events") && method.equals("POST")) {
-                    answer = handlers.postEvents(Request.asInputStream(request));
-                } else if (path.equals("/v1/state-events") && method.equals("GET")) {
-                    Fields query = Request.extractQueryParameters(request);
-                    answer = handlers.stateEvents(query.getValue("after"), query.getValue("limit"),
-                            query.getValue("wait"));
-                } else if (path.equals("/v1/status") && method.equals("GET")) {
-                    answer = handlers.status();
-                } else if ((path.equals("/") || path.equals("/status")) && method.equals("GET")) {
-                    answer = handlers.page();
-                } else {
-                    answer = new SpikeHandlers.Answer(404, "{\"error\":\"no such resource\"}".getBytes(
-                            StandardCharsets.UTF_8));
-                }
+                SpikeHandlers.Answer answer = handlers.route(request.getMethod(), Request.getPathInContext(request),
+                        Request.extractQueryParameters(request)::getValue,
+                        () -> Request.asInputStream(request));
                 response.setStatus(answer.status());
                 response.getHeaders().put(HttpHeader.CONTENT_TYPE, answer.contentType());
                 response.write(true, ByteBuffer.wrap(answer.body()), callback);

@@ -30,6 +30,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The two endpoints of the spike, as every server front calls them: serve's {@code POST /v1/events}
@@ -81,6 +83,25 @@ final class SpikeHandlers {
                 lock.unlock();
             }
         });
+    }
+
+    /**
+     * The spike's routes, for a server without routing of its own: {@code POST /v1/events},
+     * {@code GET /v1/state-events}, {@code GET /v1/status}, and the page at {@code GET /} and
+     * {@code /status}; 404 otherwise.
+     */
+    Answer route(String method, String path, Function<String, String> query, Supplier<InputStream> body) {
+        boolean get = method.equals("GET");
+        if (path.equals("/v1/events") && method.equals("POST")) {
+            return postEvents(body.get());
+        } else if (path.equals("/v1/state-events") && get) {
+            return stateEvents(query.apply("after"), query.apply("limit"), query.apply("wait"));
+        } else if (path.equals("/v1/status") && get) {
+            return status();
+        } else if ((path.equals("/") || path.equals("/status")) && get) {
+            return page();
+        }
+        return error(404, "no such resource");
     }
 
     Answer postEvents(InputStream body) {
