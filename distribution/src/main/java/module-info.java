@@ -8,7 +8,7 @@ module dev.taskevents.cli {
     requires dev.taskevents.storage.jdbc;
     requires dev.taskevents.client;
     requires com.fasterxml.jackson.databind;
-    requires jdk.httpserver;
+    requires org.eclipse.jetty.server;
     requires java.logging;
     // SQLException: the SQL state of a store failure goes to the log, its message never does.
     requires java.sql;

@@ -9,7 +9,6 @@ import dev.taskevents.api.spi.FeedPage;
 import dev.taskevents.api.spi.StateEventFeed;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.cli.serve.EventServer;
-import dev.taskevents.cli.serve.JdkServerLimits;
 import dev.taskevents.cli.serve.ServerSettings;
 import dev.taskevents.client.FeedCursor;
 import dev.taskevents.client.FeedItem;
@@ -474,7 +473,6 @@ public final class FeedBenchmark {
 
         HttpConsumer(TaskEventEngine engine, TaskInstanceStore store, int workflows, int events) throws IOException {
             super(workflows, events);
-            JdkServerLimits.applyDefaults(); // as serve does, before the JVM's first HTTP server
             this.server = new EventServer(engine, store, ServerSettings.local(0, 16 << 20));
             server.start();
             this.client = TaskEventsClient.builder(URI.create("http://127.0.0.1:" + server.address().getPort()))

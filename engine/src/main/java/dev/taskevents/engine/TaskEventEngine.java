@@ -30,6 +30,7 @@ import dev.taskevents.engine.rules.TransitionRules;
 import java.lang.System.Logger.Level;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.Set;
@@ -644,6 +645,14 @@ public final class TaskEventEngine implements AutoCloseable {
 
     private static Throwable unwrap(Throwable error) {
         return error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    }
+
+    /**
+     * When the state-event feed's cleaner last ended a run without failing (it runs every 10 s,
+     * deleting changes older than the retention); empty before its first run, or without a feed.
+     */
+    public Optional<Instant> feedCleanedAt() {
+        return feedCleaner == null ? Optional.empty() : feedCleaner.lastRun();
     }
 
     /** The engine's counters at one moment. */

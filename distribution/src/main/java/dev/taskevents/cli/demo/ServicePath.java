@@ -2,7 +2,6 @@ package dev.taskevents.cli.demo;
 
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.cli.serve.EventServer;
-import dev.taskevents.cli.serve.JdkServerLimits;
 import dev.taskevents.cli.serve.ServerSettings;
 import dev.taskevents.client.TaskEventsClient;
 import dev.taskevents.engine.EngineStats;
@@ -49,7 +48,6 @@ final class ServicePath implements AutoCloseable {
         String token = HexFormat.of().formatHex(secret);
         ServerSettings settings = ServerSettings.builder(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
                 .tokens(List.of(token)).build();
-        JdkServerLimits.applyDefaults(); // as serve does, before the JVM's first HTTP server
         TaskEventEngine engine = TaskEventEngine.builder().store(store).submitTimeout(Duration.ofMillis(100))
                 .stateFeed(FEED_RETENTION).build();
         EventServer server;

@@ -4,10 +4,6 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
-import com.sun.net.httpserver.HttpsConfigurator;
-import com.sun.net.httpserver.HttpsServer;
 import dev.taskevents.api.Acknowledgement;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskInstance;
@@ -20,7 +16,6 @@ import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.engine.executor.QueueFullException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +26,6 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -42,7 +36,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The HTTP JSON service on the JDK's built-in server, one virtual thread per exchange:
+ * The HTTP JSON service, one virtual thread per exchange ({@link HttpFront}):
  * <ul>
  *   <li>{@code POST /v1/task-instances}: one or an array of {@code {id, workflowInstanceId, name}},
  *       created SUBMITTED; 201, or 409 if an id exists (nothing created);
@@ -75,16 +69,10 @@ import java.util.concurrent.TimeoutException;
  * A read of the state-event feed takes a permit of {@code maxInFlight} (or 503) and reserves its
  * page's bytes in the same budget as bodies, cutting the page to what is free
  * ({@link FeedReadLimits}); a parked poll holds neither.
- * This class sets no system property: the JDK server's limits are set where the command starts
- * ({@link JdkServerLimits}).
+ * This class sets no system property.
  */
 public final class EventServer {
     private static final System.Logger LOG = System.getLogger(EventServer.class.getName());
-    /**
-     * Connections the kernel queues before they are accepted. The JDK's default, 50, drops the
-     * SYNs of a burst of a few hundred clients, whose connects then wait for their retransmits.
-     */
-    private static final int ACCEPT_BACKLOG = 1024;
     /** The response header that names the owner of a misdirected request's shards (421). */
     static final String OWNER_HEADER = "Taskevents-Owner";
 
@@ -102,9 +90,13 @@ public final class EventServer {
     private final Semaphore parsing = new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors() - 1), true);
     private final JsonCodec json;
     private final LatencyHistogram ackLatency = new LatencyHistogram();
+    /** Acknowledgements per second with their latency, for the status page. */
+    private final StatusSeries ackSeries = new StatusSeries();
+    private final RecentErrors errors = new RecentErrors();
     private final java.util.concurrent.atomic.AtomicInteger readingBodies = new java.util.concurrent.atomic.AtomicInteger();
     private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
-    private final HttpServer server;
+    private final HttpFront front;
+    private final StatusEndpoint status;
     /** {@code GET /v1/state-events}; null when the store keeps no feed. */
     private final StateEventsEndpoint stateEvents;
     private volatile boolean stopping;
@@ -118,27 +110,23 @@ public final class EventServer {
         // Fair: bodies get the budget in the order they asked, so a large one is not passed over forever.
         this.bufferedBytes = new Semaphore((int) Math.min(Integer.MAX_VALUE, settings.maxBufferedBytes()), true);
         this.json = new JsonCodec(settings.maxVarPoolBytes());
-        if (settings.tls() != null) {
-            HttpsServer https = HttpsServer.create(settings.address(), ACCEPT_BACKLOG);
-            https.setHttpsConfigurator(new HttpsConfigurator(settings.tls()));
-            this.server = https;
-        } else {
-            this.server = HttpServer.create(settings.address(), ACCEPT_BACKLOG);
-        }
-        server.setExecutor(handlers);
-        server.createContext("/", this::handle);
-        ServerSettings.FeedSettings feedSettings = settings.feed().cappedBy(Duration.ofSeconds(
-                Long.getLong("sun.net.httpserver.maxRspTime", Long.parseLong(JdkServerLimits.DEFAULTS.get(
-                        "sun.net.httpserver.maxRspTime")))));
         FeedReadLimits feedLimits = new FeedReadLimits(inFlight, bufferedBytes,
                 (int) Math.min(Integer.MAX_VALUE, settings.maxBufferedBytes()));
-        this.stateEvents = store.stateFeed().map(feed -> new StateEventsEndpoint(feed, json, feedSettings, handlers,
-                feedLimits)).orElse(null);
+        this.stateEvents = store.stateFeed().map(feed -> new StateEventsEndpoint(feed, json, settings.feed(), handlers,
+                feedLimits, errors)).orElse(null);
+        this.status = new StatusEndpoint(json, engine, store.stateFeed().orElse(null), this::parkedPolls,
+                () -> settings.maxInFlight() - inFlight.availablePermits(), this::refusedSoFar, ackSeries, errors);
+        this.front = new HttpFront(settings, this::handle); // binds the port: last, so that nothing after it can fail
     }
 
     /** The state-event polls parked now (for metrics and tests). */
     int parkedPolls() {
         return stateEvents == null ? 0 : stateEvents.parked();
+    }
+
+    /** Requests answered 503 so far. */
+    private long refusedSoFar() {
+        return front.responses(503);
     }
 
     /** Whether this server speaks HTTPS. */
@@ -147,12 +135,12 @@ public final class EventServer {
     }
 
     public void start() {
-        server.start();
+        front.start();
     }
 
     /** The address it listens on (with the real port when 0 was asked for). */
     public InetSocketAddress address() {
-        return server.getAddress();
+        return front.address();
     }
 
     /**
@@ -164,13 +152,13 @@ public final class EventServer {
         if (stateEvents != null) {
             stateEvents.stop(); // parked polls get 503 now: they would hold the drain for their whole wait
         }
-        server.stop((int) Math.max(0, drain.toSeconds()));
+        front.stop(drain);
         handlers.shutdown();
     }
 
     private enum Route {
         EVENTS("POST", true), TASK_INSTANCES("POST", true), TASK_INSTANCE("GET", false), METRICS("GET", false),
-        CLUSTER("GET", false);
+        CLUSTER("GET", false), STATUS("GET", false);
 
         final String method;
         final boolean hasBody;
@@ -181,75 +169,88 @@ public final class EventServer {
         }
     }
 
-    private void handle(HttpExchange exchange) throws IOException {
-        if (exchange.getRequestURI().getPath().equals("/v1/state-events")) {
-            stateEvents(exchange);
+    private void handle(Exchange exchange) {
+        try {
+            if (exchange.path().equals("/v1/state-events")) {
+                stateEvents(exchange);
+            } else {
+                try (exchange) {
+                    route(exchange);
+                }
+            }
+        } catch (IOException clientGone) {
+            // the answer could not be written: the client went away, and the exchange is closed
+        }
+    }
+
+    private void route(Exchange exchange) throws IOException {
+        String path = exchange.path();
+        String method = exchange.method();
+        if (path.equals("/healthz")) {
+            health(exchange, method);
             return;
         }
-        try (exchange) {
-            String path = exchange.getRequestURI().getPath();
-            String method = exchange.getRequestMethod();
-            if (path.equals("/healthz")) {
-                health(exchange, method);
-                return;
+        if (path.equals("/") || path.equals("/status")) {
+            page(exchange, method);
+            return;
+        }
+        boolean open = path.equals("/metrics") && settings.metricsPublic();
+        if (!open && !tokens.permits(exchange.header("Authorization"))) {
+            // No hint whether the token was missing, malformed or wrong.
+            exchange.setHeader("WWW-Authenticate", "Bearer");
+            send(exchange, 401, json.error("unauthorized"));
+            return;
+        }
+        RequestBody body = null;
+        try {
+            Route route = routeOf(path, method);
+            if (route.hasBody) {
+                body = readBody(exchange);
             }
-            boolean open = path.equals("/metrics") && settings.metricsPublic();
-            if (!open && !tokens.permits(exchange.getRequestHeaders().getFirst("Authorization"))) {
-                // No hint whether the token was missing, malformed or wrong.
-                exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-                send(exchange, 401, json.error("unauthorized"));
-                return;
+            long deadline = System.nanoTime() + settings.ackTimeout().toNanos();
+            if (!inFlight.tryAcquire()) {
+                throw new BadRequest(503, "too many requests in progress; retry");
             }
-            RequestBody body = null;
             try {
-                Route route = route(path, method);
-                if (route.hasBody) {
-                    body = readBody(exchange);
+                switch (route) {
+                    case EVENTS -> postEvents(exchange, body, deadline);
+                    case TASK_INSTANCES -> postTaskInstances(exchange, body);
+                    case TASK_INSTANCE -> getTaskInstance(exchange, path.substring("/v1/task-instances/".length()));
+                    case METRICS -> sendText(exchange, 200, metrics());
+                    case CLUSTER -> send(exchange, 200, cluster());
+                    case STATUS -> send(exchange, 200, status.status());
                 }
-                long deadline = System.nanoTime() + settings.ackTimeout().toNanos();
-                if (!inFlight.tryAcquire()) {
-                    throw new BadRequest(503, "too many requests in progress; retry");
-                }
-                try {
-                    switch (route) {
-                        case EVENTS -> postEvents(exchange, body, deadline);
-                        case TASK_INSTANCES -> postTaskInstances(exchange, body);
-                        case TASK_INSTANCE -> getTaskInstance(exchange, path.substring("/v1/task-instances/".length()));
-                        case METRICS -> sendText(exchange, 200, metrics());
-                        case CLUSTER -> send(exchange, 200, cluster());
-                    }
-                } finally {
-                    inFlight.release();
-                }
-            } catch (BadRequest e) {
-                refuse(exchange, e);
-                if (e.discardAfterAnswer > 0) {
-                    discard(exchange.getRequestBody(), e.discardAfterAnswer);
-                }
-            } catch (RuntimeException e) {
-                String id = errorId();
-                LOG.log(Level.ERROR, "request " + method + " " + JsonCodec.cut(path) + " failed, error " + id + ": "
-                        + describe(e), withoutMessages(e));
-                send(exchange, 500, json.error("internal error " + id + "; the server log has the details"));
             } finally {
-                if (body != null) {
-                    body.release();
-                }
+                inFlight.release();
+            }
+        } catch (BadRequest e) {
+            refuse(exchange, e);
+            if (e.discardAfterAnswer > 0) {
+                discard(exchange.body(), e.discardAfterAnswer);
+            }
+        } catch (RuntimeException e) {
+            String id = errors.newId(method + " " + JsonCodec.cut(path) + ": internal error");
+            LOG.log(Level.ERROR, "request " + method + " " + JsonCodec.cut(path) + " failed, error " + id + ": "
+                    + describe(e), withoutMessages(e));
+            send(exchange, 500, json.error("internal error " + id + "; the server log has the details"));
+        } finally {
+            if (body != null) {
+                body.release();
             }
         }
     }
 
     /**
-     * {@code GET /v1/state-events}, outside the try-with-resources of {@link #handle}: a parked
+     * {@code GET /v1/state-events}, outside the try-with-resources of {@link #handle(Exchange)}: a parked
      * poll's exchange must stay open after this returns ({@link StateEventsEndpoint}). Same tokens
      * as the other endpoints; each read counts against {@code maxInFlight} and the byte budget
      * while it reads and answers ({@link FeedReadLimits}), a parked poll against neither.
      */
-    private void stateEvents(HttpExchange exchange) throws IOException {
+    private void stateEvents(Exchange exchange) throws IOException {
         boolean parked = false;
         try {
-            if (!tokens.permits(exchange.getRequestHeaders().getFirst("Authorization"))) {
-                exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+            if (!tokens.permits(exchange.header("Authorization"))) {
+                exchange.setHeader("WWW-Authenticate", "Bearer");
                 send(exchange, 401, json.error("unauthorized"));
             } else if (stateEvents == null) {
                 send(exchange, 404, json.error("this server's store keeps no state-event feed"));
@@ -257,7 +258,7 @@ public final class EventServer {
                 parked = stateEvents.handle(exchange);
             }
         } catch (RuntimeException e) {
-            String id = errorId();
+            String id = errors.newId("GET /v1/state-events: internal error");
             LOG.log(Level.ERROR, "request GET /v1/state-events failed, error " + id + ": " + describe(e),
                     withoutMessages(e));
             send(exchange, 500, json.error("internal error " + id + "; the server log has the details"));
@@ -268,7 +269,26 @@ public final class EventServer {
         }
     }
 
-    private void health(HttpExchange exchange, String method) throws IOException {
+    /**
+     * The status page, like {@code /healthz} before any token, permit or body: it holds no data
+     * (it reads {@code /v1/status} with a token), and an operator needs it most when the server is full.
+     */
+    private void page(Exchange exchange, String method) throws IOException {
+        if (!method.equals("GET") && !method.equals("HEAD")) {
+            refuse(exchange, BadRequest.methodNotAllowed(method, "GET, HEAD"));
+            return;
+        }
+        exchange.setHeader("Cache-Control", "no-store");
+        exchange.setHeader("X-Content-Type-Options", "nosniff");
+        exchange.setHeader("Referrer-Policy", "no-referrer");
+        // Its own inline script and style only, its JSON from this server, and never in a frame
+        // (a framed token form could be clickjacked).
+        exchange.setHeader("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; "
+                + "style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+        exchange.respond(200, "text/html; charset=utf-8", status.page());
+    }
+
+    private void health(Exchange exchange, String method) throws IOException {
         if (!method.equals("GET") && !method.equals("HEAD")) {
             refuse(exchange, BadRequest.methodNotAllowed(method, "GET, HEAD"));
             return;
@@ -276,7 +296,7 @@ public final class EventServer {
         send(exchange, stopping ? 503 : 200, json.mapper.createObjectNode().put("status", stopping ? "stopping" : "ok"));
     }
 
-    private static Route route(String path, String method) {
+    private static Route routeOf(String path, String method) {
         Route route;
         if (path.equals("/v1/events")) {
             route = Route.EVENTS;
@@ -288,6 +308,8 @@ public final class EventServer {
             route = Route.METRICS;
         } else if (path.equals("/v1/cluster")) {
             route = Route.CLUSTER;
+        } else if (path.equals("/v1/status")) {
+            route = Route.STATUS;
         } else {
             throw new BadRequest(404, "no such resource: " + JsonCodec.cut(path));
         }
@@ -297,21 +319,21 @@ public final class EventServer {
         return route;
     }
 
-    private void refuse(HttpExchange exchange, BadRequest e) throws IOException {
+    private void refuse(Exchange exchange, BadRequest e) throws IOException {
         if (e.status == 408 || e.status == 413) {
             // The rest of the body is not wanted: close instead of draining it for keep-alive.
-            exchange.getResponseHeaders().set("Connection", "close");
+            exchange.setHeader("Connection", "close");
         }
         if (e.status == 503) {
-            exchange.getResponseHeaders().set("Retry-After", "1");
+            exchange.setHeader("Retry-After", "1");
         }
         if (e.allow != null) {
-            exchange.getResponseHeaders().set("Allow", e.allow);
+            exchange.setHeader("Allow", e.allow);
         }
         send(exchange, e.status, json.error(e.getMessage()));
     }
 
-    private void postEvents(HttpExchange exchange, RequestBody body, long deadline) throws IOException {
+    private void postEvents(Exchange exchange, RequestBody body, long deadline) throws IOException {
         List<TaskEvent> events = parse(deadline, () -> json.events(body.stream()));
         List<CompletableFuture<Acknowledgement>> acks = new ArrayList<>();
         long submitted = System.nanoTime();
@@ -336,7 +358,9 @@ public final class EventServer {
             try {
                 long left = Math.max(0, deadline - System.nanoTime());
                 results[i] = acks.get(i).get(left, TimeUnit.NANOSECONDS);
-                ackLatency.record(System.nanoTime() - submitted);
+                long latency = System.nanoTime() - submitted;
+                ackLatency.record(latency);
+                ackSeries.record(System.currentTimeMillis() / 1000, latency);
             } catch (ExecutionException e) {
                 results[i] = e;
             } catch (TimeoutException e) {
@@ -369,7 +393,7 @@ public final class EventServer {
                 out.writeStringField("outcome", "NOT_APPLIED");
                 if (results[i] instanceof ExecutionException failure) {
                     String id = errorIds.computeIfAbsent(failure.getCause(), cause -> {
-                        String newId = errorId();
+                        String newId = errors.newId("POST /v1/events: events not applied");
                         LOG.log(Level.WARNING, "POST /v1/events: events not applied, error " + newId + ": "
                                 + describe(cause));
                         return newId;
@@ -389,10 +413,9 @@ public final class EventServer {
             out.writeEndObject();
         }
         if (refused != null || failed) {
-            exchange.getResponseHeaders().set("Retry-After", "1");
+            exchange.setHeader("Retry-After", "1");
         }
-        exchange.getResponseHeaders().set("Content-Type", "application/json");
-        write(exchange, refused != null || failed ? 503 : 200, answer.toByteArray());
+        exchange.respond(refused != null || failed ? 503 : 200, "application/json", answer.toByteArray());
     }
 
     /**
@@ -400,7 +423,7 @@ public final class EventServer {
      * names each event's shard and owner; {@code Taskevents-Owner} names the owner when all go to
      * one; {@code Retry-After} is set when some shard has no owner right now (it is moving).
      */
-    private void misdirected(HttpExchange exchange, Object[] results) throws IOException {
+    private void misdirected(Exchange exchange, Object[] results) throws IOException {
         ObjectNode body = json.error(
                 "this node does not own the shards of these events; resend each to its owner");
         ArrayNode moved = body.putArray("moved");
@@ -416,15 +439,15 @@ public final class EventServer {
             }
         }
         if (owners.size() == 1 && !ownerUnknown) {
-            exchange.getResponseHeaders().set(OWNER_HEADER, owners.iterator().next());
+            exchange.setHeader(OWNER_HEADER, owners.iterator().next());
         }
         if (ownerUnknown) {
-            exchange.getResponseHeaders().set("Retry-After", "1");
+            exchange.setHeader("Retry-After", "1");
         }
         send(exchange, 421, body);
     }
 
-    private void postTaskInstances(HttpExchange exchange, RequestBody body) throws IOException {
+    private void postTaskInstances(Exchange exchange, RequestBody body) throws IOException {
         List<TaskInstance> rows = parse(System.nanoTime() + settings.ackTimeout().toNanos(),
                 () -> json.submittedTasks(body.stream(), Instant.now()));
         try {
@@ -432,14 +455,14 @@ public final class EventServer {
         } catch (DuplicateTaskInstanceException e) {
             throw new BadRequest(409, e.getMessage());
         } catch (RuntimeException e) {
-            String id = errorId();
+            String id = errors.newId("POST /v1/task-instances: the store failed");
             LOG.log(Level.WARNING, "POST /v1/task-instances: the store failed, error " + id + ": " + describe(e));
             throw new BadRequest(503, "the store is unavailable (error " + id + "); retry");
         }
         send(exchange, 201, json.mapper.createObjectNode().put("created", rows.size()));
     }
 
-    private void getTaskInstance(HttpExchange exchange, String idText) throws IOException {
+    private void getTaskInstance(Exchange exchange, String idText) throws IOException {
         // ASCII digits only: Long.parseLong also takes a sign and any Unicode digit (U+0661, U+FF11).
         if (idText.isEmpty() || idText.length() > 19 || !idText.chars().allMatch(c -> c >= '0' && c <= '9')) {
             throw new BadRequest("task instance id must be a positive whole number in ASCII digits, was \""
@@ -460,7 +483,7 @@ public final class EventServer {
         } catch (BadRequest e) {
             throw e;
         } catch (RuntimeException e) {
-            String errorId = errorId();
+            String errorId = errors.newId("GET /v1/task-instances/{id}: the store failed");
             LOG.log(Level.WARNING, "GET /v1/task-instances/{id}: the store failed, error " + errorId + ": " + describe(e));
             throw new BadRequest(503, "the store is unavailable (error " + errorId + "); retry");
         }
@@ -472,8 +495,8 @@ public final class EventServer {
      * 413 over the limit (before reading when Content-Length says so), 408 when it does not arrive
      * in time, 503 over the byte budget.
      */
-    private RequestBody readBody(HttpExchange exchange) {
-        String declared = exchange.getRequestHeaders().getFirst("Content-Length");
+    private RequestBody readBody(Exchange exchange) {
+        String declared = exchange.header("Content-Length");
         long length = -1;
         if (declared != null) {
             try {
@@ -493,7 +516,7 @@ public final class EventServer {
                 System.nanoTime() + settings.bodyReadTimeout().toNanos() / 2);
         // Not closed here: closing drains the rest of the body, which is exactly what a trickling or
         // oversized request must not be allowed to make us wait for.
-        var in = exchange.getRequestBody();
+        var in = exchange.body();
         long contentLength = length;
         CompletableFuture<Void> read = new CompletableFuture<>();
         readingBodies.incrementAndGet();
@@ -515,7 +538,7 @@ public final class EventServer {
             if (!body.waitingForBudget()) {
                 body.release();
                 // The rest of the body is not wanted: close instead of draining it for keep-alive.
-                exchange.getResponseHeaders().set("Connection", "close");
+                exchange.setHeader("Connection", "close");
                 throw new BadRequest(408, "the request body did not arrive within "
                         + settings.bodyReadTimeout().toSeconds() + " s");
             }
@@ -528,7 +551,7 @@ public final class EventServer {
             throw new BadRequest(503, "the server is stopping");
         }
         body.release();
-        exchange.getResponseHeaders().set("Connection", "close");
+        exchange.setHeader("Connection", "close");
         if (failure instanceof BadRequest refused) {
             if (refused.status == 503 && body.size() == 0 && contentLength > 0) {
                 // Refused for want of budget before a byte was read: once answered, read the body
@@ -588,11 +611,6 @@ public final class EventServer {
     /** Request bodies being read now (their requests hold no permit yet). */
     int readingBodies() {
         return readingBodies.get();
-    }
-
-    /** A new id that ties an answer to its log line. */
-    private static String errorId() {
-        return UUID.randomUUID().toString().substring(0, 8);
     }
 
     /**
@@ -685,6 +703,11 @@ public final class EventServer {
         plainCounter(out, "taskevents_write_retries_total", "Failed batch writes that were retried.", s.writeRetries());
         plainCounter(out, "taskevents_state_sink_failures_total", "State events the sink threw on.", s.sinkFailures());
         ackLatency.writeTo(out, "taskevents_ack_latency_seconds", "From accepting an event to its acknowledgement.");
+        out.append("# HELP taskevents_http_responses_total HTTP answers sent, by status code.\n");
+        out.append("# TYPE taskevents_http_responses_total counter\n");
+        front.responses().forEach((code, count) -> out.append("taskevents_http_responses_total{code=\"").append(code)
+                .append("\"} ").append(count).append('\n'));
+        gauge(out, "taskevents_http_connections", "HTTP connections open.", front.connections());
         if (stateEvents != null) {
             gauge(out, "taskevents_feed_waiters", "State-event polls parked, waiting for a commit.", stateEvents.parked());
             plainCounter(out, "taskevents_feed_reads_total", "Reads of the state-event feed.", stateEvents.reads());
@@ -732,27 +755,11 @@ public final class EventServer {
         out.append("# TYPE ").append(name).append(" gauge\n").append(name).append(' ').append(value).append('\n');
     }
 
-    private void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
-        byte[] bytes = json.mapper.writeValueAsBytes(body);
-        exchange.getResponseHeaders().set("Content-Type", "application/json");
-        write(exchange, status, bytes);
+    private void send(Exchange exchange, int status, JsonNode body) throws IOException {
+        exchange.respond(status, "application/json", json.mapper.writeValueAsBytes(body));
     }
 
-    private static void sendText(HttpExchange exchange, int status, String body) throws IOException {
-        exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-        write(exchange, status, body.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static void write(HttpExchange exchange, int status, byte[] bytes) throws IOException {
-        if (exchange.getRequestMethod().equals("HEAD")) {
-            // No body, and no length given to the server: either makes it log a warning per request.
-            exchange.getResponseHeaders().set("Content-Length", Integer.toString(bytes.length));
-            exchange.sendResponseHeaders(status, -1);
-            return;
-        }
-        exchange.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
-        }
+    private static void sendText(Exchange exchange, int status, String body) throws IOException {
+        exchange.respond(status, "text/plain; version=0.0.4; charset=utf-8", body.getBytes(StandardCharsets.UTF_8));
     }
 }

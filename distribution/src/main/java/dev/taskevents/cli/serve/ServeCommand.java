@@ -47,6 +47,8 @@ public final class ServeCommand {
               --tls-password-file PATH  the keystore's password (first line)
               --max-in-flight N      requests handled at once before 503 (default 256); a request
                                      counts once its body has arrived, a feed poll while it reads
+              --max-connections N    connections open at once (default 1000); one over it is
+                                     closed as it is accepted
               --max-var-pool-bytes N largest varPool of one event, UTF-8 bytes (default 1048576)
               --max-buffered-bytes N request-body and feed-page bytes held at once over all
                                      requests before 503 (default: an eighth of the heap)
@@ -111,7 +113,7 @@ public final class ServeCommand {
 
     public int run(List<String> args) throws InterruptedException {
         Options options = Options.parse("serve", args, Set.of("store", "port", "bind", "max-queued", "max-body-bytes",
-                "drain-seconds", "token-file", "tls-keystore", "tls-password-file", "max-in-flight",
+                "drain-seconds", "token-file", "tls-keystore", "tls-password-file", "max-in-flight", "max-connections",
                 "max-var-pool-bytes", "max-buffered-bytes", "state-log", "node-name", "advertise", "lease-ms", "renew-ms",
                 "shards", "feed-retention", "max-feed-waiters"), Set.of("help", "metrics-public", "allow-insecure-http", "cluster"));
         if (options.has("help")) {
@@ -142,11 +144,11 @@ public final class ServeCommand {
         ServerSettings settings = ServerSettings.builder(new InetSocketAddress(bind, port)).maxBodyBytes(maxBody)
                 .tokens(tokens).metricsPublic(options.has("metrics-public")).tls(tls)
                 .maxInFlight(options.getInt("max-in-flight", 256, 1, 100_000)).maxVarPoolBytes(maxVarPool)
+                .maxConnections(options.getInt("max-connections", ServerSettings.DEFAULT_MAX_CONNECTIONS, 1, 1_000_000))
                 .maxBufferedBytes(maxBuffered).allowInsecureHttp(options.has("allow-insecure-http"))
                 .feed(new ServerSettings.FeedSettings(feedRetention, options.getInt("max-feed-waiters", 256, 0, 10_000),
                         ServerSettings.FeedSettings.DEFAULTS.maxWait(), ServerSettings.FeedSettings.DEFAULTS.headPoll()))
                 .build();
-        JdkServerLimits.applyDefaults(); // before the JVM's first HTTP server is made: it reads them once
         StateLog stateLog = options.get("state-log", null) == null ? null
                 : StateLog.open(java.nio.file.Path.of(options.get("state-log", null)));
         ClusterSettings cluster = options.has("cluster") ? clusterSettings(options, bind, port, tls != null) : null;

@@ -12,7 +12,8 @@ import javax.net.ssl.SSLContext;
  * @param address where to listen
  * @param maxBodyBytes the largest request body; larger ones get 413 before they are read whole
  * @param bodyReadTimeout how long a request body may take to arrive, from the end of its head (a
- *     client that trickles its body, or never sends it, gets 408)
+ *     client that trickles its body, or never sends it, gets 408); a connection whose request head
+ *     keeps arriving for longer without being complete is closed
  * @param ackTimeout how long a request waits for all its events' commits, together (one deadline for
  *     the whole request, not one per event)
  * @param tokens the bearer tokens accepted (several at once, for rotation); empty means no
@@ -27,13 +28,16 @@ import javax.net.ssl.SSLContext;
  *     cut to what is free
  * @param allowInsecureHttp whether tokens may be taken over plain HTTP on a non-loopback address
  * @param feed how {@code GET /v1/state-events} parks its long polls
+ * @param maxConnections the most connections open at once; one over it is closed as it is accepted
  */
 public record ServerSettings(InetSocketAddress address, int maxBodyBytes, Duration bodyReadTimeout,
                              Duration ackTimeout, List<String> tokens, boolean metricsPublic, SSLContext tls,
                              int maxInFlight, int maxVarPoolBytes, long maxBufferedBytes,
-                             boolean allowInsecureHttp, FeedSettings feed) {
+                             boolean allowInsecureHttp, FeedSettings feed, int maxConnections) {
     /** The default {@code --max-var-pool-bytes}: 1 MiB. */
     public static final int DEFAULT_MAX_VAR_POOL_BYTES = 1 << 20;
+    /** The default {@code --max-connections}. */
+    public static final int DEFAULT_MAX_CONNECTIONS = 1000;
 
     public ServerSettings {
         Objects.requireNonNull(address, "address");
@@ -69,6 +73,9 @@ public record ServerSettings(InetSocketAddress address, int maxBodyBytes, Durati
         if (maxVarPoolBytes < 0) {
             throw new IllegalArgumentException("maxVarPoolBytes must not be negative, was " + maxVarPoolBytes);
         }
+        if (maxConnections < 1) {
+            throw new IllegalArgumentException("maxConnections must be at least 1, was " + maxConnections);
+        }
         if (maxBufferedBytes < maxBodyBytes) {
             throw new IllegalArgumentException("maxBufferedBytes (" + maxBufferedBytes
                     + ") must be at least maxBodyBytes (" + maxBodyBytes + "), or no largest body could be read");
@@ -83,8 +90,7 @@ public record ServerSettings(InetSocketAddress address, int maxBodyBytes, Durati
      *     it answers the oldest parked poll early with an empty page and takes its place, or if none
      *     is parked (all being read again) is answered 503 {@code TOO_MANY_WAITERS} with
      *     {@code Retry-After} (a poll that finds events gets them)
-     * @param maxWait the longest {@code wait} a poll gets; a longer one is cut to it. At most half
-     *     the JDK server's {@code maxRspTime}, which cuts a response that takes longer
+     * @param maxWait the longest {@code wait} a poll gets; a longer one is cut to it
      * @param headPoll how often the feed's head is read while polls are parked, to wake them for
      *     commits of other processes sharing the database (local commits wake them at once)
      */
@@ -106,11 +112,6 @@ public record ServerSettings(InetSocketAddress address, int maxBodyBytes, Durati
             }
         }
 
-        /** This, with {@code maxWait} cut to half of the JDK server's {@code maxRspTime} if that is smaller. */
-        FeedSettings cappedBy(Duration maxRspTime) {
-            Duration half = maxRspTime.dividedBy(2);
-            return half.compareTo(maxWait) < 0 ? new FeedSettings(retention, maxWaiters, half, headPoll) : this;
-        }
     }
 
     /** Loopback, no tokens, plain HTTP, public metrics: for tests and local use. */
@@ -147,6 +148,7 @@ public record ServerSettings(InetSocketAddress address, int maxBodyBytes, Durati
         private long maxBufferedBytes = -1;
         private boolean allowInsecureHttp;
         private FeedSettings feed = FeedSettings.DEFAULTS;
+        private int maxConnections = DEFAULT_MAX_CONNECTIONS;
 
         private Builder(InetSocketAddress address) {
             this.address = address;
@@ -163,12 +165,13 @@ public record ServerSettings(InetSocketAddress address, int maxBodyBytes, Durati
         public Builder maxBufferedBytes(long bytes) { this.maxBufferedBytes = bytes; return this; }
         public Builder allowInsecureHttp(boolean allow) { this.allowInsecureHttp = allow; return this; }
         public Builder feed(FeedSettings settings) { this.feed = settings; return this; }
+        public Builder maxConnections(int connections) { this.maxConnections = connections; return this; }
 
         public ServerSettings build() {
             return new ServerSettings(address, maxBodyBytes, bodyReadTimeout, ackTimeout, tokens, metricsPublic, tls,
                     maxInFlight, maxVarPoolBytes,
                     maxBufferedBytes < 0 ? defaultMaxBufferedBytes(maxBodyBytes) : maxBufferedBytes,
-                    allowInsecureHttp, feed);
+                    allowInsecureHttp, feed, maxConnections);
         }
     }
 }

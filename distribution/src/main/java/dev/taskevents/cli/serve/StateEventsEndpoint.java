@@ -2,7 +2,6 @@ package dev.taskevents.cli.serve;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
 import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.spi.FeedEvent;
 import dev.taskevents.api.spi.FeedPage;
@@ -11,7 +10,6 @@ import dev.taskevents.api.spi.FeedPositionExpiredException;
 import dev.taskevents.api.spi.StateEventFeed;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.lang.System.Logger.Level;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +18,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
@@ -40,7 +37,7 @@ import java.util.function.LongSupplier;
  *
  * <h2>Long polls</h2>
  * A poll whose first read finds nothing, with {@code wait > 0}, is <em>parked</em>: its exchange is
- * put in {@link #parked} and the handler returns without answering or closing it (the JDK server
+ * put in {@link #parked} and the handler returns without answering or closing it (the server
  * keeps the connection open), so a parked poll holds no thread. It is answered later by exactly
  * one of:
  * <ol>
@@ -118,7 +115,7 @@ final class StateEventsEndpoint {
      * oldest whose start was pruned.
      */
     private static final class Waiter {
-        final HttpExchange exchange;
+        final Exchange exchange;
         final boolean fromOldest;
         final int limit;
         final long deadlineNanos;
@@ -131,7 +128,7 @@ final class StateEventsEndpoint {
         volatile ScheduledFuture<?> deadline;
         volatile ScheduledFuture<?> holeRetry;
 
-        Waiter(HttpExchange exchange, long after, boolean fromOldest, int limit, long deadlineNanos, long arrival) {
+        Waiter(Exchange exchange, long after, boolean fromOldest, int limit, long deadlineNanos, long arrival) {
             this.exchange = exchange;
             this.arrival = arrival;
             this.after = after;
@@ -164,6 +161,7 @@ final class StateEventsEndpoint {
         }
     }
 
+    private final RecentErrors errors;
     private final StateEventFeed feed;
     private final long feedId;
     private final JsonCodec json;
@@ -185,8 +183,9 @@ final class StateEventsEndpoint {
     private volatile boolean stopping;
 
     StateEventsEndpoint(StateEventFeed feed, JsonCodec json, ServerSettings.FeedSettings settings,
-                        ExecutorService handlers, FeedReadLimits limits) {
+                        ExecutorService handlers, FeedReadLimits limits, RecentErrors errors) {
         this.feed = feed;
+        this.errors = errors;
         this.feedId = feed.feedId();
         this.json = json;
         this.settings = settings;
@@ -232,15 +231,15 @@ final class StateEventsEndpoint {
      * Handles one poll, already authenticated: answers it (and closes the exchange), or parks it
      * (and leaves the exchange open). Returns whether it was parked.
      */
-    boolean handle(HttpExchange exchange) throws IOException {
+    boolean handle(Exchange exchange) throws IOException {
         Waiter waiter;
         try {
-            if (!exchange.getRequestMethod().equals("GET")) {
-                exchange.getResponseHeaders().set("Allow", "GET");
-                throw new Refusal(405, "METHOD_NOT_ALLOWED", "method " + JsonCodec.cut(exchange.getRequestMethod())
+            if (!exchange.method().equals("GET")) {
+                exchange.setHeader("Allow", "GET");
+                throw new Refusal(405, "METHOD_NOT_ALLOWED", "method " + JsonCodec.cut(exchange.method())
                         + " is not allowed here; use GET", null);
             }
-            Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
+            Map<String, String> query = query(exchange.rawQuery());
             int limit = intParameter(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
             int waitSeconds = intParameter(query, "wait", 0, 0, Integer.MAX_VALUE);
             long waitNanos = Math.min(TimeUnit.SECONDS.toNanos(waitSeconds), settings.maxWait().toNanos());
@@ -508,7 +507,7 @@ final class StateEventsEndpoint {
             cancelTimers(w);
             leave(w);
             try {
-                w.exchange.getResponseHeaders().set("Retry-After", "1");
+                w.exchange.setHeader("Retry-After", "1");
                 send(w.exchange, 503, error("SERVER_STOPPING", "the server is stopping; poll again (another node,"
                         + " or this one once it is back) from the same cursor", null));
             } catch (IOException e) {
@@ -603,8 +602,8 @@ final class StateEventsEndpoint {
     }
 
     /** A store failure: logged with an id (classes and SQL states only), answered 503 with that id. */
-    private static Refusal storeFailure(String doing, RuntimeException e) {
-        String id = UUID.randomUUID().toString().substring(0, 8);
+    private Refusal storeFailure(String doing, RuntimeException e) {
+        String id = errors.newId("GET /v1/state-events: the store failed " + doing);
         LOG.log(Level.WARNING, "GET /v1/state-events: the store failed " + doing + ", error " + id + ": "
                 + EventServer.describe(e));
         return new Refusal(503, "STORE_UNAVAILABLE", "the store is unavailable (error " + id
@@ -616,12 +615,12 @@ final class StateEventsEndpoint {
      * can take), then sent from that buffer: the page's bytes are held once, never grown, copied or
      * kept as a tree beside it (see {@link FeedReadLimits#BYTES_PER_EVENT}).
      */
-    private void answer(HttpExchange exchange, long after, FeedPage page) throws IOException {
+    private void answer(Exchange exchange, long after, FeedPage page) throws IOException {
         int most = 128;
         for (FeedEvent e : page.events()) {
             most += MOST_JSON_BYTES_BESIDE_EVENT_ID + 6 * e.event().eventId().length(); // 6: a character as an escape
         }
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(most);
+        PageBytes bytes = new PageBytes(most);
         try (JsonGenerator out = json.mapper.getFactory().createGenerator(bytes)) {
             out.writeStartObject();
             out.writeArrayFieldStart("events");
@@ -646,17 +645,24 @@ final class StateEventsEndpoint {
         }
         served.add(page.events().size());
         try (exchange) {
-            exchange.getResponseHeaders().set("Content-Type", "application/json");
-            exchange.sendResponseHeaders(200, bytes.size());
-            try (OutputStream out = exchange.getResponseBody()) {
-                bytes.writeTo(out); // from its own array, not a copy
-            }
+            exchange.respond(200, "application/json", bytes.array(), bytes.size()); // its own array, not a copy
         }
     }
 
-    private void refuse(HttpExchange exchange, Refusal refusal) throws IOException {
+    /** A page's JSON, sent from the array it was written into. */
+    private static final class PageBytes extends ByteArrayOutputStream {
+        PageBytes(int size) {
+            super(size);
+        }
+
+        byte[] array() {
+            return buf;
+        }
+    }
+
+    private void refuse(Exchange exchange, Refusal refusal) throws IOException {
         if (refusal.status == 503) {
-            exchange.getResponseHeaders().set("Retry-After", "1");
+            exchange.setHeader("Retry-After", "1");
         }
         send(exchange, refusal.status, error(refusal.code, refusal.getMessage(), refusal.oldest));
     }
@@ -669,14 +675,9 @@ final class StateEventsEndpoint {
         return body;
     }
 
-    private void send(HttpExchange exchange, int status, ObjectNode body) throws IOException {
+    private void send(Exchange exchange, int status, ObjectNode body) throws IOException {
         try (exchange) {
-            byte[] bytes = json.mapper.writeValueAsBytes(body);
-            exchange.getResponseHeaders().set("Content-Type", "application/json");
-            exchange.sendResponseHeaders(status, bytes.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(bytes);
-            }
+            exchange.respond(status, "application/json", json.mapper.writeValueAsBytes(body));
         }
     }
 

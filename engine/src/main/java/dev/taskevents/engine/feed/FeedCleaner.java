@@ -3,6 +3,8 @@ package dev.taskevents.engine.feed;
 import dev.taskevents.api.spi.StateEventFeed;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -28,6 +30,8 @@ public final class FeedCleaner implements AutoCloseable {
     private final int chunk;
     private final CountDownLatch stop = new CountDownLatch(1);
     private final LongAdder failures = new LongAdder();
+    /** When the last run that did not fail ended; null before the first. */
+    private volatile Instant lastRun;
     private final Thread thread;
 
     public FeedCleaner(StateEventFeed feed, Duration retention, Duration interval, int chunk) {
@@ -36,6 +40,11 @@ public final class FeedCleaner implements AutoCloseable {
         this.interval = interval;
         this.chunk = chunk;
         this.thread = Thread.ofVirtual().name("taskevents-feed-cleaner").start(this::run);
+    }
+
+    /** When the last run that did not fail ended, if one has. */
+    public Optional<Instant> lastRun() {
+        return Optional.ofNullable(lastRun);
     }
 
     /** Failed prune steps so far. */
@@ -67,6 +76,7 @@ public final class FeedCleaner implements AutoCloseable {
                 return;
             }
             if (through == before) {
+                lastRun = Instant.now();
                 return;
             }
             before = through;

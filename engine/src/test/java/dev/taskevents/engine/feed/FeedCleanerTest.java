@@ -43,8 +43,11 @@ class FeedCleanerTest {
         try (TaskInstanceStore store = Stores.open("memory:")) {
             writeChanges(store, 7);
             StateEventFeed feed = store.stateFeed().orElseThrow();
+            Instant before = Instant.now();
             try (FeedCleaner cleaner = new FeedCleaner(feed, Duration.ofNanos(1), Duration.ofMillis(1), 2)) {
                 Await.until(() -> feed.prunedThrough() == 7);
+                Await.until(() -> cleaner.lastRun().isPresent());
+                assertTrue(!cleaner.lastRun().orElseThrow().isBefore(before), "the last run ended after the cleaner started");
                 assertEquals(0, cleaner.failures());
             }
             try (FeedCleaner keeps = new FeedCleaner(feed, Duration.ofDays(1), Duration.ofMillis(1), 2)) {
@@ -92,6 +95,29 @@ class FeedCleanerTest {
                 assertEquals(2, cleaner.failures());
             }
             assertTrue(calls.get() >= 3);
+        }
+    }
+
+    /** A run that fails is not a run: the last run stays unset while every prune fails. */
+    @Test
+    void failedRunsLeaveTheLastRunUnset() throws Exception {
+        try (TaskInstanceStore store = Stores.open("memory:")) {
+            StateEventFeed real = store.stateFeed().orElseThrow();
+            StateEventFeed down = new StateEventFeed() {
+                public long feedId() { return real.feedId(); }
+                public FeedPage read(long after, int limit) { return real.read(after, limit); }
+                public long head() { return real.head(); }
+                public long prunedThrough() { return real.prunedThrough(); }
+                public long prune(Duration retention, int maxEvents) {
+                    throw new StoreException("the database is down (test)");
+                }
+                public void addListener(Runnable appended) { real.addListener(appended); }
+                public void removeListener(Runnable appended) { real.removeListener(appended); }
+            };
+            try (FeedCleaner cleaner = new FeedCleaner(down, Duration.ofNanos(1), Duration.ofMillis(1), 100)) {
+                Await.until(() -> cleaner.failures() >= 3);
+                assertTrue(cleaner.lastRun().isEmpty());
+            }
         }
     }
 }

@@ -1,0 +1,50 @@
+package dev.taskevents.cli.serve;
+
+import java.io.InputStream;
+
+/**
+ * One HTTP request and its answer, as serve's handlers see it: what they read of the request,
+ * the headers they set, one whole answer, and the end of the exchange. The server under it
+ * ({@link HttpFront}) is nowhere else in serve's code.
+ *
+ * <p>An exchange is answered at most once ({@link #respond}); {@link #close} ends it, answered or
+ * not, and is idempotent. A handler that returns without closing its exchange keeps it open (a
+ * parked poll): whoever later answers it closes it. Only one thread touches an exchange at a time.
+ */
+interface Exchange extends AutoCloseable {
+    /** The request method, as sent. */
+    String method();
+
+    /** The request path, decoded. */
+    String path();
+
+    /** The query string as sent (not decoded), or null when there is none. */
+    String rawQuery();
+
+    /** The first value of a request header, or null. */
+    String header(String name);
+
+    /**
+     * The request body as it arrives. Reading it blocks; closing it does not drain what is left
+     * (an unread rest closes the connection when the exchange ends).
+     */
+    InputStream body();
+
+    /** Sets a response header, replacing any value it had. */
+    void setHeader(String name, String value);
+
+    /**
+     * Sends the answer: the status, the headers set so far, and {@code body} (only its length, for
+     * HEAD). Returns once it is written, or throws if the client went away.
+     */
+    default void respond(int status, String contentType, byte[] body) throws java.io.IOException {
+        respond(status, contentType, body, body.length);
+    }
+
+    /** {@link #respond(int, String, byte[])} with the first {@code length} bytes of {@code body}. */
+    void respond(int status, String contentType, byte[] body, int length) throws java.io.IOException;
+
+    /** Ends the exchange; one that was never answered closes its connection without an answer. */
+    @Override
+    void close();
+}
