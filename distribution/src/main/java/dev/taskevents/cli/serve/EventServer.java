@@ -56,8 +56,8 @@ import java.util.concurrent.TimeoutException;
  *   <li>{@code /healthz} is answered first, without a token, a permit or a body: a full server
  *       still says it is alive.
  *   <li>The body is read before the request counts as in flight, so clients that send a head and
- *       then stall hold no permit. It is read on its own virtual thread, so that one that never
- *       arrives is answered 408 at {@code bodyReadTimeout} (a blocking read cannot time out).
+ *       then stall hold no permit. Each read waits up to a deadline, so that a body that never
+ *       arrives is answered 408 at {@code bodyReadTimeout}.
  *       Its bytes are counted against {@code maxBufferedBytes} before they are read
  *       ({@link RequestBody}); a body waits for budget up to its deadline, then gets 503 with
  *       {@code Retry-After}: never an OutOfMemoryError. The budget is released when the answer
@@ -226,7 +226,7 @@ public final class EventServer {
         } catch (BadRequest e) {
             refuse(exchange, e);
             if (e.discardAfterAnswer > 0) {
-                discard(exchange.body(), e.discardAfterAnswer);
+                discard(exchange, e.discardAfterAnswer);
             }
         } catch (RuntimeException e) {
             String id = errors.newId(method + " " + JsonCodec.cut(path) + ": internal error");
@@ -491,9 +491,9 @@ public final class EventServer {
     }
 
     /**
-     * Reads the body on its own virtual thread and waits for it up to {@code bodyReadTimeout}:
-     * 413 over the limit (before reading when Content-Length says so), 408 when it does not arrive
-     * in time, 503 over the byte budget.
+     * Reads the body on the request's thread: 413 over the limit (before reading when
+     * Content-Length says so), 503 when the byte budget has no room for it within half of
+     * {@code bodyReadTimeout}, 408 when it has not arrived within {@code bodyReadTimeout}.
      */
     private RequestBody readBody(Exchange exchange) {
         String declared = exchange.header("Content-Length");
@@ -509,86 +509,54 @@ public final class EventServer {
                         + settings.maxBodyBytes());
             }
         }
-        long deadline = System.nanoTime() + settings.bodyReadTimeout().toNanos();
-        // A body waits for budget half its time at most: the other half is for reading a refused
-        // body into nothing (after its 503) before the JDK's maxReqTime closes the connection.
-        RequestBody body = new RequestBody(bufferedBytes, settings.maxBodyBytes(),
-                System.nanoTime() + settings.bodyReadTimeout().toNanos() / 2);
-        // Not closed here: closing drains the rest of the body, which is exactly what a trickling or
-        // oversized request must not be allowed to make us wait for.
-        var in = exchange.body();
-        long contentLength = length;
-        CompletableFuture<Void> read = new CompletableFuture<>();
+        long start = System.nanoTime();
+        long timeout = settings.bodyReadTimeout().toNanos();
+        RequestBody body = new RequestBody(bufferedBytes, settings.maxBodyBytes());
         readingBodies.incrementAndGet();
-        Thread.ofVirtual().name("body-reader").start(() -> {
-            try {
-                body.readFrom(in, contentLength);
-                read.complete(null);
-            } catch (Throwable e) {
-                read.completeExceptionally(e);
-            } finally {
-                readingBodies.decrementAndGet();
-            }
-        });
-        Throwable failure;
         try {
-            read.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            // A body waits for budget half its time at most: the other half is for reading a
+            // refused body into nothing after its 503 (see discard).
+            body.readFrom(exchange, length, start + timeout / 2, start + timeout, settings.bodyReadTimeout());
             return body;
-        } catch (TimeoutException e) {
-            if (!body.waitingForBudget()) {
-                body.release();
-                // The rest of the body is not wanted: close instead of draining it for keep-alive.
-                exchange.setHeader("Connection", "close");
-                throw new BadRequest(408, "the request body did not arrive within "
-                        + settings.bodyReadTimeout().toSeconds() + " s");
+        } catch (BadRequest refused) {
+            body.release();
+            // The rest of the body is not wanted: close instead of draining it for keep-alive.
+            exchange.setHeader("Connection", "close");
+            if (refused.status == 503 && body.size() == 0 && length > 0) {
+                // Refused for want of budget before a byte was read: once answered, read the body
+                // into nothing, so that the client, still sending, is not reset and sees the 503.
+                throw refused.thenDiscard(length);
             }
-            failure = outcome(read); // it stops waiting for budget at the same deadline: a moment
-        } catch (ExecutionException e) {
-            failure = e.getCause();
+            throw refused;
+        } catch (IOException e) {
+            body.release();
+            exchange.setHeader("Connection", "close");
+            throw new BadRequest("the request body could not be read: " + e.getClass().getSimpleName());
         } catch (InterruptedException e) {
             body.release();
             Thread.currentThread().interrupt();
             throw new BadRequest(503, "the server is stopping");
-        }
-        body.release();
-        exchange.setHeader("Connection", "close");
-        if (failure instanceof BadRequest refused) {
-            if (refused.status == 503 && body.size() == 0 && contentLength > 0) {
-                // Refused for want of budget before a byte was read: once answered, read the body
-                // into nothing, so that the client, still sending, is not reset and sees the 503.
-                throw refused.thenDiscard(contentLength);
-            }
-            throw refused;
-        }
-        throw new BadRequest("the request body could not be read: " + failure.getClass().getSimpleName());
-    }
-
-    private static Throwable outcome(CompletableFuture<Void> read) {
-        try {
-            read.get(5, TimeUnit.SECONDS);
-            return new BadRequest(503, "the server holds too many request bodies at once; retry");
-        } catch (ExecutionException e) {
-            return e.getCause();
-        } catch (TimeoutException | InterruptedException e) {
-            if (e instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-            }
-            return new BadRequest(503, "the server holds too many request bodies at once; retry");
+        } finally {
+            readingBodies.decrementAndGet();
         }
     }
 
-    private static void discard(java.io.InputStream in, long bytes) {
+    /** Reads up to {@code bytes} of the body into nothing, for at most {@code bodyReadTimeout}. */
+    private void discard(Exchange exchange, long bytes) {
+        long deadline = System.nanoTime() + settings.bodyReadTimeout().toNanos();
         byte[] sink = new byte[8192];
         try {
             for (long left = bytes; left > 0; ) {
-                int n = in.read(sink, 0, (int) Math.min(sink.length, left));
-                if (n < 0) {
-                    return;
+                int n = exchange.read(sink, 0, (int) Math.min(sink.length, left), deadline);
+                if (n <= 0) {
+                    return; // the end, or the deadline: the connection closes with the exchange
                 }
                 left -= n;
             }
         } catch (IOException closed) {
-            // the client went away, or the JDK closed a request past its maxReqTime: nothing to answer
+            // the client went away: nothing to answer
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -1,7 +1,5 @@
 package dev.taskevents.cli.serve;
 
-import java.io.InputStream;
-
 /**
  * One HTTP request and its answer, as serve's handlers see it: what they read of the request,
  * the headers they set, one whole answer, and the end of the exchange. The server under it
@@ -25,10 +23,14 @@ interface Exchange extends AutoCloseable {
     String header(String name);
 
     /**
-     * The request body as it arrives. Reading it blocks; closing it does not drain what is left
-     * (an unread rest closes the connection when the exchange ends).
+     * Reads bytes of the request body into {@code into[offset..offset+length)}, waiting for some to
+     * arrive until {@code deadlineNanos} ({@link System#nanoTime()}). Returns how many were read,
+     * -1 at the end of the body, or 0 when none arrived by the deadline (the read may be called
+     * again). What is left unread when the exchange ends closes its connection.
+     *
+     * @throws java.io.IOException if the connection failed or was closed
      */
-    InputStream body();
+    int read(byte[] into, int offset, int length, long deadlineNanos) throws java.io.IOException, InterruptedException;
 
     /** Sets a response header, replacing any value it had. */
     void setHeader(String name, String value);

@@ -1,7 +1,6 @@
 package dev.taskevents.cli.serve;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -9,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.Executors;
@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.LongAdder;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.ssl.SslConnection;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -231,8 +232,11 @@ final class HttpFront {
         private final Connection connection;
         private final java.util.function.IntConsumer counted;
         private final AtomicBoolean closed = new AtomicBoolean();
-        private InputStream body;
         private boolean responded;
+        /** A chunk of the body not yet read to its end; null when none is held. */
+        private Content.Chunk chunk;
+        /** Counted down when Jetty has more of the body; null when no demand is pending. */
+        private CountDownLatch demand;
 
         JettyExchange(Request request, Response response, Callback callback, ConnectionGuard guard,
                       java.util.function.IntConsumer counted) {
@@ -266,11 +270,44 @@ final class HttpFront {
         }
 
         @Override
-        public InputStream body() {
-            if (body == null) {
-                body = Request.asInputStream(request);
+        public int read(byte[] into, int offset, int length, long deadlineNanos) throws IOException, InterruptedException {
+            while (chunk == null) {
+                if (demand != null) {
+                    // At most one demand is pending at a time: wait for the one made before, if any.
+                    long left = deadlineNanos - System.nanoTime();
+                    if (left <= 0 || !demand.await(left, TimeUnit.NANOSECONDS)) {
+                        return 0;
+                    }
+                    demand = null;
+                }
+                chunk = request.read();
+                if (chunk == null) {
+                    CountDownLatch more = new CountDownLatch(1);
+                    demand = more;
+                    request.demand(more::countDown);
+                }
             }
-            return body;
+            if (Content.Chunk.isFailure(chunk)) {
+                Throwable failure = chunk.getFailure();
+                chunk = null; // a failure chunk holds no buffer
+                throw failure instanceof IOException io ? io : new IOException(failure);
+            }
+            ByteBuffer buffer = chunk.getByteBuffer();
+            if (!buffer.hasRemaining()) {
+                if (chunk.isLast()) {
+                    return -1; // kept: every later read is the end too
+                }
+                chunk.release();
+                chunk = null;
+                return read(into, offset, length, deadlineNanos);
+            }
+            int n = Math.min(length, buffer.remaining());
+            buffer.get(into, offset, n);
+            if (!buffer.hasRemaining() && !chunk.isLast()) {
+                chunk.release();
+                chunk = null;
+            }
+            return n;
         }
 
         @Override
@@ -297,6 +334,10 @@ final class HttpFront {
                 return;
             }
             guard.requestEnded(connection);
+            if (chunk != null) {
+                chunk.release();
+                chunk = null;
+            }
             if (responded) {
                 callback.succeeded();
             } else {

@@ -2,6 +2,7 @@ package dev.taskevents.cli.serve;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Semaphore;
@@ -13,56 +14,53 @@ import java.util.concurrent.TimeUnit;
  * doubling and holds up to three times the body while it does; chunks hold the body once.
  *
  * <p>Budget. A body with a Content-Length reserves all of it at once before reading any, waiting
- * for the budget up to a deadline (half the body's time): all at once, because bodies that each held part of
- * the budget while waiting for the rest could wait on each other until every deadline passed;
- * waiting, because the client is then simply not read (TCP holds it back) rather than refused
- * half-sent. A chunked body reserves each chunk as it comes, waiting likewise.
+ * for the budget up to a deadline: all at once, because bodies that each held part of the budget
+ * while waiting for the rest could wait on each other until every deadline passed; waiting,
+ * because the client is then simply not read (TCP holds it back) rather than refused half-sent.
+ * A chunked body reserves each chunk as it comes, waiting likewise.
  *
- * <p>Threads: one reader thread calls {@link #readFrom}; the request's handler calls
- * {@link #release} (once the answer is written, or when it gives up waiting) and, after
- * {@code readFrom} returned, {@link #stream}. {@code release} may run while the reader is still
- * blocked (in a read, or waiting for budget): it returns every byte reserved so far, and a reader
- * that reserves afterwards gives the bytes straight back and stops.
+ * <p>One thread, the request's handler, reads it, releases it and streams it.
  */
 final class RequestBody {
     private static final int CHUNK = 64 * 1024;
 
     private final Semaphore budget;
     private final int maxBytes;
-    private final long deadline;
     private final List<byte[]> chunks = new ArrayList<>();
     private int size;
-    private long reserved; // guarded by this
-    private boolean released; // guarded by this
-    private volatile boolean waitingForBudget;
+    private long reserved;
 
-    /** @param deadline {@link System#nanoTime()} until which the body may wait for budget */
-    RequestBody(Semaphore budget, int maxBytes, long deadline) {
+    RequestBody(Semaphore budget, int maxBytes) {
         this.budget = budget;
         this.maxBytes = maxBytes;
-        this.deadline = deadline;
     }
 
     /**
-     * Reads to the end of {@code in}; a {@link BadRequest} over the limit (413) or when no budget
-     * came free in time (503).
+     * Reads the body of {@code exchange} to its end: a {@link BadRequest} over the limit (413),
+     * when no budget came free by {@code budgetDeadline} (503), or when the body had not arrived
+     * by {@code readDeadline} (408).
      *
      * @param declared the Content-Length, or -1 when the body is chunked
+     * @param readTimeout how the 408's message names {@code readDeadline}
      */
-    void readFrom(InputStream in, long declared) throws IOException, InterruptedException {
-        if (declared >= 0 && !reserve(declared)) {
+    void readFrom(Exchange exchange, long declared, long budgetDeadline, long readDeadline, Duration readTimeout)
+            throws IOException, InterruptedException {
+        if (declared >= 0 && !reserve(declared, budgetDeadline)) {
             throw busy();
         }
         while (true) {
             int want = declared >= 0 ? (int) Math.max(1, Math.min(CHUNK, declared - size)) : CHUNK; // 1: to see the end
-            if (declared < 0 && !reserve(want)) {
+            if (declared < 0 && !reserve(want, budgetDeadline)) {
                 throw busy();
             }
             byte[] chunk = new byte[want];
             int filled = 0;
-            int n;
-            while (filled < want && (n = in.read(chunk, filled, want - filled)) > 0) {
+            int n = 0;
+            while (filled < want && (n = exchange.read(chunk, filled, want - filled, readDeadline)) > 0) {
                 filled += n;
+            }
+            if (n == 0 && filled < want) {
+                throw new BadRequest(408, "the request body did not arrive within " + readTimeout.toSeconds() + " s");
             }
             if (declared < 0 && filled < want) {
                 unreserve(want - filled);
@@ -75,8 +73,7 @@ final class RequestBody {
                 size += filled;
             }
             if (filled < want) {
-                in.close(); // at its end: nothing left to drain
-                return;
+                return; // at its end
             }
         }
     }
@@ -85,48 +82,26 @@ final class RequestBody {
         return new BadRequest(503, "the server holds too many request bodies at once; retry");
     }
 
-    /** Whether the reader is waiting for budget (rather than for the client). */
-    boolean waitingForBudget() {
-        return waitingForBudget;
-    }
-
-    private boolean reserve(long bytes) throws InterruptedException {
+    private boolean reserve(long bytes, long deadline) throws InterruptedException {
         int permits = (int) Math.min(Integer.MAX_VALUE, bytes);
-        waitingForBudget = true;
-        boolean got;
-        try {
-            got = budget.tryAcquire(permits, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } finally {
-            waitingForBudget = false;
-        }
-        if (!got) {
+        if (!budget.tryAcquire(permits, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
             return false;
         }
-        synchronized (this) {
-            if (!released) {
-                reserved += permits;
-                return true;
-            }
-        }
-        budget.release(permits);
-        return false;
+        reserved += permits;
+        return true;
     }
 
-    private synchronized void unreserve(int bytes) {
-        if (!released) {
-            budget.release(bytes);
-            reserved -= bytes;
-        }
+    private void unreserve(int bytes) {
+        budget.release(bytes);
+        reserved -= bytes;
     }
 
     /** Gives its bytes back to the budget; idempotent. */
-    synchronized void release() {
-        if (!released) {
-            released = true;
-            budget.release((int) reserved);
-            reserved = 0;
-        }
+    void release() {
+        budget.release((int) reserved);
+        reserved = 0;
     }
+
     int size() {
         return size;
     }
