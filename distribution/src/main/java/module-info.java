@@ -10,6 +10,8 @@ module dev.taskevents.cli {
     requires com.fasterxml.jackson.databind;
     requires org.eclipse.jetty.server;
     requires java.logging;
+    // /metrics: the process's CPU time and file descriptors (com.sun.management), heap, threads, GC.
+    requires jdk.management;
     // SQLException: the SQL state of a store failure goes to the log, its message never does.
     requires java.sql;
     // sun.misc.Signal: SIGTERM drains the engine and exits 0 instead of the JVM's 143.

@@ -14,7 +14,7 @@ import dev.taskevents.api.spi.FeedPositionAheadException;
 import dev.taskevents.api.spi.FeedPositionExpiredException;
 import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.StateEventFeed;
-import dev.taskevents.api.spi.StateRecord;
+import dev.taskevents.api.spi.StateEventLog;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Test;
 public abstract class StateFeedContract {
     private static final AtomicLong NEXT_ID = new AtomicLong(System.currentTimeMillis() % 1_000_000_000L * 1_000 + 500_000_000_000L);
     protected static final Instant T0 = Instant.parse("2026-01-02T03:04:05.123456Z");
-    protected static final Set<StateRecord> FEED = Set.of(StateRecord.FEED);
+    protected static final Set<StateEventLog> FEED = Set.of(StateEventLog.FEED);
 
     protected TaskInstanceStore store;
     protected StateEventFeed feed;
@@ -147,7 +147,7 @@ public abstract class StateFeedContract {
         long start = feed.head();
         List<TaskInstance> rows = insertTasks(store, 2);
         store.write(new WriteBatch(List.of(running(rows.get(0), "both")))
-                .withRecordIn(Set.of(StateRecord.OUTBOX, StateRecord.FEED)));
+                .withRecordIn(Set.of(StateEventLog.OUTBOX, StateEventLog.FEED)));
         store.write(new WriteBatch(List.of(running(rows.get(1), "nowhere"))).withRecordIn(Set.of()));
         assertEquals(List.of("both"), readAll(start).stream().map(e -> e.event().eventId()).toList());
         assertEquals(List.of("both"), store.pendingStateEvents(100).stream().map(StateEvent::eventId).toList());

@@ -11,6 +11,7 @@ import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.ShardLeases;
+import dev.taskevents.api.spi.StateEventLog;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WorkflowStateSink;
@@ -33,8 +34,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.Set;
-import dev.taskevents.api.spi.StateRecord;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -183,12 +182,12 @@ public final class TaskEventEngine implements AutoCloseable {
                 .expireAfterAccess(b.cacheExpireAfterAccess)
                 .executor(ioExecutor)
                 .buildAsync(new SnapshotLoader(store, ioExecutor, SNAPSHOT_LOAD_BATCH, SNAPSHOT_LOADS_AT_ONCE));
-        Set<StateRecord> recordIn = EnumSet.noneOf(StateRecord.class);
+        Set<StateEventLog> recordIn = EnumSet.noneOf(StateEventLog.class);
         if (b.stateSink != WorkflowStateSink.NONE) {
-            recordIn.add(StateRecord.OUTBOX);
+            recordIn.add(StateEventLog.OUTBOX);
         }
         if (b.feedRetention != null) {
-            recordIn.add(StateRecord.FEED);
+            recordIn.add(StateEventLog.FEED);
         }
         this.committer = new GroupCommitter(store, ioExecutor, ioExecutor,
                 GroupCommitter.Settings.of(b.maxCommitBatch, b.commitConcurrency, b.commitRetry).fenced(shardCount)
@@ -249,13 +248,15 @@ public final class TaskEventEngine implements AutoCloseable {
         if (cluster.isPresent()) {
             return cluster.get();
         }
-        String name = b.storeUrl != null ? b.storeUrl.substring(0, b.storeUrl.indexOf(':') + 1)
-                : store.getClass().getSimpleName();
-        boolean memory = name.equals("memory:") || store.getClass().getSimpleName().startsWith("Memory");
+        // Named by its URL's scheme when the builder opened it; a store given as an object says only
+        // what the SPI tells: it has no cluster operations.
+        String reason = b.storeUrl != null && b.storeUrl.startsWith("memory:")
+                ? "the store memory: cannot (it lives in one process)"
+                : b.storeUrl != null ? "the store " + b.storeUrl.substring(0, b.storeUrl.indexOf(':') + 1)
+                        + " cannot (its cluster() is empty)"
+                : "this store cannot (its cluster() is empty)";
         throw new IllegalArgumentException("cluster mode needs a store shared by every node and able to fence"
-                + " writes; the store " + name + " cannot ("
-                + (memory ? "it lives in one process" : "its cluster() is empty") + ")."
-                + " Use a jdbc: URL (PostgreSQL, MySQL/MariaDB, H2)");
+                + " writes; " + reason + ". Use a jdbc: URL (PostgreSQL, MySQL/MariaDB, H2)");
     }
 
     /** What the cluster member asks of this engine when a tenure begins or ends. */

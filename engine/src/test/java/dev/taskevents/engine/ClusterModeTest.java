@@ -668,7 +668,9 @@ class ClusterModeTest {
         try (TaskInstanceStore memory = Stores.open("memory:")) {
             IllegalArgumentException given = assertThrows(IllegalArgumentException.class, () -> TaskEventEngine.builder()
                     .store(memory).cluster(ClusterSettings.builder().nodeName("a").build()).build());
-            assertTrue(given.getMessage().contains("it lives in one process"), given.getMessage());
+            assertEquals("cluster mode needs a store shared by every node and able to fence writes; this store"
+                    + " cannot (its cluster() is empty). Use a jdbc: URL (PostgreSQL, MySQL/MariaDB, H2)",
+                    given.getMessage());
         }
     }
 

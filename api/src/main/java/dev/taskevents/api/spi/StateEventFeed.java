@@ -6,7 +6,7 @@ import java.time.Duration;
  * A store's durable feed of committed state changes, for readers that follow it with a cursor
  * they keep themselves (a remote scheduler through {@code serve}). Reached through
  * {@link TaskInstanceStore#stateFeed()}; written by batches whose {@link WriteBatch#recordIn()}
- * holds {@link StateRecord#FEED}.
+ * holds {@link StateEventLog#FEED}.
  *
  * <h2>What a reader may rely on</h2>
  * <ul>

@@ -15,11 +15,11 @@ import java.util.Set;
  *     cluster mode. With a fence, every row's shard has an epoch in it.
  * @param recordIn where the notifications of the APPLIED rows are recorded, in the batch's
  *     transaction: the outbox, the feed, both, or (empty) nowhere. The constructors without it
- *     record in the {@link StateRecord#OUTBOX} only. A store without a
+ *     record in the {@link StateEventLog#OUTBOX} only. A store without a
  *     {@link TaskInstanceStore#stateFeed()} refuses a batch that asks for the
- *     {@link StateRecord#FEED} ({@link IllegalArgumentException}).
+ *     {@link StateEventLog#FEED} ({@link IllegalArgumentException}).
  */
-public record WriteBatch(List<RowUpdate> updates, ShardFence fence, Set<StateRecord> recordIn) {
+public record WriteBatch(List<RowUpdate> updates, ShardFence fence, Set<StateEventLog> recordIn) {
     public WriteBatch {
         updates = List.copyOf(updates);
         Objects.requireNonNull(fence, "fence");
@@ -41,7 +41,7 @@ public record WriteBatch(List<RowUpdate> updates, ShardFence fence, Set<StateRec
 
     /** A batch under {@code fence} that records its notifications in the outbox only. */
     public WriteBatch(List<RowUpdate> updates, ShardFence fence) {
-        this(updates, fence, Set.of(StateRecord.OUTBOX));
+        this(updates, fence, Set.of(StateEventLog.OUTBOX));
     }
 
     /** A batch outside cluster mode: nothing fenced; notifications recorded in the outbox only. */
@@ -50,12 +50,12 @@ public record WriteBatch(List<RowUpdate> updates, ShardFence fence, Set<StateRec
     }
 
     /** This batch, recording its notifications in {@code places} instead (empty: nowhere). */
-    public WriteBatch withRecordIn(Set<StateRecord> places) {
+    public WriteBatch withRecordIn(Set<StateEventLog> places) {
         return new WriteBatch(updates, fence, places);
     }
 
     /** Whether the notifications are recorded in {@code place}. */
-    public boolean recordsIn(StateRecord place) {
+    public boolean recordsIn(StateEventLog place) {
         return recordIn.contains(place);
     }
 }

@@ -8,10 +8,7 @@ import dev.taskevents.api.Acknowledgement;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.spi.DuplicateTaskInstanceException;
-import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.TaskInstanceStore;
-import dev.taskevents.engine.ClusterView;
-import dev.taskevents.engine.EngineStats;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.engine.executor.QueueFullException;
 import java.io.ByteArrayOutputStream;
@@ -19,7 +16,6 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -31,7 +27,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -80,23 +75,16 @@ public final class EventServer {
     private final TaskInstanceStore store;
     private final ServerSettings settings;
     private final BearerTokens tokens;
-    private final Semaphore inFlight;
-    private final Semaphore bufferedBytes;
-    /**
-     * Parsing a body is the one long stretch of CPU a request makes (about a second for 16 MiB).
-     * Virtual threads are not time-sliced: as many parses as carrier threads would leave none for
-     * {@code /healthz} until they end. So at most one fewer than the processors parse at once.
-     */
-    private final Semaphore parsing = new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors() - 1), true);
+    private final Admission admission;
     private final JsonCodec json;
     private final LatencyHistogram ackLatency = new LatencyHistogram();
     /** Acknowledgements per second with their latency, for the status page. */
     private final StatusSeries ackSeries = new StatusSeries();
     private final RecentErrors errors = new RecentErrors();
-    private final java.util.concurrent.atomic.AtomicInteger readingBodies = new java.util.concurrent.atomic.AtomicInteger();
     private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
     private final HttpFront front;
     private final StatusEndpoint status;
+    private final MetricsEndpoint metrics;
     /** {@code GET /v1/state-events}; null when the store keeps no feed. */
     private final StateEventsEndpoint stateEvents;
     private volatile boolean stopping;
@@ -106,17 +94,27 @@ public final class EventServer {
         this.store = store;
         this.settings = settings;
         this.tokens = new BearerTokens(settings.tokens());
-        this.inFlight = new Semaphore(settings.maxInFlight());
-        // Fair: bodies get the budget in the order they asked, so a large one is not passed over forever.
-        this.bufferedBytes = new Semaphore((int) Math.min(Integer.MAX_VALUE, settings.maxBufferedBytes()), true);
+        this.admission = new Admission(settings);
         this.json = new JsonCodec(settings.maxVarPoolBytes());
-        FeedReadLimits feedLimits = new FeedReadLimits(inFlight, bufferedBytes,
-                (int) Math.min(Integer.MAX_VALUE, settings.maxBufferedBytes()));
         this.stateEvents = store.stateFeed().map(feed -> new StateEventsEndpoint(feed, json, settings.feed(), handlers,
-                feedLimits, errors)).orElse(null);
+                admission.feedLimits(), errors)).orElse(null);
         this.status = new StatusEndpoint(json, engine, store.stateFeed().orElse(null), this::parkedPolls,
-                () -> settings.maxInFlight() - inFlight.availablePermits(), this::refusedSoFar, ackSeries, errors);
-        this.front = new HttpFront(settings, this::handle); // binds the port: last, so that nothing after it can fail
+                admission::inFlight, this::refusedSoFar, ackSeries, errors);
+        try {
+            this.front = new HttpFront(settings, this::handle); // binds the port
+        } catch (IOException | RuntimeException e) {
+            if (stateEvents != null) {
+                stateEvents.stop(); // its listener on the feed and its timer thread
+            }
+            handlers.shutdown();
+            throw e;
+        }
+        this.metrics = new MetricsEndpoint(engine, admission, front, ackLatency, stateEvents);
+    }
+
+    /** Request bodies being read now (for tests). */
+    int readingBodies() {
+        return admission.readingBodies();
     }
 
     /** The state-event polls parked now (for metrics and tests). */
@@ -205,33 +203,31 @@ public final class EventServer {
         try {
             Route route = routeOf(path, method);
             if (route.hasBody) {
-                body = readBody(exchange);
+                body = admission.readBody(exchange);
             }
             long deadline = System.nanoTime() + settings.ackTimeout().toNanos();
-            if (!inFlight.tryAcquire()) {
-                throw new BadRequest(503, "too many requests in progress; retry");
-            }
+            admission.enter();
             try {
                 switch (route) {
                     case EVENTS -> postEvents(exchange, body, deadline);
                     case TASK_INSTANCES -> postTaskInstances(exchange, body);
                     case TASK_INSTANCE -> getTaskInstance(exchange, path.substring("/v1/task-instances/".length()));
-                    case METRICS -> sendText(exchange, 200, metrics());
-                    case CLUSTER -> send(exchange, 200, cluster());
+                    case METRICS -> sendText(exchange, 200, metrics.text());
+                    case CLUSTER -> send(exchange, 200, ClusterEndpoint.json(json, engine));
                     case STATUS -> send(exchange, 200, status.status());
                 }
             } finally {
-                inFlight.release();
+                admission.leave();
             }
         } catch (BadRequest e) {
             refuse(exchange, e);
             if (e.discardAfterAnswer > 0) {
-                discard(exchange, e.discardAfterAnswer);
+                admission.discard(exchange, e.discardAfterAnswer);
             }
         } catch (RuntimeException e) {
             String id = errors.newId(method + " " + JsonCodec.cut(path) + ": internal error");
             LOG.log(Level.ERROR, "request " + method + " " + JsonCodec.cut(path) + " failed, error " + id + ": "
-                    + describe(e), withoutMessages(e));
+                    + FailureText.describe(e), FailureText.withoutMessages(e));
             send(exchange, 500, json.error("internal error " + id + "; the server log has the details"));
         } finally {
             if (body != null) {
@@ -259,8 +255,8 @@ public final class EventServer {
             }
         } catch (RuntimeException e) {
             String id = errors.newId("GET /v1/state-events: internal error");
-            LOG.log(Level.ERROR, "request GET /v1/state-events failed, error " + id + ": " + describe(e),
-                    withoutMessages(e));
+            LOG.log(Level.ERROR, "request GET /v1/state-events failed, error " + id + ": " + FailureText.describe(e),
+                    FailureText.withoutMessages(e));
             send(exchange, 500, json.error("internal error " + id + "; the server log has the details"));
         } finally {
             if (!parked) {
@@ -334,7 +330,7 @@ public final class EventServer {
     }
 
     private void postEvents(Exchange exchange, RequestBody body, long deadline) throws IOException {
-        List<TaskEvent> events = parse(deadline, () -> json.events(body.stream()));
+        List<TaskEvent> events = admission.parse(deadline, () -> json.events(body.stream()));
         List<CompletableFuture<Acknowledgement>> acks = new ArrayList<>();
         long submitted = System.nanoTime();
         String refused = null;
@@ -395,7 +391,7 @@ public final class EventServer {
                     String id = errorIds.computeIfAbsent(failure.getCause(), cause -> {
                         String newId = errors.newId("POST /v1/events: events not applied");
                         LOG.log(Level.WARNING, "POST /v1/events: events not applied, error " + newId + ": "
-                                + describe(cause));
+                                + FailureText.describe(cause));
                         return newId;
                     });
                     out.writeStringField("message", "not applied (error " + id
@@ -448,7 +444,7 @@ public final class EventServer {
     }
 
     private void postTaskInstances(Exchange exchange, RequestBody body) throws IOException {
-        List<TaskInstance> rows = parse(System.nanoTime() + settings.ackTimeout().toNanos(),
+        List<TaskInstance> rows = admission.parse(System.nanoTime() + settings.ackTimeout().toNanos(),
                 () -> json.submittedTasks(body.stream(), Instant.now()));
         try {
             store.insert(rows);
@@ -456,7 +452,7 @@ public final class EventServer {
             throw new BadRequest(409, e.getMessage());
         } catch (RuntimeException e) {
             String id = errors.newId("POST /v1/task-instances: the store failed");
-            LOG.log(Level.WARNING, "POST /v1/task-instances: the store failed, error " + id + ": " + describe(e));
+            LOG.log(Level.WARNING, "POST /v1/task-instances: the store failed, error " + id + ": " + FailureText.describe(e));
             throw new BadRequest(503, "the store is unavailable (error " + id + "); retry");
         }
         send(exchange, 201, json.mapper.createObjectNode().put("created", rows.size()));
@@ -484,243 +480,10 @@ public final class EventServer {
             throw e;
         } catch (RuntimeException e) {
             String errorId = errors.newId("GET /v1/task-instances/{id}: the store failed");
-            LOG.log(Level.WARNING, "GET /v1/task-instances/{id}: the store failed, error " + errorId + ": " + describe(e));
+            LOG.log(Level.WARNING, "GET /v1/task-instances/{id}: the store failed, error " + errorId + ": " + FailureText.describe(e));
             throw new BadRequest(503, "the store is unavailable (error " + errorId + "); retry");
         }
         send(exchange, 200, json.task(task));
-    }
-
-    /**
-     * Reads the body on the request's thread: 413 over the limit (before reading when
-     * Content-Length says so), 503 when the byte budget has no room for it within half of
-     * {@code bodyReadTimeout}, 408 when it has not arrived within {@code bodyReadTimeout}.
-     */
-    private RequestBody readBody(Exchange exchange) {
-        String declared = exchange.header("Content-Length");
-        long length = -1;
-        if (declared != null) {
-            try {
-                length = Long.parseLong(declared.trim());
-            } catch (NumberFormatException e) {
-                throw new BadRequest("Content-Length is not a number: " + JsonCodec.cut(declared));
-            }
-            if (length > settings.maxBodyBytes()) {
-                throw new BadRequest(413, "the request body is " + length + " bytes; the limit is "
-                        + settings.maxBodyBytes());
-            }
-        }
-        long start = System.nanoTime();
-        long timeout = settings.bodyReadTimeout().toNanos();
-        RequestBody body = new RequestBody(bufferedBytes, settings.maxBodyBytes());
-        readingBodies.incrementAndGet();
-        try {
-            // A body waits for budget half its time at most: the other half is for reading a
-            // refused body into nothing after its 503 (see discard).
-            body.readFrom(exchange, length, start + timeout / 2, start + timeout, settings.bodyReadTimeout());
-            return body;
-        } catch (BadRequest refused) {
-            body.release();
-            // The rest of the body is not wanted: close instead of draining it for keep-alive.
-            exchange.setHeader("Connection", "close");
-            if (refused.status == 503 && body.size() == 0 && length > 0) {
-                // Refused for want of budget before a byte was read: once answered, read the body
-                // into nothing, so that the client, still sending, is not reset and sees the 503.
-                throw refused.thenDiscard(length);
-            }
-            throw refused;
-        } catch (IOException e) {
-            body.release();
-            exchange.setHeader("Connection", "close");
-            throw new BadRequest("the request body could not be read: " + e.getClass().getSimpleName());
-        } catch (InterruptedException e) {
-            body.release();
-            Thread.currentThread().interrupt();
-            throw new BadRequest(503, "the server is stopping");
-        } finally {
-            readingBodies.decrementAndGet();
-        }
-    }
-
-    /** Reads up to {@code bytes} of the body into nothing, for at most {@code bodyReadTimeout}. */
-    private void discard(Exchange exchange, long bytes) {
-        long deadline = System.nanoTime() + settings.bodyReadTimeout().toNanos();
-        byte[] sink = new byte[8192];
-        try {
-            for (long left = bytes; left > 0; ) {
-                int n = exchange.read(sink, 0, (int) Math.min(sink.length, left), deadline);
-                if (n <= 0) {
-                    return; // the end, or the deadline: the connection closes with the exchange
-                }
-                left -= n;
-            }
-        } catch (IOException closed) {
-            // the client went away: nothing to answer
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private <T> T parse(long deadline, java.util.function.Supplier<T> parse) {
-        try {
-            if (!parsing.tryAcquire(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                throw new BadRequest(503, "too many request bodies being parsed; retry");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new BadRequest(503, "the server is stopping");
-        }
-        try {
-            return parse.get();
-        } finally {
-            parsing.release();
-        }
-    }
-
-    /** Request bodies being read now (their requests hold no permit yet). */
-    int readingBodies() {
-        return readingBodies.get();
-    }
-
-    /**
-     * The exception classes of {@code e}'s cause chain and any SQL states: what the log may hold.
-     * Messages are left out: a driver's or store's message can hold SQL text, bound values (a var
-     * pool) or a database URL with its password.
-     */
-    static String describe(Throwable e) {
-        StringBuilder out = new StringBuilder();
-        int depth = 0;
-        for (Throwable t = e; t != null && depth < 10; t = t.getCause(), depth++) {
-            if (depth > 0) {
-                out.append(" <- ");
-            }
-            out.append(t.getClass().getName());
-            if (t instanceof SQLException sql && sql.getSQLState() != null) {
-                out.append(" (SQL state ").append(sql.getSQLState()).append(')');
-            }
-        }
-        return out.toString();
-    }
-
-    /** A copy of {@code e}'s stack trace under its class name, with no message from anywhere in the chain. */
-    private static Throwable withoutMessages(Throwable e) {
-        RuntimeException copy = new RuntimeException(e.getClass().getName(), null, false, true) { };
-        copy.setStackTrace(e.getStackTrace());
-        return copy;
-    }
-
-    /**
-     * {@code GET /v1/cluster}: this node, the live nodes and every shard's epoch and owner as this
-     * node's last claim round read them from the store ({@code mapAgeMs} ago; the leases left are
-     * counted down by that age), with this node's own tenure state per shard it holds, and its
-     * counters. It reads nothing from the store: the lease connections are two, kept for the
-     * heartbeats and rounds, and an operator's page polled during an incident must not queue
-     * behind them or delay them.
-     */
-    private ObjectNode cluster() {
-        ClusterView view = engine.cluster().orElseThrow(() -> new BadRequest(404,
-                "this node does not run in cluster mode (serve --cluster)"));
-        List<ShardLeases.NodeInfo> nodes = view.liveNodes();
-        List<ShardLeases.ShardInfo> shards = view.shardMap();
-        Duration age = view.mapAge() == null ? Duration.ZERO : view.mapAge();
-        Map<Integer, ClusterView.OwnedShard> mine = new java.util.HashMap<>();
-        view.owned().forEach(o -> mine.put(o.shard(), o));
-        ObjectNode body = json.mapper.createObjectNode().put("self", view.nodeId()).put("shardCount", view.shardCount());
-        if (view.mapAge() == null) {
-            body.putNull("mapAgeMs"); // no round has read the cluster yet
-        } else {
-            body.put("mapAgeMs", view.mapAge().toMillis());
-        }
-        ArrayNode nodeList = body.putArray("nodes");
-        for (ShardLeases.NodeInfo node : nodes) {
-            ArrayNode owned = nodeList.addObject().put("id", node.nodeId()).put("address", node.address())
-                    .put("leaseLeftMs", Math.max(0, node.leaseLeft().minus(age).toMillis())).putArray("shards");
-            shards.stream().filter(sh -> node.nodeId().equals(sh.ownerNode())).forEach(sh -> owned.add(sh.shard()));
-        }
-        ArrayNode shardList = body.putArray("shards");
-        for (ShardLeases.ShardInfo shard : shards) {
-            ObjectNode entry = shardList.addObject().put("shard", shard.shard()).put("epoch", shard.epoch())
-                    .put("owner", shard.ownerNode()).put("ownerAddress", shard.ownerAddress())
-                    .put("ownerAlive", shard.ownerAlive());
-            ClusterView.OwnedShard own = mine.get(shard.shard());
-            // This node's tenure, if it is the one the store records (else it is stale or not yet taken).
-            entry.put("state", own == null || own.epoch() != shard.epoch() ? null : own.state().name());
-        }
-        ClusterView.Counters c = view.counters();
-        body.putObject("counters").put("takeovers", c.takeovers()).put("releases", c.releases())
-                .put("shardsLost", c.shardsLost()).put("fencedRows", c.fencedRows())
-                .put("movedAnswers", c.movedAnswers()).put("heartbeatFailures", c.heartbeatFailures());
-        return body;
-    }
-
-    private String metrics() {
-        EngineStats s = engine.stats();
-        StringBuilder out = new StringBuilder();
-        counter(out, "taskevents_events_total", "Events answered, by outcome.", Map.of(
-                "applied", s.applied(), "duplicate", s.duplicates(), "stale", s.stale(), "rejected", s.rejected(),
-                "moved", s.moved(), "failed", s.failed()));
-        gauge(out, "taskevents_queued_events", "Events accepted and not yet answered.", s.queued());
-        gauge(out, "taskevents_active_workflows", "Workflow instances with an event queued or in progress.",
-                s.activeKeys());
-        gauge(out, "taskevents_pending_writes", "Changes waiting for the next batch write.", s.pendingWrites());
-        gauge(out, "taskevents_request_bodies_reading", "Request bodies being read (not yet in flight).",
-                readingBodies.get());
-        gauge(out, "taskevents_requests_in_flight", "Requests being handled, their bodies read.",
-                settings.maxInFlight() - inFlight.availablePermits());
-        plainCounter(out, "taskevents_commit_batches_total", "Batch writes committed.", s.batches());
-        plainCounter(out, "taskevents_rows_written_total", "Rows in committed batches.", s.rowsWritten());
-        plainCounter(out, "taskevents_write_retries_total", "Failed batch writes that were retried.", s.writeRetries());
-        plainCounter(out, "taskevents_state_sink_failures_total", "State events the sink threw on.", s.sinkFailures());
-        ackLatency.writeTo(out, "taskevents_ack_latency_seconds", "From accepting an event to its acknowledgement.");
-        out.append("# HELP taskevents_http_responses_total HTTP answers sent, by status code.\n");
-        out.append("# TYPE taskevents_http_responses_total counter\n");
-        front.responses().forEach((code, count) -> out.append("taskevents_http_responses_total{code=\"").append(code)
-                .append("\"} ").append(count).append('\n'));
-        gauge(out, "taskevents_http_connections", "HTTP connections open.", front.connections());
-        if (stateEvents != null) {
-            gauge(out, "taskevents_feed_waiters", "State-event polls parked, waiting for a commit.", stateEvents.parked());
-            plainCounter(out, "taskevents_feed_reads_total", "Reads of the state-event feed.", stateEvents.reads());
-            plainCounter(out, "taskevents_feed_events_served_total", "State events answered to polls.",
-                    stateEvents.served());
-        }
-        engine.cluster().ifPresent(view -> {
-            ClusterView.Counters c = view.counters();
-            gauge(out, "taskevents_cluster_owned_shards", "Shards this node serves (ACTIVE).",
-                    view.owned().stream().filter(o -> o.state() == ClusterView.ShardState.ACTIVE).count());
-            gauge(out, "taskevents_cluster_owner_nodes", "Live nodes holding shards, in this node's last shard map.",
-                    ownerNodes(view));
-            plainCounter(out, "taskevents_cluster_takeovers_total", "Shards this node acquired.", c.takeovers());
-            plainCounter(out, "taskevents_cluster_releases_total", "Shards this node released in order.", c.releases());
-            plainCounter(out, "taskevents_cluster_shards_lost_total", "Shards this node lost without a release.",
-                    c.shardsLost());
-            plainCounter(out, "taskevents_cluster_fenced_writes_total", "Row writes fenced: the shard's epoch had moved on.",
-                    c.fencedRows());
-            plainCounter(out, "taskevents_cluster_heartbeat_failures_total", "Lease renewals that failed.",
-                    c.heartbeatFailures());
-        });
-        return out.toString();
-    }
-
-    /** Distinct live owners in the last shard map: the nodes holding shards. */
-    private static long ownerNodes(ClusterView view) {
-        return view.shardMap().stream().filter(ShardLeases.ShardInfo::ownerAlive).map(ShardLeases.ShardInfo::ownerNode)
-                .distinct().count();
-    }
-
-    private static void counter(StringBuilder out, String name, String help, Map<String, Long> byOutcome) {
-        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
-        out.append("# TYPE ").append(name).append(" counter\n");
-        byOutcome.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> out.append(name)
-                .append("{outcome=\"").append(e.getKey()).append("\"} ").append(e.getValue()).append('\n'));
-    }
-
-    private static void plainCounter(StringBuilder out, String name, String help, long value) {
-        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
-        out.append("# TYPE ").append(name).append(" counter\n").append(name).append(' ').append(value).append('\n');
-    }
-
-    private static void gauge(StringBuilder out, String name, String help, long value) {
-        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
-        out.append("# TYPE ").append(name).append(" gauge\n").append(name).append(' ').append(value).append('\n');
     }
 
     private void send(Exchange exchange, int status, JsonNode body) throws IOException {

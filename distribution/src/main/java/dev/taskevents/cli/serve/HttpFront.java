@@ -22,6 +22,7 @@ import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.ssl.SslConnection;
+import org.eclipse.jetty.io.ssl.SslHandshakeListener;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -47,8 +48,10 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  *       progress is bounded by serve's own deadlines (body, acks, a poll's wait), so a parked poll
  *       is not cut at 30 s.
  *   <li>A connection that receives a request head for longer than {@code bodyReadTimeout}
- *       without completing it is closed: the idle timeout alone would let a head trickled a byte
- *       at a time hold a connection for ever.
+ *       without completing it is closed, and so is a TLS connection whose handshake takes longer:
+ *       the idle timeout alone would let bytes trickled one at a time hold a connection for ever.
+ *   <li>An answer must be written within {@link #WRITE_TIMEOUT}, or its connection is closed: a
+ *       client reading slowly would otherwise hold its request's permit and bytes.
  *   <li>Connections over {@code maxConnections} are accepted and closed at once (Jetty's own
  *       limit stops accepting instead, leaving them waiting in the kernel's backlog).
  *   <li>Errors Jetty answers itself (a malformed request line, headers over
@@ -64,10 +67,16 @@ final class HttpFront {
         void handle(Exchange exchange);
     }
 
+    private static final System.Logger LOG = System.getLogger(HttpFront.class.getName());
     /** How long an idle keep-alive connection stays open. */
     static final Duration IDLE_TIMEOUT = Duration.ofSeconds(30);
     /** The most bytes of request line and headers; more is answered 431. */
     static final int MAX_HEADER_BYTES = 16 * 1024;
+    /**
+     * How long an answer may take to write: a client that reads it slower is cut off, so that it
+     * cannot hold a request's permit and byte budget for as long as it likes.
+     */
+    static final Duration WRITE_TIMEOUT = Duration.ofSeconds(30);
     /**
      * Connections the kernel queues before they are accepted. Jetty's default, 50, drops the SYNs
      * of a burst of a few hundred clients, whose connects then wait for their retransmits.
@@ -128,9 +137,10 @@ final class HttpFront {
                 JettyExchange exchange = new JettyExchange(request, response, callback, guard, HttpFront.this::counted);
                 try {
                     handler.handle(exchange); // answers every failure itself; this is the last resort
-                } catch (RuntimeException | Error e) {
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.ERROR, "a request's handler failed: " + FailureText.describe(e),
+                            FailureText.withoutMessages(e));
                     exchange.close();
-                    throw e;
                 }
                 return true;
             }
@@ -289,7 +299,13 @@ final class HttpFront {
             }
             if (Content.Chunk.isFailure(chunk)) {
                 Throwable failure = chunk.getFailure();
+                boolean last = chunk.isLast();
                 chunk = null; // a failure chunk holds no buffer
+                if (!last) {
+                    // A transient failure: Jetty's idle timeout (shortened while the server drains).
+                    // The body may still come; serve's own deadline decides.
+                    return read(into, offset, length, deadlineNanos);
+                }
                 throw failure instanceof IOException io ? io : new IOException(failure);
             }
             ByteBuffer buffer = chunk.getByteBuffer();
@@ -324,7 +340,10 @@ final class HttpFront {
             // Jetty gives the length of a body written whole, and leaves it out of a HEAD answer.
             try (Blocker.Callback written = Blocker.callback()) {
                 response.write(true, ByteBuffer.wrap(bytes, 0, length), written);
-                written.block();
+                written.block(WRITE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException slowReader) {
+                connection.getEndPoint().close(); // fails the write in progress
+                throw new IOException("the answer was not written within " + WRITE_TIMEOUT.toSeconds() + " s");
             }
         }
 
@@ -341,9 +360,10 @@ final class HttpFront {
             if (responded) {
                 callback.succeeded();
             } else {
-                // No answer, and none from Jetty's error handler either: the connection just closes.
+                // No answer, and none from Jetty's error handler either (an AbortException skips it):
+                // the connection just closes.
                 connection.getEndPoint().close();
-                callback.failed(new IOException("closed without an answer"));
+                callback.failed(new Request.Handler.AbortException("closed without an answer"));
             }
         }
     }
@@ -352,14 +372,18 @@ final class HttpFront {
      * Counts connections for the cap, and closes those whose request head does not arrive in
      * time. A head is <em>stalled</em> when, with no request of the connection being handled, its
      * bytes keep coming and no request is completed for {@code headTimeoutNanos}; an idle
-     * connection (no bytes) is left to the idle timeout. The check runs a few times per timeout,
-     * so a stalled head is closed within a quarter of a timeout (at most a second) after it.
+     * connection (no bytes) is left to the idle timeout. A TLS connection must finish its
+     * handshake within the same time from its opening. The check runs a few times per timeout, so
+     * a stalled head or handshake is closed within a quarter of a timeout (at most a second) after it.
      */
     private static final class ConnectionGuard implements Connection.Listener {
         private static final long NONE = Long.MIN_VALUE;
 
         /** What the last check saw of one connection. */
         private static final class Seen {
+            final long openedAt = System.nanoTime();
+            /** A TLS connection until its handshake succeeded: it must do so within the head's time. */
+            volatile boolean handshaking;
             final AtomicInteger handling = new AtomicInteger();
             long messages;
             long bytes;
@@ -378,8 +402,19 @@ final class HttpFront {
 
         @Override
         public void onOpened(Connection connection) {
-            if (connection instanceof SslConnection) {
-                counted(connection); // the network connection; its HTTP connection is watched for heads
+            if (connection instanceof SslConnection tls) {
+                // The network connection: counted, and watched until its handshake is done (its HTTP
+                // connection, watched for heads, sees no byte before that).
+                Seen seen = new Seen();
+                seen.handshaking = true;
+                connections.put(tls, seen);
+                tls.addHandshakeListener(new SslHandshakeListener() {
+                    @Override
+                    public void handshakeSucceeded(Event event) {
+                        seen.handshaking = false;
+                    }
+                });
+                counted(connection);
                 return;
             }
             connections.put(connection, new Seen());
@@ -420,6 +455,12 @@ final class HttpFront {
         void closeStalledHeads() {
             long now = System.nanoTime();
             connections.forEach((connection, seen) -> {
+                if (connection instanceof SslConnection) {
+                    if (seen.handshaking && now - seen.openedAt >= headTimeoutNanos) {
+                        connection.getEndPoint().close();
+                    }
+                    return;
+                }
                 long messages = connection.getMessagesIn();
                 long bytes = connection.getBytesIn();
                 if (seen.handling.get() > 0 || messages != seen.messages) {

@@ -352,8 +352,8 @@ final class JsonCodec {
     }
 
     /**
-     * At most 60 characters of client input for a message, each lone surrogate (which a JSON
-     * encoder refuses) replaced by U+FFFD.
+     * At most 60 characters of client input for a message or a log line, each lone surrogate
+     * (which a JSON encoder refuses) and control character replaced by U+FFFD.
      */
     static String cut(String text) {
         return cut(text, 60);
@@ -368,7 +368,8 @@ final class JsonCodec {
             if (Character.isHighSurrogate(c) && i + 1 < shown.length() && Character.isLowSurrogate(shown.charAt(i + 1))) {
                 out.append(c).append(shown.charAt(++i));
             } else {
-                out.append(Character.isSurrogate(c) ? '\uFFFD' : c);
+                // A lone surrogate or a control character (a CR/LF would forge a log line) shows as U+FFFD.
+                out.append(Character.isSurrogate(c) || Character.isISOControl(c) ? '\uFFFD' : c);
             }
         }
         return shown.length() < text.length() ? out.append('…').toString() : out.toString();

@@ -49,9 +49,25 @@ final class RequestBody {
             throw busy();
         }
         while (true) {
-            int want = declared >= 0 ? (int) Math.max(1, Math.min(CHUNK, declared - size)) : CHUNK; // 1: to see the end
-            if (declared < 0 && !reserve(want, budgetDeadline)) {
-                throw busy();
+            int want;
+            if (declared >= 0) {
+                want = (int) Math.max(1, Math.min(CHUNK, declared - size)); // 1: to see the end
+            } else if (size < maxBytes) {
+                want = (int) Math.min(CHUNK, maxBytes - size); // never more than the limit in all
+                if (!reserve(want, budgetDeadline)) {
+                    throw busy();
+                }
+            } else {
+                // At the limit: one more byte is a 413, none is the end. Nothing is kept, so nothing
+                // is reserved, and a chunked body of the limit fits a budget of the limit.
+                int n = exchange.read(new byte[1], 0, 1, readDeadline);
+                if (n == 0) {
+                    throw new BadRequest(408, "the request body did not arrive within " + readTimeout.toSeconds() + " s");
+                }
+                if (n > 0) {
+                    throw new BadRequest(413, "the request body is larger than the limit of " + maxBytes + " bytes");
+                }
+                return;
             }
             byte[] chunk = new byte[want];
             int filled = 0;
@@ -84,6 +100,9 @@ final class RequestBody {
 
     private boolean reserve(long bytes, long deadline) throws InterruptedException {
         int permits = (int) Math.min(Integer.MAX_VALUE, bytes);
+        if (permits == 0) {
+            return true; // an empty body waits behind no other
+        }
         if (!budget.tryAcquire(permits, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
             return false;
         }

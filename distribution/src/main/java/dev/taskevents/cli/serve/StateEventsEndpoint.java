@@ -502,17 +502,19 @@ final class StateEventsEndpoint {
         timer.shutdownNow();
     }
 
+    /**
+     * Answers {@code w} 503 on a handler thread, so that a client that does not read its answer
+     * holds up only its own thread (for at most the write timeout), not the stop.
+     */
     private void stopAnswer(Waiter w) {
         if (parked.remove(w)) {
             cancelTimers(w);
-            leave(w);
-            try {
+            run(w, () -> {
                 w.exchange.setHeader("Retry-After", "1");
                 send(w.exchange, 503, error("SERVER_STOPPING", "the server is stopping; poll again (another node,"
                         + " or this one once it is back) from the same cursor", null));
-            } catch (IOException e) {
-                w.exchange.close();
-            }
+                return false;
+            });
         }
     }
 
@@ -605,7 +607,7 @@ final class StateEventsEndpoint {
     private Refusal storeFailure(String doing, RuntimeException e) {
         String id = errors.newId("GET /v1/state-events: the store failed " + doing);
         LOG.log(Level.WARNING, "GET /v1/state-events: the store failed " + doing + ", error " + id + ": "
-                + EventServer.describe(e));
+                + FailureText.describe(e));
         return new Refusal(503, "STORE_UNAVAILABLE", "the store is unavailable (error " + id
                 + "); poll again from the same cursor", null);
     }

@@ -12,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -185,6 +186,17 @@ class EventServerTest {
         assertTrue(body.contains("taskevents_events_total{outcome=\"applied\"} 1\n"), body);
         assertTrue(body.contains("# TYPE taskevents_queued_events gauge\ntaskevents_queued_events 0\n"), body);
         assertTrue(body.contains("taskevents_ack_latency_seconds_count 1\n"), body);
+        assertTrue(body.contains("taskevents_http_responses_total{code=\"200\"} "), body);
+        assertTrue(body.contains("taskevents_http_responses_total{code=\"201\"} 1\n"), body);
+        // The process's and the JVM's own, under the Prometheus client libraries' names.
+        for (String name : List.of("process_cpu_seconds_total", "process_start_time_seconds", "process_open_fds",
+                "jvm_memory_used_bytes{area=\"heap\"}", "jvm_threads_current")) {
+            java.util.regex.Matcher value = java.util.regex.Pattern.compile("\n" + java.util.regex.Pattern.quote(name)
+                    + " ([0-9.E]+)\n").matcher(body);
+            assertTrue(value.find(), name + " in " + body);
+            assertTrue(Double.parseDouble(value.group(1)) > 0, name + " " + value.group(1));
+        }
+        assertTrue(body.contains("# TYPE jvm_gc_collections_total counter\njvm_gc_collections_total{gc=\""), body);
     }
 
     @Test

@@ -111,11 +111,12 @@ class ServeSecurityTest {
 
     @Test
     void tokensComeFromTheEnvironmentAndAFileNeverFromArguments() throws Exception {
-        Path file = Files.createTempFile("tokens", ".txt");
+        Path dir = TempDirs.create("serve-tokens");
+        Path file = dir.resolve("tokens.txt");
         Files.writeString(file, "# rotated monthly\n" + TOKEN_A + "\n\n" + TOKEN_B + "\n");
         assertEquals(List.of("env-token-0123456789", "env-token-9876543210", TOKEN_A, TOKEN_B),
                 Credentials.tokens("env-token-0123456789, env-token-9876543210", file.toString()));
-        Path empty = Files.createTempFile("tokens", ".txt");
+        Path empty = Files.createFile(dir.resolve("empty.txt"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Credentials.tokens(null, empty.toString()))
                 .getMessage().contains("holds no token"));
         assertFalse(ServeCommand.HELP.contains("--token "), "no option takes a token itself");
@@ -152,7 +153,10 @@ class ServeSecurityTest {
         assertThrows(IllegalArgumentException.class, () -> Credentials.tls(keystore.toString(), null));
     }
 
-    /** A client that sends its request head one byte at a time is cut off (maxReqTime, 10 s). */
+    /**
+     * A client that sends its request head one byte at a time is cut off: a head still arriving
+     * after bodyReadTimeout (2 s here) closes the connection.
+     */
     @Test
     void aSlowClientDoesNotHoldAConnectionForever() throws Exception {
         start(List.of(), true, null, 64, Duration.ofSeconds(2));

@@ -4,7 +4,7 @@ import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.ShardFence;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
-import dev.taskevents.api.spi.StateRecord;
+import dev.taskevents.api.spi.StateEventLog;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
 import dev.taskevents.engine.RetryPolicy;
@@ -63,7 +63,7 @@ public final class GroupCommitter {
     private final TaskInstanceStore store;
     /** The cluster's shard count; 0 outside cluster mode (no fence). */
     private final int shardCount;
-    private final Set<StateRecord> recordIn;
+    private final Set<StateEventLog> recordIn;
     private final RetryPolicy retry;
     private final Batcher<PendingWrite> batcher;
     private final LongAdder batches = new LongAdder();
@@ -82,14 +82,14 @@ public final class GroupCommitter {
      * @param shardCount the cluster's shard count, or 0 outside cluster mode (no fence)
      * @param recordIn where each batch records its notifications ({@link WriteBatch#recordIn()})
      */
-    public record Settings(int maxBatch, int maxFlushers, RetryPolicy retry, int shardCount, Set<StateRecord> recordIn) {
+    public record Settings(int maxBatch, int maxFlushers, RetryPolicy retry, int shardCount, Set<StateEventLog> recordIn) {
         public Settings {
             recordIn = Set.copyOf(recordIn);
         }
 
         /** Outside cluster mode, recording in the outbox. */
         public static Settings of(int maxBatch, int maxFlushers, RetryPolicy retry) {
-            return new Settings(maxBatch, maxFlushers, retry, 0, Set.of(StateRecord.OUTBOX));
+            return new Settings(maxBatch, maxFlushers, retry, 0, Set.of(StateEventLog.OUTBOX));
         }
 
         /** These settings, each batch written under a {@link ShardFence} of {@code shards} shards. */
@@ -98,7 +98,7 @@ public final class GroupCommitter {
         }
 
         /** These settings, each batch recording its notifications in {@code records}. */
-        public Settings recordingIn(Set<StateRecord> records) {
+        public Settings recordingIn(Set<StateEventLog> records) {
             return new Settings(maxBatch, maxFlushers, retry, shardCount, records);
         }
     }

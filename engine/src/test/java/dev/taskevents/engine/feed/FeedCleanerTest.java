@@ -11,7 +11,7 @@ import dev.taskevents.api.TaskState;
 import dev.taskevents.api.spi.FeedPage;
 import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.StateEventFeed;
-import dev.taskevents.api.spi.StateRecord;
+import dev.taskevents.api.spi.StateEventLog;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
@@ -34,7 +34,7 @@ class FeedCleanerTest {
                     null, null, "e" + i, 1, T);
             store.write(new WriteBatch(List.of(new RowUpdate(next, 0,
                     new StateEvent(1, i, TaskEventType.RUNNING, TaskState.RUNNING, "e" + i, 1, T))))
-                    .withRecordIn(Set.of(StateRecord.FEED)));
+                    .withRecordIn(Set.of(StateEventLog.FEED)));
         }
     }
 
@@ -66,7 +66,7 @@ class FeedCleanerTest {
                 null, null, "late", 1, T);
         store.write(new WriteBatch(List.of(new RowUpdate(next, 0,
                 new StateEvent(1, 100, TaskEventType.RUNNING, TaskState.RUNNING, "late", 1, T))))
-                .withRecordIn(Set.of(StateRecord.FEED)));
+                .withRecordIn(Set.of(StateEventLog.FEED)));
     }
 
     /** A prune that fails (the store is down) is tried again at the next interval; the thread goes on. */

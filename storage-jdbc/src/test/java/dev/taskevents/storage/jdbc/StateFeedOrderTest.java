@@ -14,7 +14,7 @@ import dev.taskevents.api.spi.FeedPage;
 import dev.taskevents.api.spi.FeedPositionAheadException;
 import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.StateEventFeed;
-import dev.taskevents.api.spi.StateRecord;
+import dev.taskevents.api.spi.StateEventLog;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
@@ -62,7 +62,7 @@ import org.junit.jupiter.api.Test;
  */
 class StateFeedOrderTest {
     private static final Instant T0 = Instant.parse("2026-03-04T05:06:07.123456Z");
-    private static final Set<StateRecord> FEED = Set.of(StateRecord.FEED);
+    private static final Set<StateEventLog> FEED = Set.of(StateEventLog.FEED);
     private static final AtomicLong NEXT_ID = new AtomicLong(1_000);
 
     abstract static class OnOneDatabase {

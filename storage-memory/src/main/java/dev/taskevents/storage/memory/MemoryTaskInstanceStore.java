@@ -6,7 +6,7 @@ import dev.taskevents.api.spi.DuplicateTaskInstanceException;
 import dev.taskevents.api.spi.FeedPage;
 import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.StateEventFeed;
-import dev.taskevents.api.spi.StateRecord;
+import dev.taskevents.api.spi.StateEventLog;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
@@ -177,10 +177,10 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
                     RowUpdate update = batch.updates().get(i);
                     put(update.row());
                     if (update.notification() != null) {
-                        if (batch.recordsIn(StateRecord.OUTBOX)) {
+                        if (batch.recordsIn(StateEventLog.OUTBOX)) {
                             outbox.put(OutboxKey.of(update.notification()), update.notification());
                         }
-                        if (batch.recordsIn(StateRecord.FEED)) {
+                        if (batch.recordsIn(StateEventLog.FEED)) {
                             toFeed.add(update.notification());
                         }
                     }

@@ -68,7 +68,7 @@ public final class HttpSpike {
         int warmup = Integer.parseInt(options.getOrDefault("warmup", "5"));
         Path lua = Path.of(options.getOrDefault("lua", "benchmarks/http-spike/post-events.lua"));
 
-        JdkServerLimits.applyDefaults(); // before the JVM's first JDK server reads them
+        SpikeFronts.jdkDefaults(); // before the JVM's first JDK server reads them
         TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url));
         TaskEventEngine engine = TaskEventEngine.builder().store(store).maxQueued(100_000)
                 .stateSink(WorkflowStateSink.NONE).submitTimeout(Duration.ofMillis(100))

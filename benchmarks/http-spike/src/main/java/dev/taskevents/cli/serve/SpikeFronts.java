@@ -51,17 +51,32 @@ final class SpikeFronts {
 
     private SpikeFronts() {}
 
+    /**
+     * The JDK server's limits as serve set them while it ran on that server (system properties it
+     * reads once per JVM): TCP_NODELAY above all, without which Nagle holds each answer ~40 ms.
+     */
+    static void jdkDefaults() {
+        java.util.Map.of("sun.net.httpserver.maxReqTime", "15", "sun.net.httpserver.maxRspTime", "120",
+                "sun.net.httpserver.idleInterval", "30", "sun.net.httpserver.maxIdleConnections", "200",
+                "jdk.httpserver.maxConnections", "1000", "sun.net.httpserver.maxReqHeaders", "100",
+                "sun.net.httpserver.maxReqHeaderSize", "16384", "sun.net.httpserver.nodelay", "true")
+                .forEach((name, value) -> {
+                    if (System.getProperty(name) == null) {
+                        System.setProperty(name, value);
+                    }
+                });
+    }
+
     /** serve's {@link EventServer}, as {@code taskevents serve} runs it (loopback, no tokens). */
     static Front serve(TaskEventEngine engine, TaskInstanceStore store) throws IOException {
-        JdkServerLimits.applyDefaults();
         EventServer server = new EventServer(engine, store, ServerSettings.local(0, 16 << 20));
         server.start();
-        return front("serve (JDK server, as shipped)", server.address().getPort(), () -> server.stop(Duration.ZERO));
+        return front("serve (Jetty, as shipped)", server.address().getPort(), () -> server.stop(Duration.ZERO));
     }
 
     /** The JDK's built-in server with serve's JDK settings, a virtual thread per exchange. */
     static Front jdk(SpikeHandlers handlers) throws IOException {
-        JdkServerLimits.applyDefaults();
+        jdkDefaults();
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), BACKLOG);
         ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
         server.setExecutor(threads);

@@ -27,7 +27,7 @@ import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.ShardFence;
 import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.StateEventFeed;
-import dev.taskevents.api.spi.StateRecord;
+import dev.taskevents.api.spi.StateEventLog;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
@@ -307,10 +307,10 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                     applyLocked(t, toApply, writtenEpoch);
                 }
                 toApply.stream().map(RowUpdate::notification).filter(n -> n != null).forEach(notifications::add);
-                if (!notifications.isEmpty() && batch.recordsIn(StateRecord.OUTBOX)) {
+                if (!notifications.isEmpty() && batch.recordsIn(StateEventLog.OUTBOX)) {
                     outboxRow[0] = outbox.record(t, notifications);
                 }
-                if (!notifications.isEmpty() && batch.recordsIn(StateRecord.FEED)) {
+                if (!notifications.isEmpty() && batch.recordsIn(StateEventLog.FEED)) {
                     // Last before the commit: it locks the feed's counter row until then (JdbcStateFeed).
                     feed.record(t, notifications);
                     appended[0] = true;

@@ -7,7 +7,7 @@ import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
 import dev.taskevents.api.spi.RowUpdate;
-import dev.taskevents.api.spi.StateRecord;
+import dev.taskevents.api.spi.StateEventLog;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
@@ -45,7 +45,7 @@ class FeedCleanerIsolationTest {
         TaskInstance next = new TaskInstance(id, 1, "t" + id, TaskState.RUNNING, "h", null, null, 0, null, T, null,
                 null, null, "e" + id + "-" + version, version, T);
         return new WriteBatch(List.of(new RowUpdate(next, version - 1, new StateEvent(1, id, TaskEventType.RUNNING,
-                TaskState.RUNNING, "e" + id + "-" + version, version, T)))).withRecordIn(Set.of(StateRecord.FEED));
+                TaskState.RUNNING, "e" + id + "-" + version, version, T)))).withRecordIn(Set.of(StateEventLog.FEED));
     }
 
     @Test
