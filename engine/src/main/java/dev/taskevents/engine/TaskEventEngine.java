@@ -28,6 +28,7 @@ import dev.taskevents.engine.feed.FeedCleaner;
 import dev.taskevents.engine.outbox.OutboxRelay;
 import dev.taskevents.engine.rules.Decision;
 import dev.taskevents.engine.rules.TransitionRules;
+import dev.taskevents.engine.timing.StageTimer;
 import java.lang.System.Logger.Level;
 import java.time.Clock;
 import java.time.Duration;
@@ -131,6 +132,7 @@ public final class TaskEventEngine implements AutoCloseable {
     /** Retention of the state-event feed; null without {@link Builder#stateFeed}. */
     private final FeedCleaner feedCleaner;
     private static final Duration FEED_CLEAN_INTERVAL = Duration.ofSeconds(10);
+    private final StageTimer stages = new StageTimer();
     private final LongAdder applied = new LongAdder();
     private final LongAdder duplicates = new LongAdder();
     private final LongAdder stale = new LongAdder();
@@ -191,7 +193,7 @@ public final class TaskEventEngine implements AutoCloseable {
         }
         this.committer = new GroupCommitter(store, ioExecutor, ioExecutor,
                 GroupCommitter.Settings.of(b.maxCommitBatch, b.commitConcurrency, b.commitRetry).fenced(shardCount)
-                        .recordingIn(recordIn));
+                        .recordingIn(recordIn), stages);
         this.feedCleaner = b.feedRetention == null ? null
                 : new FeedCleaner(store.stateFeed().orElseThrow(), b.feedRetention, FEED_CLEAN_INTERVAL, 500);
         if (leases == null) {
@@ -322,6 +324,7 @@ public final class TaskEventEngine implements AutoCloseable {
     private final class EventTask implements Supplier<CompletionStage<?>> {
         final TaskEvent event;
         final CompletableFuture<Acknowledgement> ack = new CompletableFuture<>();
+        final long submittedAt = System.nanoTime();
 
         EventTask(TaskEvent event) {
             this.event = event;
@@ -329,6 +332,7 @@ public final class TaskEventEngine implements AutoCloseable {
 
         @Override
         public CompletionStage<?> get() {
+            stages.record(StageLatencies.Stage.QUEUED, System.nanoTime() - submittedAt);
             CompletableFuture<Acknowledgement> outcome;
             try {
                 outcome = member == null ? process(event, 1, null) : admit(event);
@@ -337,6 +341,7 @@ public final class TaskEventEngine implements AutoCloseable {
                 outcome = CompletableFuture.failedFuture(e);
             }
             return outcome.handle((answer, error) -> {
+                stages.record(StageLatencies.Stage.TOTAL, System.nanoTime() - submittedAt);
                 if (error == null) {
                     count(answer);
                     ack.complete(answer);
@@ -387,8 +392,13 @@ public final class TaskEventEngine implements AutoCloseable {
     /** @param tenure the shard tenure the event runs under (cluster mode), or null */
     private CompletableFuture<Acknowledgement> process(TaskEvent event, int attempt, ShardTenure tenure) {
         long workflowId = event.workflowInstanceId();
+        long started = System.nanoTime();
         return relay.settleIfNeeded(workflowId, ioExecutor)
                 .thenCompose(settled -> snapshot(workflowId))
+                .thenApply(snapshot -> {
+                    stages.record(StageLatencies.Stage.SNAPSHOT, System.nanoTime() - started);
+                    return snapshot;
+                })
                 .thenCompose(snapshot -> currentRow(snapshot, event)
                         .thenCompose(current -> decide(snapshot, event, current, attempt, false, tenure)));
     }
@@ -654,6 +664,11 @@ public final class TaskEventEngine implements AutoCloseable {
      */
     public Optional<Instant> feedCleanedAt() {
         return feedCleaner == null ? Optional.empty() : feedCleaner.lastRun();
+    }
+
+    /** Where events' time went so far, stage by stage ({@link StageLatencies}). */
+    public StageLatencies stageLatencies() {
+        return stages.snapshot();
     }
 
     /** The engine's counters at one moment. */

@@ -3,6 +3,7 @@ package dev.taskevents.cli.serve;
 import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.engine.ClusterView;
 import dev.taskevents.engine.EngineStats;
+import dev.taskevents.engine.StageLatencies;
 import dev.taskevents.engine.TaskEventEngine;
 import java.util.Map;
 
@@ -43,6 +44,7 @@ final class MetricsEndpoint {
         plainCounter(out, "taskevents_write_retries_total", "Failed batch writes that were retried.", s.writeRetries());
         plainCounter(out, "taskevents_state_sink_failures_total", "State events the sink threw on.", s.sinkFailures());
         ackLatency.writeTo(out, "taskevents_ack_latency_seconds", "From accepting an event to its acknowledgement.");
+        stages(out, engine.stageLatencies());
         out.append("# HELP taskevents_http_responses_total HTTP answers sent, by status code.\n");
         out.append("# TYPE taskevents_http_responses_total counter\n");
         front.responses().forEach((code, count) -> out.append("taskevents_http_responses_total{code=\"").append(code)
@@ -71,6 +73,28 @@ final class MetricsEndpoint {
                     c.heartbeatFailures());
         });
         return out.toString();
+    }
+
+    /** The engine's stage histograms as one Prometheus histogram labelled by stage. */
+    private static void stages(StringBuilder out, StageLatencies latencies) {
+        String name = "taskevents_stage_seconds";
+        out.append("# HELP ").append(name).append(" Where events' time goes in the engine, by stage (queued, snapshot,"
+                + " batch_wait, store_write, completion, total).\n");
+        out.append("# TYPE ").append(name).append(" histogram\n");
+        for (StageLatencies.Stage stage : StageLatencies.Stage.values()) {
+            String label = "stage=\"" + stage.name().toLowerCase(java.util.Locale.ROOT) + "\"";
+            StageLatencies.Histogram h = latencies.of(stage);
+            long cumulative = 0;
+            for (int i = 0; i < StageLatencies.BOUNDS_SECONDS.size(); i++) {
+                cumulative += h.counts().get(i);
+                out.append(name).append("_bucket{").append(label).append(",le=\"")
+                        .append(StageLatencies.BOUNDS_SECONDS.get(i)).append("\"} ").append(cumulative).append('\n');
+            }
+            cumulative += h.counts().get(StageLatencies.BOUNDS_SECONDS.size());
+            out.append(name).append("_bucket{").append(label).append(",le=\"+Inf\"} ").append(cumulative).append('\n');
+            out.append(name).append("_sum{").append(label).append("} ").append(h.sumNanos() / 1e9).append('\n');
+            out.append(name).append("_count{").append(label).append("} ").append(cumulative).append('\n');
+        }
     }
 
     /** Distinct live owners in the last shard map: the nodes holding shards. */

@@ -197,6 +197,10 @@ class EventServerTest {
             assertTrue(Double.parseDouble(value.group(1)) > 0, name + " " + value.group(1));
         }
         assertTrue(body.contains("# TYPE jvm_gc_collections_total counter\njvm_gc_collections_total{gc=\""), body);
+        // The engine's stages, one histogram labelled by stage: the one event in each.
+        for (String stage : List.of("queued", "snapshot", "batch_wait", "store_write", "completion", "total")) {
+            assertTrue(body.contains("taskevents_stage_seconds_count{stage=\"" + stage + "\"} 1\n"), stage + " in " + body);
+        }
     }
 
     @Test

@@ -2,13 +2,15 @@ package dev.taskevents.engine.commit;
 
 import dev.taskevents.api.spi.RowUpdate;
 import dev.taskevents.api.spi.ShardFence;
+import dev.taskevents.api.spi.StateEventLog;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
-import dev.taskevents.api.spi.StateEventLog;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
 import dev.taskevents.engine.RetryPolicy;
+import dev.taskevents.engine.StageLatencies.Stage;
 import dev.taskevents.engine.batch.Batcher;
+import dev.taskevents.engine.timing.StageTimer;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -72,6 +74,7 @@ public final class GroupCommitter {
     private final LongAdder unanswered = new LongAdder();
 
     private final Executor completions;
+    private final StageTimer timer;
 
     /**
      * How the committer batches and retries.
@@ -108,6 +111,13 @@ public final class GroupCommitter {
      * @param completions completes the rows' futures, so that their dependents run off the flusher
      */
     public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, Settings settings) {
+        this(store, flusherExecutor, completions, settings, new StageTimer());
+    }
+
+    /** @param timer where the batch wait, the store's write and the completion delay of each row are recorded */
+    public GroupCommitter(TaskInstanceStore store, Executor flusherExecutor, Executor completions, Settings settings,
+                          StageTimer timer) {
+        this.timer = timer;
         this.recordIn = settings.recordIn();
         this.store = store;
         this.shardCount = settings.shardCount();
@@ -138,7 +148,7 @@ public final class GroupCommitter {
                     ? "cluster mode: the update of task instance " + update.row().id() + " needs its shard's epoch"
                     : "an epoch (" + epoch + ") outside cluster mode");
         }
-        PendingWrite pending = new PendingWrite(update, epoch, new CompletableFuture<>());
+        PendingWrite pending = new PendingWrite(update, epoch, new CompletableFuture<>(), System.nanoTime());
         unanswered.increment();
         pending.result.whenComplete((commit, error) -> unanswered.decrement());
         batcher.add(pending);
@@ -149,6 +159,10 @@ public final class GroupCommitter {
 
     /** Every future of the batch completes, whatever happens: a write never stays unanswered. */
     private void commitOrFail(List<PendingWrite> batch) {
+        long started = System.nanoTime();
+        for (PendingWrite p : batch) {
+            timer.record(Stage.BATCH_WAIT, started - p.queuedAt);
+        }
         try {
             commit(batch, false);
         } catch (Throwable e) {
@@ -185,10 +199,12 @@ public final class GroupCommitter {
         }
         ShardFence fence = shardCount > 0 ? fenceOf(batch) : ShardFence.NONE;
         List<RowUpdate> updates = batch.stream().map(PendingWrite::update).toList();
+
         Duration backoff = retry.initialBackoff();
         boolean ambiguous = ambiguousBefore;
         for (int attempt = 1; ; attempt++) {
             List<WriteOutcome> outcomes;
+            long writeStart = System.nanoTime();
             try {
                 outcomes = store.write(new WriteBatch(updates, fence, recordIn));
             } catch (StoreException e) {
@@ -245,8 +261,11 @@ public final class GroupCommitter {
             }
             batches.increment();
             rows.add(batch.size());
+            long written = System.nanoTime();
+            timer.record(Stage.STORE_WRITE, written - writeStart, batch.size());
             boolean hadUnknownOutcome = ambiguous;
             completeOffFlusher(() -> {
+                timer.record(Stage.COMPLETION, System.nanoTime() - written, batch.size());
                 for (int i = 0; i < batch.size(); i++) {
                     batch.get(i).result.complete(new Commit(outcomes.get(i), hadUnknownOutcome));
                 }
@@ -319,5 +338,6 @@ public final class GroupCommitter {
         return dev.taskevents.api.Shards.of(p.update.row().workflowInstanceId(), shardCount);
     }
 
-    private record PendingWrite(RowUpdate update, long epoch, CompletableFuture<Commit> result) {}
+    /** @param queuedAt {@link System#nanoTime()} when it was given to {@link #write} */
+    private record PendingWrite(RowUpdate update, long epoch, CompletableFuture<Commit> result, long queuedAt) {}
 }
