@@ -11,7 +11,7 @@ java_home=$1 target=$2 jar=$3
 image=$target/taskevents
 rm -rf "$image"
 "$java_home/bin/jlink" \
-  --add-modules java.base,java.sql,java.naming,java.management,jdk.management,java.logging,java.xml,java.transaction.xa,java.net.http,jdk.unsupported,jdk.crypto.ec,java.security.jgss,java.security.sasl,jdk.net,jdk.zipfs,jdk.localedata \
+  --add-modules java.base,java.sql,java.naming,java.management,jdk.management,jdk.jfr,java.logging,java.xml,java.transaction.xa,java.net.http,jdk.unsupported,jdk.crypto.ec,java.security.jgss,java.security.sasl,jdk.net,jdk.zipfs,jdk.localedata \
   --strip-debug --no-header-files --no-man-pages --compress zip-6 \
   --output "$image"
 mkdir -p "$image/app"

@@ -12,6 +12,8 @@ module dev.taskevents.storage.jdbc {
     requires org.jooq;
     requires com.zaxxer.hikari;
     requires flyway.core;
+    // BatchWriteEvent: a JFR event per batch write with the time of each statement.
+    requires jdk.jfr;
 
     // Optional: a host puts on its module path the driver and the Flyway database module of each
     // database it uses (docs/jdbc-store.md lists them per URL); a missing one is refused by name when a

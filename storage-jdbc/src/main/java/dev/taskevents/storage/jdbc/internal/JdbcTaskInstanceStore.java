@@ -266,10 +266,17 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         long[] outboxRow = {-1};
         boolean[] appended = {false};
         List<StateEvent> notifications = new ArrayList<>();
+        BatchWriteEvent timing = new BatchWriteEvent();
+        timing.begin();
+        timing.rows = updates.size();
+        long[] lastStatementEnd = {0};
         List<WriteOutcome> result = run("write a batch of " + updates.size() + " task instance updates",
                 () -> sql.transactionResult(tx -> {
             DSLContext t = tx.dsl();
+            long step = System.nanoTime();
             Map<Integer, Long> epochs = fence.fenced() ? lockShards(t, fence, updates) : Map.of();
+            timing.fence = System.nanoTime() - step;
+            step = System.nanoTime();
             java.util.function.Predicate<RowUpdate> isFenced =
                     u -> fence.fenced() && !epochs.containsKey(fence.shardOf(u.row().workflowInstanceId()));
             java.util.function.Function<RowUpdate, Long> writtenEpoch =
@@ -291,6 +298,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                     }
                 }
             }
+            timing.lockingRead = System.nanoTime() - step;
             List<WriteOutcome> outcomes = new ArrayList<>(updates.size());
             for (RowUpdate u : updates) {
                 Long version = stored.get(u.row().id());
@@ -300,25 +308,35 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
             List<RowUpdate> toApply = inIdOrder.stream()
                     .filter(u -> Long.valueOf(u.expectedVersion()).equals(stored.get(u.row().id())))
                     .toList();
+            timing.applied = toApply.size();
             if (!toApply.isEmpty()) {
+                step = System.nanoTime();
                 if (multiRowUpdate) {
                     applyLockedMultiRow(t, toApply, writtenEpoch);
                 } else {
                     applyLocked(t, toApply, writtenEpoch);
                 }
+                timing.updates = System.nanoTime() - step;
                 toApply.stream().map(RowUpdate::notification).filter(n -> n != null).forEach(notifications::add);
+                step = System.nanoTime();
                 if (!notifications.isEmpty() && batch.recordsIn(StateEventLog.OUTBOX)) {
                     outboxRow[0] = outbox.record(t, notifications);
                 }
+                timing.outbox = System.nanoTime() - step;
+                step = System.nanoTime();
                 if (!notifications.isEmpty() && batch.recordsIn(StateEventLog.FEED)) {
                     // Last before the commit: it locks the feed's counter row until then (JdbcStateFeed).
                     feed.record(t, notifications);
                     appended[0] = true;
                 }
+                timing.feed = System.nanoTime() - step;
             }
             beforeCommit("write");
+            lastStatementEnd[0] = System.nanoTime();
             return outcomes;
         }));
+        timing.commit = System.nanoTime() - lastStatementEnd[0];
+        timing.commit();
         if (outboxRow[0] >= 0) {
             outbox.committed(outboxRow[0], notifications);
         }
