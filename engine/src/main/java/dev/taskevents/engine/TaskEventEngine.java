@@ -17,6 +17,7 @@ import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WorkflowStateSink;
 import dev.taskevents.engine.cache.SnapshotLoader;
 import dev.taskevents.engine.cache.WorkflowSnapshot;
+import dev.taskevents.engine.cluster.ClusterAdmission;
 import dev.taskevents.engine.cluster.ClusterMember;
 import dev.taskevents.engine.cluster.ShardHost;
 import dev.taskevents.engine.cluster.ShardTenure;
@@ -145,6 +146,8 @@ public final class TaskEventEngine implements AutoCloseable {
     /** {@link #leases} as the member uses them: cut off at the close deadline; null outside cluster mode. */
     private final CloseBoundedLeases memberLeases;
     private final ClusterMember member;
+    /** Which events this node takes, and under which tenure; null outside cluster mode. */
+    private final ClusterAdmission admission;
 
     /**
      * @param opened the store {@link Builder#build} opened from the builder's URL, or null for the
@@ -199,11 +202,13 @@ public final class TaskEventEngine implements AutoCloseable {
         if (leases == null) {
             this.memberLeases = null;
             this.member = null;
+            this.admission = null;
         } else {
             ClusterSettings c = b.cluster;
             this.memberLeases = new CloseBoundedLeases(leases, c.nanoClock());
             this.member = new ClusterMember(memberLeases, new ClusterMember.Config(c, c.manualRounds(), c.nanoClock(),
                     c.probe()), shardCount, new Host());
+            this.admission = new ClusterAdmission(member, (event, tenure) -> process(event, 1, tenure));
             try {
                 member.start();
             } catch (RuntimeException | Error e) {
@@ -298,21 +303,15 @@ public final class TaskEventEngine implements AutoCloseable {
      */
     public CompletableFuture<Acknowledgement> submit(TaskEvent event) {
         Objects.requireNonNull(event, "event");
-        if (member != null && closing.getCount() > 0) {
-            int shard = shardOf(event.workflowInstanceId());
-            if (!member.admitting()) {
-                failed.increment();
-                return CompletableFuture.failedFuture(new StoreException("cluster node " + member.nodeId()
-                        + " has not renewed its lease within the lease time; it takes no events until a heartbeat"
-                        + " reaches the store again (is the database reachable?): resend event " + event.eventId()
-                        + " later, or to another node"));
-            }
-            // Moved at once only if no earlier event of the workflow waits for its answer: a
-            // client following this Moved must not reach the new owner before those events do.
-            // Otherwise the event queues behind them and is answered Moved in turn (admit).
-            if (member.tenure(shard) == null && executor.isIdle(event.workflowInstanceId())) {
-                moved.increment();
-                return CompletableFuture.completedFuture(moved(event, shard));
+        if (admission != null && closing.getCount() > 0) {
+            CompletableFuture<Acknowledgement> answer = admission.atSubmit(event, executor::isIdle);
+            if (answer != null) {
+                if (answer.isCompletedExceptionally()) {
+                    failed.increment();
+                } else {
+                    moved.increment();
+                }
+                return answer;
             }
         }
         EventTask task = new EventTask(event);
@@ -335,7 +334,7 @@ public final class TaskEventEngine implements AutoCloseable {
             stages.record(StageLatencies.Stage.QUEUED, System.nanoTime() - submittedAt);
             CompletableFuture<Acknowledgement> outcome;
             try {
-                outcome = member == null ? process(event, 1, null) : admit(event);
+                outcome = admission == null ? process(event, 1, null) : admission.admit(event);
             } catch (Throwable e) {
                 // Even an Error: the ack must complete, or the worker waits for ever.
                 outcome = CompletableFuture.failedFuture(e);
@@ -352,41 +351,6 @@ public final class TaskEventEngine implements AutoCloseable {
                 return null;
             });
         }
-    }
-
-    /**
-     * Cluster mode: runs the event under its shard's tenure if that is ACTIVE, parks it (in arrival
-     * order) while the tenure is being taken or given up, answers {@code Moved} if the shard is not
-     * held. See {@link ShardTenure} for why a drain waits for every event that runs.
-     */
-    private CompletableFuture<Acknowledgement> admit(TaskEvent event) {
-        int shard = shardOf(event.workflowInstanceId());
-        ShardTenure tenure = member.tenure(shard);
-        if (tenure == null) {
-            return CompletableFuture.completedFuture(moved(event, shard));
-        }
-        if (tenure.enter()) {
-            CompletableFuture<Acknowledgement> outcome;
-            try {
-                outcome = process(event, 1, tenure);
-            } catch (Throwable e) {
-                outcome = CompletableFuture.failedFuture(e);
-            }
-            return outcome.whenComplete((answer, error) -> tenure.exit());
-        }
-        CompletableFuture<Void> resumed = new CompletableFuture<>();
-        if (tenure.park(() -> resumed.complete(null))) {
-            return resumed.thenCompose(x -> admit(event));
-        }
-        return admit(event); // the tenure went ACTIVE or ended meanwhile: look again
-    }
-
-    private int shardOf(long workflowId) {
-        return Shards.of(workflowId, member.shardCount());
-    }
-
-    private Acknowledgement moved(TaskEvent event, int shard) {
-        return new Acknowledgement.Moved(event.eventId(), shard, member.ownerAddress(shard));
     }
 
     /** @param tenure the shard tenure the event runs under (cluster mode), or null */
@@ -526,9 +490,7 @@ public final class TaskEventEngine implements AutoCloseable {
                     // of the workflow may be behind the store now.
                     fencedRows.increment();
                     snapshots.synchronous().invalidate(workflowId);
-                    ShardTenure newer = member.fenced(tenure);
-                    yield newer != null ? admit(event)
-                            : CompletableFuture.<Acknowledgement>completedFuture(moved(event, tenure.shard()));
+                    yield admission.afterFenced(event, tenure);
                 }
             };
         }).thenCompose(stage -> stage);
@@ -629,7 +591,7 @@ public final class TaskEventEngine implements AutoCloseable {
                     }
                 }
                 for (long workflowId : relay.unsettledWorkflows()) {
-                    if (member != null && !member.isActive(shardOf(workflowId))) {
+                    if (admission != null && !admission.serves(workflowId)) {
                         continue; // not served here (now): its owner tells its entries
                     }
                     try {
