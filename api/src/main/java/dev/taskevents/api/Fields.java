@@ -1,6 +1,7 @@
 package dev.taskevents.api;
 
 import java.time.Instant;
+import java.util.Locale;
 
 /**
  * The field checks shared by the value types. Every message names the field and the offending
@@ -83,7 +84,7 @@ final class Fields {
                 i++; // a pair: one supplementary character
             } else if (Character.isSurrogate(c)) {
                 throw new IllegalArgumentException(field + " contains an unpaired surrogate (U+"
-                        + Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT) + ") at index " + i
+                        + Integer.toHexString(c).toUpperCase(Locale.ROOT) + ") at index " + i
                         + ", which is not Unicode text and no store keeps alike: \"" + preview(value) + "\"");
             }
         }
@@ -120,7 +121,7 @@ final class Fields {
                     && Character.isLowSurrogate(cut.charAt(i + 1))) {
                 shown.append(c).append(cut.charAt(++i));
             } else if (Character.isSurrogate(c)) {
-                shown.append("\\u").append(Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT));
+                shown.append("\\u").append(Integer.toHexString(c).toUpperCase(Locale.ROOT));
             } else {
                 shown.append(c);
             }

@@ -1,13 +1,13 @@
 package dev.taskevents.benchmarks;
 
 import dev.taskevents.api.Acknowledgement;
+import dev.taskevents.api.Shards;
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WorkflowStateSink;
-import dev.taskevents.api.Shards;
 import dev.taskevents.engine.ClusterSettings;
 import dev.taskevents.engine.ClusterView;
 import dev.taskevents.engine.EngineStats;
@@ -22,6 +22,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -133,7 +134,7 @@ final class EndToEndBenchmark {
                     fair &= active.size() >= shardCount / count;
                     active.forEach(o -> byShard[o.shard()] = engine);
                 }
-                if (fair && Arrays.stream(byShard).allMatch(java.util.Objects::nonNull)) {
+                if (fair && Arrays.stream(byShard).allMatch(Objects::nonNull)) {
                     return new Nodes(stores, engines, byShard);
                 }
                 if (System.nanoTime() > deadline) {

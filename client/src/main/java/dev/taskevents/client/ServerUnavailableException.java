@@ -1,5 +1,7 @@
 package dev.taskevents.client;
 
+import java.time.Duration;
+
 /**
  * No configured node of the server answered usefully within the bound set with
  * {@link TaskEventsClient.Builder#giveUpAfter} (5 minutes unless set; {@code Duration.ZERO} keeps trying).
@@ -12,7 +14,7 @@ package dev.taskevents.client;
 public final class ServerUnavailableException extends TaskEventsException {
     private static final long serialVersionUID = 1L;
 
-    ServerUnavailableException(String what, String nodes, java.time.Duration bound, Throwable last) {
+    ServerUnavailableException(String what, String nodes, Duration bound, Throwable last) {
         super("no node of " + nodes + " answered " + what + " for " + bound + " (the giveUpAfter bound): last error "
                 + last + "; check that serve runs and is reachable; " + advice(what), last);
     }

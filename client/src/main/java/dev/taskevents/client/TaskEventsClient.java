@@ -20,8 +20,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Flow;
 import java.util.function.Supplier;
@@ -142,7 +144,7 @@ public final class TaskEventsClient implements AutoCloseable {
         if (tasks.isEmpty()) {
             throw new IllegalArgumentException("createTasks needs at least one task instance");
         }
-        java.util.Set<Long> ids = new java.util.HashSet<>();
+        Set<Long> ids = new HashSet<>();
         for (TaskInstance t : tasks) {
             Objects.requireNonNull(t, "a task instance of the list");
             if (t.state() != TaskState.SUBMITTED) {

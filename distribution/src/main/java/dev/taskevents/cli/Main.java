@@ -4,6 +4,7 @@ import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.cli.demo.DemoCommand;
 import dev.taskevents.cli.serve.ServeCommand;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.logging.Level;
@@ -54,7 +55,7 @@ public final class Main {
         } catch (UsageException e) {
             err.println("taskevents " + e.getMessage());
             return 2;
-        } catch (StoreException | IllegalArgumentException | IllegalStateException | java.io.UncheckedIOException e) {
+        } catch (StoreException | IllegalArgumentException | IllegalStateException | UncheckedIOException e) {
             err.println("taskevents: " + e.getMessage());
             return 1;
         } catch (InterruptedException e) {

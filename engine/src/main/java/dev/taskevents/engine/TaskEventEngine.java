@@ -511,7 +511,7 @@ public final class TaskEventEngine implements AutoCloseable {
                     // the check is a diagnosis; the event's retry meets the same store and answers for it
                 }
             }, ioExecutor);
-        } catch (java.util.concurrent.RejectedExecutionException closing) {
+        } catch (RejectedExecutionException closing) {
             return CompletableFuture.completedFuture(null); // closed past its deadline: the retry answers
         }
     }

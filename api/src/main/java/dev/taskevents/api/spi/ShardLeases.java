@@ -3,6 +3,7 @@ package dev.taskevents.api.spi;
 import dev.taskevents.api.StateEvent;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -117,8 +118,8 @@ public interface ShardLeases {
      */
     record NodeInfo(String nodeId, String address, Duration leaseLeft) {
         public NodeInfo {
-            java.util.Objects.requireNonNull(nodeId, "nodeId");
-            java.util.Objects.requireNonNull(leaseLeft, "leaseLeft");
+            Objects.requireNonNull(nodeId, "nodeId");
+            Objects.requireNonNull(leaseLeft, "leaseLeft");
         }
     }
 

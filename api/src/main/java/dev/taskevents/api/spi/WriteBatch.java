@@ -1,5 +1,6 @@
 package dev.taskevents.api.spi;
 
+import java.util.Collections;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
@@ -24,7 +25,7 @@ public record WriteBatch(List<RowUpdate> updates, ShardFence fence, Set<StateEve
         updates = List.copyOf(updates);
         Objects.requireNonNull(fence, "fence");
         Objects.requireNonNull(recordIn, "recordIn");
-        recordIn = recordIn.isEmpty() ? Set.of() : java.util.Collections.unmodifiableSet(EnumSet.copyOf(recordIn));
+        recordIn = recordIn.isEmpty() ? Set.of() : Collections.unmodifiableSet(EnumSet.copyOf(recordIn));
         Set<Long> ids = new HashSet<>();
         for (RowUpdate u : updates) {
             if (!ids.add(u.row().id())) {

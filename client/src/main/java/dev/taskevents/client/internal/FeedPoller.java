@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /**
  * Reads pages of {@code GET /v1/state-events} for one consumer, one poll at a time.
@@ -47,7 +48,7 @@ public final class FeedPoller {
     private final Backoff backoff;
     private final Duration giveUpAfter;
     private final Errors errors;
-    private final java.util.function.BooleanSupplier clientClosed;
+    private final BooleanSupplier clientClosed;
     private final CountDownLatch cancelled = new CountDownLatch(1);
     private final Backoff idle;
     private volatile CompletableFuture<?> current;
@@ -55,7 +56,7 @@ public final class FeedPoller {
 
     /** @param clientClosed whether the client that made this poller was closed (its HttpClient is gone) */
     public FeedPoller(Transport transport, Routes routes, Backoff backoff, Duration giveUpAfter, Errors errors,
-                      java.util.function.BooleanSupplier clientClosed) {
+                      BooleanSupplier clientClosed) {
         this.clientClosed = clientClosed;
         this.transport = transport;
         this.routes = routes;

@@ -2,6 +2,7 @@ package dev.taskevents.client.internal;
 
 import dev.taskevents.api.TaskEvent;
 import dev.taskevents.client.Ack;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpResponse;
@@ -14,10 +15,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -115,7 +118,7 @@ public final class SendQueue implements AutoCloseable {
     private final Map<Long, ArrayDeque<Pending>> workflows = new HashMap<>();
     private final ArrayDeque<Pending> ready = new ArrayDeque<>();
     private int unanswered;
-    private final java.util.concurrent.atomic.LongAdder resends = new java.util.concurrent.atomic.LongAdder();
+    private final LongAdder resends = new LongAdder();
     private boolean closing;
     private boolean stopped;
 
@@ -291,7 +294,7 @@ public final class SendQueue implements AutoCloseable {
                             + " (" + e.getMessage() + "); resending its " + batch.size() + " events");
                 }
             }
-            Exception why = new java.io.IOException("HTTP " + status + " from " + target + ": " + Wire.error(body));
+            Exception why = new IOException("HTTP " + status + " from " + target + ": " + Wire.error(body));
             for (Pending p : batch) {
                 switch (answers.get(p.event.eventId())) {
                     case Wire.Final f -> finish(p, f.ack(), null);
@@ -314,7 +317,7 @@ public final class SendQueue implements AutoCloseable {
         } else if (status == 401 || status == 403) {
             failAll(errors.unauthorized(status, target), batch);
         } else if (status >= 500 || status == 408 || status == 429) {
-            Exception why = new java.io.IOException("HTTP " + status + " from " + target + ": " + Wire.error(body));
+            Exception why = new IOException("HTTP " + status + " from " + target + ": " + Wire.error(body));
             batch.forEach(p -> resend(p, retryAfter, why));
         } else if (batch.size() > 1) {
             for (Pending p : batch) {
@@ -334,7 +337,7 @@ public final class SendQueue implements AutoCloseable {
             return;
         }
         routes.moved(p.workflow(), shard, ownerUri);
-        Exception why = new java.io.IOException(from + " does not own the shard " + (shard < 0 ? "" : shard + " ")
+        Exception why = new IOException(from + " does not own the shard " + (shard < 0 ? "" : shard + " ")
                 + "of workflow " + p.workflow() + " (owner " + owner + ")");
         if (ownerUri != null && !ownerUri.equals(from) && p.movesInARow++ < 2) {
             p.avoid = null;
@@ -358,7 +361,7 @@ public final class SendQueue implements AutoCloseable {
         }
         try {
             timer.schedule(() -> requeue(p), delay, TimeUnit.NANOSECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException closed) {
+        } catch (RejectedExecutionException closed) {
             // close() stopped the timer and fails every unanswered event itself
         }
     }

@@ -15,8 +15,10 @@ import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLException;
@@ -370,8 +372,8 @@ public final class Transport {
 
     /** The failure inside a {@link java.util.concurrent.CompletionException} or an ExecutionException. */
     public static Throwable unwrap(Throwable failure) {
-        while ((failure instanceof java.util.concurrent.CompletionException
-                || failure instanceof java.util.concurrent.ExecutionException) && failure.getCause() != null) {
+        while ((failure instanceof CompletionException
+                || failure instanceof ExecutionException) && failure.getCause() != null) {
             failure = failure.getCause();
         }
         return failure;

@@ -10,6 +10,7 @@ import dev.taskevents.client.Ack;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -217,7 +218,7 @@ public final class Wire {
         try {
             return Enum.valueOf(type, text);
         } catch (IllegalArgumentException e) {
-            throw new Json.Malformed(field + " \"" + text + "\" is not one of " + java.util.Arrays.toString(
+            throw new Json.Malformed(field + " \"" + text + "\" is not one of " + Arrays.toString(
                     type.getEnumConstants()));
         }
     }

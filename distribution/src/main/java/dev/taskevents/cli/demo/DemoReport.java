@@ -3,6 +3,7 @@ package dev.taskevents.cli.demo;
 import dev.taskevents.api.TaskEventType;
 import dev.taskevents.engine.EngineStats;
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -53,7 +54,7 @@ public record DemoReport(SimulationConfig config, long elapsedNanos, Map<TaskEve
      * as after a 503), so failed events are reported, not failures; the rows are the proof.
      */
     private List<String> failures() {
-        List<String> failures = new java.util.ArrayList<>();
+        List<String> failures = new ArrayList<>();
         if (!finishedInTime) {
             failures.add("the run timed out");
         }

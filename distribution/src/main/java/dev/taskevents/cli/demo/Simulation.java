@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -30,6 +31,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
@@ -191,7 +194,7 @@ public final class Simulation {
                 start = System.nanoTime();
                 // The kill follows progress, not a clock: when 40 % of the workflows have finished.
                 int killAt = Math.max(1, config.workflows() * 40 / 100);
-                java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+                AtomicBoolean ended = new AtomicBoolean();
                 Thread killer = Thread.ofPlatform().daemon().name("demo-kill").start(() -> {
                     while (workflowsFinished.get() < killAt && !ended.get()) {
                         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
@@ -422,7 +425,7 @@ public final class Simulation {
                 }
                 resends.increment(); // not acknowledged (the store failed): resend, as a worker does
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10 + random.nextInt(40))); // and backs off
-            } catch (java.util.concurrent.TimeoutException e) {
+            } catch (TimeoutException e) {
                 resends.increment(); // not acknowledged (the store failed): resend, as a worker does
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10 + random.nextInt(40))); // and backs off
             } catch (InterruptedException e) {
@@ -519,7 +522,7 @@ public final class Simulation {
         List<String> problems = new ArrayList<>();
         int checked = 0;
         for (WorkflowRun run : runs.values()) {
-            Map<Long, TaskInstance> rows = new java.util.HashMap<>();
+            Map<Long, TaskInstance> rows = new HashMap<>();
             for (TaskInstance row : store.findByWorkflow(run.workflowId)) {
                 rows.put(row.id(), row);
             }

@@ -19,9 +19,12 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -367,7 +370,7 @@ public final class EventServer {
             }
         }
         if (refused == null && results.length > 0
-                && java.util.Arrays.stream(results).allMatch(r -> r instanceof Acknowledgement.Moved)) {
+                && Arrays.stream(results).allMatch(r -> r instanceof Acknowledgement.Moved)) {
             misdirected(exchange, results);
             return;
         }
@@ -423,7 +426,7 @@ public final class EventServer {
         ObjectNode body = json.error(
                 "this node does not own the shards of these events; resend each to its owner");
         ArrayNode moved = body.putArray("moved");
-        java.util.Set<String> owners = new java.util.HashSet<>();
+        Set<String> owners = new HashSet<>();
         boolean ownerUnknown = false;
         for (Object result : results) {
             Acknowledgement.Moved m = (Acknowledgement.Moved) result;

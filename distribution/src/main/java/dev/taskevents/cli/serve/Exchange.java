@@ -1,5 +1,7 @@
 package dev.taskevents.cli.serve;
 
+import java.io.IOException;
+
 /**
  * One HTTP request and its answer, as serve's handlers see it: what they read of the request,
  * the headers they set, one whole answer, and the end of the exchange. The server under it
@@ -30,7 +32,7 @@ interface Exchange extends AutoCloseable {
      *
      * @throws java.io.IOException if the connection failed or was closed
      */
-    int read(byte[] into, int offset, int length, long deadlineNanos) throws java.io.IOException, InterruptedException;
+    int read(byte[] into, int offset, int length, long deadlineNanos) throws IOException, InterruptedException;
 
     /** Sets a response header, replacing any value it had. */
     void setHeader(String name, String value);
@@ -39,12 +41,12 @@ interface Exchange extends AutoCloseable {
      * Sends the answer: the status, the headers set so far, and {@code body} (only its length, for
      * HEAD). Returns once it is written, or throws if the client went away.
      */
-    default void respond(int status, String contentType, byte[] body) throws java.io.IOException {
+    default void respond(int status, String contentType, byte[] body) throws IOException {
         respond(status, contentType, body, body.length);
     }
 
     /** {@link #respond(int, String, byte[])} with the first {@code length} bytes of {@code body}. */
-    void respond(int status, String contentType, byte[] body, int length) throws java.io.IOException;
+    void respond(int status, String contentType, byte[] body, int length) throws IOException;
 
     /** Ends the exchange; one that was never answered closes its connection without an answer. */
     @Override

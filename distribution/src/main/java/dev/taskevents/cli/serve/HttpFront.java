@@ -7,16 +7,20 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntConsumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.io.Connection;
@@ -88,10 +92,10 @@ final class HttpFront {
      * start, stop) are noise in serve's log, and its DEBUG lines hold request bytes, bodies and
      * tokens among them. Kept in a field: a logger whose level was set lasts only while referenced.
      */
-    private static final java.util.logging.Logger JETTY_LOG = java.util.logging.Logger.getLogger("org.eclipse.jetty");
+    private static final Logger JETTY_LOG = Logger.getLogger("org.eclipse.jetty");
 
     static {
-        JETTY_LOG.setLevel(java.util.logging.Level.WARNING);
+        JETTY_LOG.setLevel(Level.WARNING);
     }
 
     private final Server server;
@@ -186,7 +190,7 @@ final class HttpFront {
 
     /** Answers sent so far, by status. */
     Map<Integer, Long> responses() {
-        Map<Integer, Long> counts = new java.util.TreeMap<>();
+        Map<Integer, Long> counts = new TreeMap<>();
         responses.forEach((status, count) -> counts.put(status, count.sum()));
         return counts;
     }
@@ -240,7 +244,7 @@ final class HttpFront {
         private final Callback callback;
         private final ConnectionGuard guard;
         private final Connection connection;
-        private final java.util.function.IntConsumer counted;
+        private final IntConsumer counted;
         private final AtomicBoolean closed = new AtomicBoolean();
         private boolean responded;
         /** A chunk of the body not yet read to its end; null when none is held. */
@@ -249,7 +253,7 @@ final class HttpFront {
         private CountDownLatch demand;
 
         JettyExchange(Request request, Response response, Callback callback, ConnectionGuard guard,
-                      java.util.function.IntConsumer counted) {
+                      IntConsumer counted) {
             this.request = request;
             this.counted = counted;
             this.response = response;

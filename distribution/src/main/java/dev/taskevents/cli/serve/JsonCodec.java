@@ -15,12 +15,14 @@ import dev.taskevents.api.TaskEvent;
 import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.TaskInstance;
 import dev.taskevents.api.TaskState;
+import java.io.IOException;
 import java.io.InputStream;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -104,7 +106,7 @@ final class JsonCodec {
             return values;
         } catch (JsonProcessingException e) {
             throw new BadRequest("malformed JSON: " + e.getOriginalMessage());
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new BadRequest("unreadable request body: " + e.getClass().getSimpleName());
         }
     }
@@ -114,7 +116,7 @@ final class JsonCodec {
      * else is refused at its first token, before more is read.
      */
     private ObjectNode object(JsonParser parser, JsonToken token, String label, Set<String> known)
-            throws java.io.IOException {
+            throws IOException {
         if (token != JsonToken.START_OBJECT) {
             throw new BadRequest(label + " must be a JSON object, was " + kind(token));
         }
@@ -193,7 +195,7 @@ final class JsonCodec {
      * refused) gets its reason and message: the message is the engine's, and is cut to 300
      * characters so that no value of any length is echoed.
      */
-    void writeAck(JsonGenerator out, Acknowledgement ack) throws java.io.IOException {
+    void writeAck(JsonGenerator out, Acknowledgement ack) throws IOException {
         out.writeStartObject();
         out.writeStringField("eventId", ack.eventId());
         switch (ack) {
@@ -335,7 +337,7 @@ final class JsonCodec {
             case START_ARRAY -> "an array";
             case START_OBJECT -> "an object";
             case VALUE_NULL -> "null";
-            default -> token.name().toLowerCase(java.util.Locale.ROOT);
+            default -> token.name().toLowerCase(Locale.ROOT);
         };
     }
 
@@ -347,7 +349,7 @@ final class JsonCodec {
             case ARRAY -> "an array";
             case OBJECT -> "an object";
             case NULL -> "null";
-            default -> value.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+            default -> value.getNodeType().name().toLowerCase(Locale.ROOT);
         };
     }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -85,7 +86,7 @@ final class RequestBody {
                 if ((long) size + filled > maxBytes) {
                     throw new BadRequest(413, "the request body is larger than the limit of " + maxBytes + " bytes");
                 }
-                chunks.add(filled == want ? chunk : java.util.Arrays.copyOf(chunk, filled));
+                chunks.add(filled == want ? chunk : Arrays.copyOf(chunk, filled));
                 size += filled;
             }
             if (filled < want) {

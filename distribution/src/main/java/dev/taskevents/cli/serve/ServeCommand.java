@@ -17,10 +17,13 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 import sun.misc.Signal;
 
@@ -93,7 +96,7 @@ public final class ServeCommand {
     /** {@code --feed-retention}: a whole number and a unit (s, m, h, d), at least a minute. */
     static Duration retention(Options options) {
         String raw = options.get("feed-retention", "24h").trim();
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,9})([smhd])").matcher(raw);
+        Matcher m = Pattern.compile("(\\d{1,9})([smhd])").matcher(raw);
         if (!m.matches()) {
             throw options.usage("--feed-retention must be a whole number and a unit (s, m, h or d), e.g. 24h or 90m,"
                     + " was \"" + raw + "\"");
@@ -150,7 +153,7 @@ public final class ServeCommand {
                         ServerSettings.FeedSettings.DEFAULTS.maxWait(), ServerSettings.FeedSettings.DEFAULTS.headPoll()))
                 .build();
         StateLog stateLog = options.get("state-log", null) == null ? null
-                : StateLog.open(java.nio.file.Path.of(options.get("state-log", null)));
+                : StateLog.open(Path.of(options.get("state-log", null)));
         ClusterSettings cluster = options.has("cluster") ? clusterSettings(options, bind, port, tls != null) : null;
         TaskInstanceStore store = openStore(url, options, cluster);
         TaskEventEngine engine;

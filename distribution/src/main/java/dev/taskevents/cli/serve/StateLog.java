@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -67,7 +68,7 @@ final class StateLog implements WorkflowStateSink, AutoCloseable {
                 .put("committedAt", event.committedAt().toString());
         try {
             ByteBuffer bytes = ByteBuffer.wrap((mapper.writeValueAsString(line) + "\n").getBytes(
-                    java.nio.charset.StandardCharsets.UTF_8));
+                    StandardCharsets.UTF_8));
             while (bytes.hasRemaining()) {
                 channel.write(bytes);
             }

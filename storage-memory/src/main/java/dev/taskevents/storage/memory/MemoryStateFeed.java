@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReadWriteLock;
@@ -142,7 +143,7 @@ final class MemoryStateFeed implements StateEventFeed {
 
     @Override
     public void addListener(Runnable appended) {
-        listeners.add(java.util.Objects.requireNonNull(appended, "appended"));
+        listeners.add(Objects.requireNonNull(appended, "appended"));
     }
 
     @Override

@@ -11,12 +11,14 @@ import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -45,7 +47,7 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
         private final Map<Long, TaskInstance> rows = new HashMap<>();
         private final Map<Long, TreeMap<Long, TaskInstance>> byWorkflow = new HashMap<>();
         private final LinkedHashMap<OutboxKey, StateEvent> outbox = new LinkedHashMap<>();
-        private final MemoryStateFeed feed = new MemoryStateFeed(lock, java.time.Clock.systemUTC());
+        private final MemoryStateFeed feed = new MemoryStateFeed(lock, Clock.systemUTC());
     }
 
     private final ReadWriteLock lock;
@@ -225,7 +227,7 @@ final class MemoryTaskInstanceStore implements TaskInstanceStore {
         }
 
         @Override
-        public long prune(java.time.Duration retention, int maxEvents) {
+        public long prune(Duration retention, int maxEvents) {
             ensureOpen("prune the state-event feed");
             return feed.prune(retention, maxEvents);
         }

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
 import org.jooq.DSLContext;
 import org.jooq.Record2;
 
@@ -75,7 +76,7 @@ final class JdbcOutbox {
      * a page at a time (each page its own statement, after the last {@code seq} seen), so a table
      * holding many entries of other shards is not read at once.
      */
-    List<StateEvent> pending(DSLContext sql, java.util.function.Predicate<StateEvent> keep, int limit) {
+    List<StateEvent> pending(DSLContext sql, Predicate<StateEvent> keep, int limit) {
         List<StateEvent> events = new ArrayList<>();
         long after = Long.MIN_VALUE;
         while (true) {

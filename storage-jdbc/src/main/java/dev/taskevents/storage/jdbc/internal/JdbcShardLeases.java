@@ -13,6 +13,7 @@ import java.sql.SQLException;
 import java.sql.SQLNonTransientConnectionException;
 import java.sql.SQLRecoverableException;
 import java.sql.SQLTransientConnectionException;
+import java.sql.Types;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,8 +21,10 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 import org.jooq.SQLDialect;
 
 /**
@@ -95,7 +98,7 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
     /** Why the last lease statement could not reach the database (redacted), or null; invariant 6. */
     private volatile Throwable unreachable;
     /** Whether the one release or leave tried while {@link #unreachable} is set is still to be tried. */
-    private final java.util.concurrent.atomic.AtomicBoolean probeUnspent = new java.util.concurrent.atomic.AtomicBoolean(true);
+    private final AtomicBoolean probeUnspent = new AtomicBoolean(true);
     private volatile Consumer<String> sentProbe;
 
     /** @param writers the store's write sessions, bounded from the first registration on (see there) */
@@ -401,7 +404,7 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         for (int i = 0; i < binds.length; i++) {
             Object v = binds[i];
             if (v == null) {
-                s.setNull(i + 1, java.sql.Types.VARCHAR);
+                s.setNull(i + 1, Types.VARCHAR);
             } else if (v instanceof String text) {
                 s.setString(i + 1, text);
             } else if (v instanceof Integer n) {
@@ -460,7 +463,7 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
                     leaseLeft = "timestampdiff(microsecond, utc_timestamp(6), n.`lease_expires_at`) div 1000";
                 }
             }
-            java.util.function.UnaryOperator<String> n = name -> q + name + q;
+            UnaryOperator<String> n = name -> q + name + q;
             String node = n.apply("cluster_node");
             String shard = n.apply("cluster_shard");
             return new Statements(

@@ -11,6 +11,8 @@ import dev.taskevents.api.spi.FeedPositionAheadException;
 import dev.taskevents.api.spi.FeedPositionExpiredException;
 import dev.taskevents.api.spi.StoreException;
 import java.lang.System.Logger.Level;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDateTime;
@@ -18,12 +20,13 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.jooq.DSLContext;
 import org.jooq.Field;
-import org.jooq.Record;
 import org.jooq.Record3;
+import org.jooq.Record;
 import org.jooq.SQLDialect;
 import org.jooq.Table;
 import org.jooq.impl.DSL;
@@ -181,7 +184,7 @@ final class JdbcStateFeed {
     }
 
     void addListener(Runnable listener) {
-        listeners.add(java.util.Objects.requireNonNull(listener, "appended"));
+        listeners.add(Objects.requireNonNull(listener, "appended"));
     }
 
     void removeListener(Runnable listener) {
@@ -318,19 +321,19 @@ final class JdbcStateFeed {
      * {@link #prune} on connection {@code c}; {@code beforeCommit} runs with the deletes done and
      * not committed (tests hold the cleaner's transaction open there).
      */
-    long pruneOn(java.sql.Connection c, DSLContext sql, Duration retention, int maxEvents, Runnable beforeCommit)
-            throws java.sql.SQLException {
-        c.setTransactionIsolation(java.sql.Connection.TRANSACTION_READ_COMMITTED);
+    long pruneOn(Connection c, DSLContext sql, Duration retention, int maxEvents, Runnable beforeCommit)
+            throws SQLException {
+        c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
         c.setAutoCommit(false);
         try {
             long result = pruneIn(DSL.using(c, sql.dialect(), sql.settings()), retention, maxEvents);
             beforeCommit.run();
             c.commit();
             return result;
-        } catch (RuntimeException | java.sql.SQLException e) {
+        } catch (RuntimeException | SQLException e) {
             try {
                 c.rollback();
-            } catch (java.sql.SQLException rollback) {
+            } catch (SQLException rollback) {
                 e.addSuppressed(rollback);
             }
             throw e;

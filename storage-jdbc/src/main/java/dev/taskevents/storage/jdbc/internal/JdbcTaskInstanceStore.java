@@ -34,7 +34,13 @@ import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.LocalDateTime;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -44,17 +50,20 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.jooq.BatchBindStep;
 import org.jooq.DSLContext;
 import org.jooq.InsertValuesStepN;
-import org.jooq.Record;
 import org.jooq.Record2;
 import org.jooq.Record3;
+import org.jooq.Record;
 import org.jooq.Result;
 import org.jooq.RowN;
-import org.jooq.Table;
 import org.jooq.SQLDialect;
+import org.jooq.Table;
 import org.jooq.conf.Settings;
 import org.jooq.exception.DataAccessException;
 import org.jooq.exception.IntegrityConstraintViolationException;
@@ -88,7 +97,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     private static final int CHUNK = 1_000;
 
     private final Pool pool;
-    private volatile java.time.Duration settleLockWait = java.time.Duration.ofSeconds(5);
+    private volatile Duration settleLockWait = Duration.ofSeconds(5);
     private final DSLContext sql;
     private final String redactedUrl;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -99,7 +108,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     private final JdbcStoreOptions options;
     private final JdbcShardLeases leases;
     private volatile Runnable fenceProbe;
-    private volatile java.util.function.Consumer<String> commitProbe;
+    private volatile Consumer<String> commitProbe;
     private final JdbcStateFeed feed;
     private final StateEventFeed feedView = new FeedView();
 
@@ -159,7 +168,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
      * at all (read committed would give each chunk its own moment).
      */
     @Override
-    public Map<Long, List<TaskInstance>> findByWorkflows(java.util.Collection<Long> workflowInstanceIds) {
+    public Map<Long, List<TaskInstance>> findByWorkflows(Collection<Long> workflowInstanceIds) {
         List<Long> ids = workflowInstanceIds.stream().distinct().sorted().toList();
         return run("find the task instances of " + ids.size() + " workflow instances", () -> {
             if (ids.size() <= CHUNK) {
@@ -168,16 +177,16 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
             // The pool (HikariCP) puts back the isolation level and auto-commit of a connection it
             // is returned, and rolls back what is left open; a failure here is the read's own.
             return sql.connectionResult(c -> {
-                c.setTransactionIsolation(java.sql.Connection.TRANSACTION_REPEATABLE_READ);
+                c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
                 c.setAutoCommit(false);
                 try {
                     Map<Long, List<TaskInstance>> result = readWorkflows(DSL.using(c, sql.dialect(), sql.settings()), ids);
                     c.commit();
                     return result;
-                } catch (RuntimeException | java.sql.SQLException e) {
+                } catch (RuntimeException | SQLException e) {
                     try {
                         c.rollback();
-                    } catch (java.sql.SQLException rollback) {
+                    } catch (SQLException rollback) {
                         e.addSuppressed(rollback);
                     }
                     throw e;
@@ -277,9 +286,9 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
             Map<Integer, Long> epochs = fence.fenced() ? lockShards(t, fence, updates) : Map.of();
             timing.fence = System.nanoTime() - step;
             step = System.nanoTime();
-            java.util.function.Predicate<RowUpdate> isFenced =
+            Predicate<RowUpdate> isFenced =
                     u -> fence.fenced() && !epochs.containsKey(fence.shardOf(u.row().workflowInstanceId()));
-            java.util.function.Function<RowUpdate, Long> writtenEpoch =
+            Function<RowUpdate, Long> writtenEpoch =
                     u -> fence.fenced() ? epochs.get(fence.shardOf(u.row().workflowInstanceId())) : null;
             List<RowUpdate> inIdOrder = new ArrayList<>(updates.stream().filter(isFenced.negate()).toList());
             inIdOrder.sort(Comparator.comparingLong(u -> u.row().id()));
@@ -403,19 +412,19 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
      * outbox removal's ({@code "remove"}) transaction after its last statement, right before the
      * commit, told which; null for none. A probe that blocks is a writer stopped before its commit.
      */
-    public void beforeCommitProbe(java.util.function.Consumer<String> probe) {
+    public void beforeCommitProbe(Consumer<String> probe) {
         this.commitProbe = probe;
     }
 
     private void beforeCommit(String transaction) {
-        java.util.function.Consumer<String> probe = commitProbe;
+        Consumer<String> probe = commitProbe;
         if (probe != null) {
             probe.accept(transaction);
         }
     }
 
     /** Test seam: how long lease statements wait for a shard lock (default 1 s); before the first lease call. */
-    public void leaseLockWait(java.time.Duration wait) {
+    public void leaseLockWait(Duration wait) {
         leases.lockWait(wait);
     }
 
@@ -424,7 +433,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
      * goes to the database, as it asks for a connection (not of calls refused without trying);
      * null for none.
      */
-    public void leaseSentProbe(java.util.function.Consumer<String> probe) {
+    public void leaseSentProbe(Consumer<String> probe) {
         leases.sentProbe(probe);
     }
 
@@ -439,7 +448,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
      * statement per chunk; the update count must equal the number of rows.
      */
     private void applyLockedMultiRow(DSLContext t, List<RowUpdate> rows,
-                                     java.util.function.Function<RowUpdate, Long> writtenEpoch) {
+                                     Function<RowUpdate, Long> writtenEpoch) {
         for (int from = 0; from < rows.size(); from += CHUNK / 10) {
             List<RowUpdate> chunk = rows.subList(from, Math.min(rows.size(), from + CHUNK / 10));
             RowN[] values = new RowN[chunk.size()];
@@ -467,13 +476,13 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                     .set(EXECUTE_PATH, v.field("execute_path", String.class))
                     .set(PID, v.field("pid", Integer.class))
                     .set(APP_IDS, v.field("app_ids", String.class))
-                    .set(START_TIME, v.field("start_time", java.time.LocalDateTime.class))
-                    .set(END_TIME, v.field("end_time", java.time.LocalDateTime.class))
+                    .set(START_TIME, v.field("start_time", LocalDateTime.class))
+                    .set(END_TIME, v.field("end_time", LocalDateTime.class))
                     .set(VAR_POOL, v.field("var_pool", String.class))
                     .set(FINISH_EVENT_ID, v.field("finish_event_id", String.class))
                     .set(LAST_EVENT_ID, v.field("last_event_id", String.class))
                     .set(VERSION, v.field("version", Long.class))
-                    .set(UPDATED_AT, v.field("updated_at", java.time.LocalDateTime.class))
+                    .set(UPDATED_AT, v.field("updated_at", LocalDateTime.class))
                     .set(ClusterTables.WRITTEN_EPOCH, v.field("written_epoch", Long.class))
                     .from(v)
                     .where(DSL.field(DSL.name("task_instance", "id"), Long.class).eq(v.field("id", Long.class)))
@@ -488,7 +497,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     }
 
     /** The UPDATEs of rows already locked and checked, as one JDBC batch; every count must be 1. */
-    private void applyLocked(DSLContext t, List<RowUpdate> rows, java.util.function.Function<RowUpdate, Long> writtenEpoch) {
+    private void applyLocked(DSLContext t, List<RowUpdate> rows, Function<RowUpdate, Long> writtenEpoch) {
         BatchBindStep batch = t.batch(t.update(TASK_INSTANCE)
                 .set(NAME, (String) null)
                 .set(STATE, (String) null)
@@ -497,13 +506,13 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                 .set(EXECUTE_PATH, (String) null)
                 .set(PID, (Integer) null)
                 .set(APP_IDS, (String) null)
-                .set(START_TIME, (java.time.LocalDateTime) null)
-                .set(END_TIME, (java.time.LocalDateTime) null)
+                .set(START_TIME, (LocalDateTime) null)
+                .set(END_TIME, (LocalDateTime) null)
                 .set(VAR_POOL, (String) null)
                 .set(FINISH_EVENT_ID, (String) null)
                 .set(LAST_EVENT_ID, (String) null)
                 .set(VERSION, (Long) null)
-                .set(UPDATED_AT, (java.time.LocalDateTime) null)
+                .set(UPDATED_AT, (LocalDateTime) null)
                 .set(ClusterTables.WRITTEN_EPOCH, (Long) null)
                 .where(ID.eq((Long) null))
                 .and(VERSION.eq((Long) null)));
@@ -523,7 +532,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         for (int i = 0; i < counts.length; i++) {
             // Statement.SUCCESS_NO_INFO (-2): the driver ran the batch as one statement and cannot
             // tell per row; the rows were locked and their versions checked above, so it applied.
-            if (counts[i] != 1 && counts[i] != java.sql.Statement.SUCCESS_NO_INFO) {
+            if (counts[i] != 1 && counts[i] != Statement.SUCCESS_NO_INFO) {
                 throw new StoreException("updating task instance " + rows.get(i).row().id() + " matched "
                         + counts[i] + " rows although it was locked at the expected version; the batch was rolled back");
             }
@@ -565,7 +574,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         }
 
         @Override
-        public long prune(java.time.Duration retention, int maxEvents) {
+        public long prune(Duration retention, int maxEvents) {
             if (retention.isNegative()) {
                 throw new IllegalArgumentException("retention must not be negative, was " + retention);
             }
@@ -651,12 +660,12 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
     }
 
     /** Test seam, not API: how long a workflow's outbox read waits for a row lock (default 5 s). */
-    public void settleLockWait(java.time.Duration wait) {
+    public void settleLockWait(Duration wait) {
         this.settleLockWait = wait;
     }
 
     @Override
-    public void removeStateEvents(java.util.Collection<StateEvent> told) {
+    public void removeStateEvents(Collection<StateEvent> told) {
         if (told.isEmpty()) {
             ensureOpen("remove 0 told entries from the outbox");
             return;
@@ -675,9 +684,9 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
      * auto-commit back when it is returned), committed if {@code commit}, else rolled back;
      * {@code probe}, if not null, names the transaction to {@link #beforeCommitProbe}.
      */
-    private <T> T inReadCommitted(String probe, boolean commit, java.util.function.Function<DSLContext, T> body) {
+    private <T> T inReadCommitted(String probe, boolean commit, Function<DSLContext, T> body) {
         return sql.connectionResult(c -> {
-            c.setTransactionIsolation(java.sql.Connection.TRANSACTION_READ_COMMITTED);
+            c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
             c.setAutoCommit(false);
             try {
                 T result = body.apply(DSL.using(c, sql.dialect(), sql.settings()));
@@ -690,10 +699,10 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
                     c.rollback();
                 }
                 return result;
-            } catch (RuntimeException | java.sql.SQLException e) {
+            } catch (RuntimeException | SQLException e) {
                 try {
                     c.rollback();
-                } catch (java.sql.SQLException rollback) {
+                } catch (SQLException rollback) {
                     e.addSuppressed(rollback);
                 }
                 throw e;

@@ -6,7 +6,16 @@ import com.zaxxer.hikari.pool.HikariPool;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
+import java.math.BigDecimal;
+import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.jooq.SQLDialect;
 
@@ -43,19 +52,19 @@ final class Pool implements AutoCloseable {
      * ({@link WriterSessions}), since they can change once the store joins a cluster.
      */
     static String statementInitSql(JdbcStoreOptions options) {
-        java.time.Duration statement = options.statementTimeout();
+        Duration statement = options.statementTimeout();
         if (statement == null) {
             return null;
         }
         return switch (Dialects.of(options.url())) {
             case POSTGRES -> "set statement_timeout = " + Math.max(1, statement.toMillis());
             case MARIADB -> "set session max_statement_time = "
-                    + java.math.BigDecimal.valueOf(Math.max(1, statement.toMillis()), 3).toPlainString();
+                    + BigDecimal.valueOf(Math.max(1, statement.toMillis()), 3).toPlainString();
             default -> null;
         };
     }
 
-    private static long wholeSecondsUp(java.time.Duration d) {
+    private static long wholeSecondsUp(Duration d) {
         return Math.max(1, (d.toMillis() + 999) / 1000);
     }
 
@@ -69,7 +78,7 @@ final class Pool implements AutoCloseable {
         // reads it from either place, and does not decode URL values).
         String jdbcUrl = options.url();
         String password = options.password();
-        java.util.regex.Matcher h2Password = H2_PASSWORD.matcher(jdbcUrl);
+        Matcher h2Password = H2_PASSWORD.matcher(jdbcUrl);
         if (dialect == SQLDialect.H2 && h2Password.find()) {
             password = password != null ? password : h2Password.group(1).replaceAll("\\\\(.)", "$1");
             jdbcUrl = h2Password.replaceAll("");
@@ -98,7 +107,7 @@ final class Pool implements AutoCloseable {
         String timeoutMillis = String.valueOf(options.connectionTimeout().toMillis());
         // A database that stopped answering (a black-holed network, a frozen server) fails the
         // call after the statement timeout and some slack, instead of holding the thread for ever.
-        java.time.Duration socket = options.statementTimeout() == null ? null
+        Duration socket = options.statementTimeout() == null ? null
                 : options.statementTimeout().plus(JdbcStoreOptions.SOCKET_TIMEOUT_SLACK);
         switch (dialect.family()) {
             case POSTGRES -> {
@@ -153,7 +162,7 @@ final class Pool implements AutoCloseable {
      */
     private static void refuseMariaDbBehindMySqlUrl(HikariDataSource dataSource, String url) {
         String product;
-        try (java.sql.Connection c = dataSource.getConnection()) {
+        try (Connection c = dataSource.getConnection()) {
             product = c.getMetaData().getDatabaseProductVersion();
         } catch (SQLException e) {
             dataSource.close();
@@ -172,7 +181,7 @@ final class Pool implements AutoCloseable {
      * H2's SQL states for a URL it cannot parse: 90046 (URL format error), 90113 (unsupported
      * connection setting). Other drivers fail such URLs in {@link #refuseMalformed}.
      */
-    private static final java.util.Set<String> H2_MALFORMED_URL_STATES = java.util.Set.of("90046", "90113");
+    private static final Set<String> H2_MALFORMED_URL_STATES = Set.of("90046", "90113");
 
     /**
      * H2 answers a query again with its last result while no table it reads has been modified since
@@ -187,7 +196,7 @@ final class Pool implements AutoCloseable {
      * needs an admin user (H2's own error says so otherwise).
      */
     static String withoutH2ResultReuse(String jdbcUrl, String givenUrl) {
-        java.util.regex.Matcher reuse = H2_RESULT_REUSE.matcher(jdbcUrl);
+        Matcher reuse = H2_RESULT_REUSE.matcher(jdbcUrl);
         if (!reuse.find()) {
             return jdbcUrl + ";OPTIMIZE_REUSE_RESULTS=FALSE";
         }
@@ -201,30 +210,30 @@ final class Pool implements AutoCloseable {
     }
 
     /** H2's result-reuse setting in a URL (names are case-insensitive); its value in group 1. */
-    private static final java.util.regex.Pattern H2_RESULT_REUSE =
-            java.util.regex.Pattern.compile("(?i);OPTIMIZE_REUSE_RESULTS=([^;]*)");
+    private static final Pattern H2_RESULT_REUSE =
+            Pattern.compile("(?i);OPTIMIZE_REUSE_RESULTS=([^;]*)");
 
     /**
      * H2's password setting in a URL; H2 setting names are case-insensitive, and a value escapes
      * {@code ;} and {@code \\} with a backslash (H2 splits settings that way).
      */
-    private static final java.util.regex.Pattern H2_PASSWORD =
-            java.util.regex.Pattern.compile("(?i);PASSWORD=((?:\\\\.|[^;\\\\])*)");
+    private static final Pattern H2_PASSWORD =
+            Pattern.compile("(?i);PASSWORD=((?:\\\\.|[^;\\\\])*)");
 
     /** A URL parameter password1=, password2=, ... (the name in group 1, the value in group 2). */
-    private static final java.util.regex.Pattern PASSWORD_FACTOR =
-            java.util.regex.Pattern.compile("(?i)(password\\d+)=(.*)");
+    private static final Pattern PASSWORD_FACTOR =
+            Pattern.compile("(?i)(password\\d+)=(.*)");
 
     /**
      * The hosts of a URL with a host part, of every subprotocol form (jdbc:mariadb:replication://,
      * jdbc:mysql+srv://, jdbc:h2:tcp://), in group 1.
      */
-    private static final java.util.regex.Pattern SERVER =
-            java.util.regex.Pattern.compile("^jdbc:[a-z0-9]+(?:[:+][a-z0-9]+)*://([^/?]*)");
+    private static final Pattern SERVER =
+            Pattern.compile("^jdbc:[a-z0-9]+(?:[:+][a-z0-9]+)*://([^/?]*)");
 
     /** host, host:port or [ipv6]:port; the port, if any, in group 1. */
-    private static final java.util.regex.Pattern HOST_PORT =
-            java.util.regex.Pattern.compile("^(?:\\[[^\\]]*\\]|[^:\\[\\]]*)(?::(.*))?$");
+    private static final Pattern HOST_PORT =
+            Pattern.compile("^(?:\\[[^\\]]*\\]|[^:\\[\\]]*)(?::(.*))?$");
 
     /**
      * Refuses, as {@link IllegalArgumentException} (the provider's promise for a malformed URL),
@@ -235,7 +244,7 @@ final class Pool implements AutoCloseable {
      * {@link IllegalStateException} naming the artifact instead ({@link Drivers#missingDriver}).
      */
     private static void refuseMalformed(String url) {
-        java.util.regex.Matcher server = SERVER.matcher(url);
+        Matcher server = SERVER.matcher(url);
         if (server.find()) {
             if (server.group(1).contains("@")) {
                 // Only Connector/J reads user:password@host; the others take it for the host name and
@@ -250,7 +259,7 @@ final class Pool implements AutoCloseable {
                         + ": the host and port must be followed by /database");
             }
             for (String address : server.group(1).split(",")) {
-                java.util.regex.Matcher hostPort = HOST_PORT.matcher(address.substring(address.indexOf('@') + 1));
+                Matcher hostPort = HOST_PORT.matcher(address.substring(address.indexOf('@') + 1));
                 String port = hostPort.matches() ? hostPort.group(1) : null;
                 if (port != null && !port.matches("\\d{1,5}")) {
                     // The port is not echoed: a mistyped separator ("5432&password=...") puts the rest
@@ -272,7 +281,7 @@ final class Pool implements AutoCloseable {
             }
         }
         try {
-            java.sql.DriverManager.getDriver(url);
+            DriverManager.getDriver(url);
         } catch (SQLException e) {
             String missing = Drivers.missingDriver(url);
             if (missing != null) {
@@ -290,11 +299,11 @@ final class Pool implements AutoCloseable {
      * instance for jdbcUrl=..."), so the original exceptions must not travel with ours.
      */
     static Throwable redacted(Throwable error, String url) {
-        return redacted(error, url, java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
+        return redacted(error, url, Collections.newSetFromMap(new IdentityHashMap<>()));
     }
 
     /** {@code seen}: the links copied so far; a chain that loops back is cut there. */
-    private static Throwable redacted(Throwable error, String url, java.util.Set<Throwable> seen) {
+    private static Throwable redacted(Throwable error, String url, Set<Throwable> seen) {
         if (error == null || !seen.add(error) || seen.size() > MAX_CAUSES) {
             return null;
         }
