@@ -427,13 +427,8 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
             return new LockWaitEnded("could not " + what + " in " + redactedUrl + ": a row it needs stayed locked longer"
                     + " than " + lockWait.toMillis() + " ms (SQL state " + state + ")", Pool.redacted(e, options.url()));
         }
-        if (state.startsWith("22") || state.startsWith("23")) {
-            // The database refuses this input (a node id longer than 128 characters, say): retrying cannot help.
-            return new RefusedByDatabaseException("could not " + what + ": the database refused the data (SQL state "
-                    + state + ")", Pool.redacted(e, options.url()));
-        }
-        return new StoreException("could not " + what + " in " + redactedUrl + ": " + e.getClass().getSimpleName()
-                + (state.isEmpty() ? "" : " (SQL state " + state + ")"), Pool.redacted(e, options.url()));
+        // A refusal of the data (a node id longer than 128 characters, say), or an outage.
+        return SqlFailures.translate(what, redactedUrl, e, state, Pool.redacted(e, options.url()));
     }
 
     /** The statements of one database family (docs/plans/cluster-mode §3.1). */

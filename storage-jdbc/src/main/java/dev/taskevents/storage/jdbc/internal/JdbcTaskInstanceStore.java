@@ -735,18 +735,7 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
             if (e.getCause() instanceof IllegalArgumentException refused) {
                 throw refused;
             }
-            // Not e.getMessage(): jOOQ's and the driver's messages hold the SQL and its bound values
-            // (a var pool, a host). The cause keeps them for a debugger; the message is safe to log.
-            String sqlState = e.sqlState();
-            if (sqlState != null && (sqlState.startsWith("22") || sqlState.startsWith("23"))) {
-                // Class 22 (data exception: a value out of range, too long, malformed) and 23
-                // (integrity constraint violated): the database refuses this input, and will again.
-                // Not an outage: retrying cannot help, so it is a refusal for the caller to answer.
-                throw new RefusedByDatabaseException("could not " + what + ": the database refused the data"
-                        + " (SQL state " + sqlState + ")", e);
-            }
-            throw new StoreException("could not " + what + " in " + redactedUrl + ": " + e.getClass().getSimpleName()
-                    + (sqlState != null && !sqlState.isEmpty() ? " (SQL state " + sqlState + ")" : ""), e);
+            throw SqlFailures.translate(what, redactedUrl, e, e.sqlState(), e);
         }
     }
 

@@ -58,8 +58,7 @@ public final class Schema {
             recorded = DSL.using(dataSource, Dialects.of(url)).select(ClusterTables.SHARD_COUNT)
                     .from(ClusterTables.CLUSTER_INFO).fetchSingle(ClusterTables.SHARD_COUNT);
         } catch (DataAccessException e) {
-            throw new StoreException("cannot read the shard count of " + JdbcStores.redact(url) + ": "
-                    + e.getClass().getSimpleName() + (e.sqlState() != null ? " (SQL state " + e.sqlState() + ")" : ""), e);
+            throw SqlFailures.translate("read the shard count", JdbcStores.redact(url), e, e.sqlState(), e);
         }
         if (options.shardCount() != 0 && options.shardCount() != recorded) {
             throw new IllegalArgumentException("this database was created with " + recorded
