@@ -1,6 +1,5 @@
 package dev.taskevents.storage.jdbc.internal;
 
-import dev.taskevents.storage.jdbc.JdbcStores;
 import java.util.List;
 import org.jooq.SQLDialect;
 
@@ -42,7 +41,7 @@ final class Dialects {
         if (url.startsWith("jdbc:h2:")) {
             return SQLDialect.H2;
         }
-        throw new IllegalArgumentException("not a JDBC URL this store serves: \"" + JdbcStores.redact(url)
+        throw new IllegalArgumentException("not a JDBC URL this store serves: \"" + UrlPasswords.redact(url)
                 + "\"; expected one of " + PREFIXES);
     }
 }

@@ -5,7 +5,6 @@ import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
-import dev.taskevents.storage.jdbc.JdbcStores;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -108,7 +107,7 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         this.dialect = Dialects.of(options.url());
         this.shardCount = shardCount;
         this.outbox = outbox;
-        this.redactedUrl = JdbcStores.redact(options.url());
+        this.redactedUrl = UrlPasswords.redact(options.url());
         this.sql = Statements.of(dialect);
     }
 

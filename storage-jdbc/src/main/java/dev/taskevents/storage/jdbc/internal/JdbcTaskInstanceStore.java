@@ -33,7 +33,6 @@ import dev.taskevents.api.spi.TaskInstanceStore;
 import dev.taskevents.api.spi.WriteBatch;
 import dev.taskevents.api.spi.WriteOutcome;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
-import dev.taskevents.storage.jdbc.JdbcStores;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -121,13 +120,13 @@ public final class JdbcTaskInstanceStore implements TaskInstanceStore {
         String url = options.url();
         WriterSessions writers = new WriterSessions(pool.dataSource(), options);
         this.sql = DSL.using(writers, dialect, new Settings().withExecuteLogging(false));
-        this.redactedUrl = JdbcStores.redact(url);
+        this.redactedUrl = UrlPasswords.redact(url);
         this.leases = new JdbcShardLeases(options, shardCount, (keep, limit) ->
                 run("read the outbox of " + limit + " entries of some shards", () -> outbox.pending(sql, keep, limit)),
                 writers);
     }
 
-    /** See {@link JdbcStores#open}. */
+    /** See {@link dev.taskevents.storage.jdbc.JdbcStores#open}. */
     public static JdbcTaskInstanceStore open(JdbcStoreOptions options) {
         SQLDialect dialect = Dialects.of(options.url());
         int shardCount;

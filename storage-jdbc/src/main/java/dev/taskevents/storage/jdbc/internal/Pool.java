@@ -5,7 +5,6 @@ import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.pool.HikariPool;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
-import dev.taskevents.storage.jdbc.JdbcStores;
 import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -140,14 +139,14 @@ final class Pool implements AutoCloseable {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             if (cause instanceof SQLException sql && sql.getSQLState() != null
                     && H2_MALFORMED_URL_STATES.contains(sql.getSQLState())) {
-                throw new IllegalArgumentException("malformed JDBC URL " + JdbcStores.redact(options.url()) + ": "
+                throw new IllegalArgumentException("malformed JDBC URL " + UrlPasswords.redact(options.url()) + ": "
                         + describe(cause, options.url()), redacted(e, options.url()));
             }
-            throw new StoreException("cannot connect to " + JdbcStores.redact(options.url()) + " within "
+            throw new StoreException("cannot connect to " + UrlPasswords.redact(options.url()) + " within "
                     + options.connectionTimeout().toMillis() + " ms: " + describe(cause, options.url()),
                     redacted(e, options.url()));
         } catch (RuntimeException e) {
-            throw new StoreException("cannot open a connection pool for " + JdbcStores.redact(options.url())
+            throw new StoreException("cannot open a connection pool for " + UrlPasswords.redact(options.url())
                     + ": " + describe(e, options.url()), redacted(e, options.url()));
         }
         if (dialect == SQLDialect.MYSQL) {
@@ -166,12 +165,12 @@ final class Pool implements AutoCloseable {
             product = c.getMetaData().getDatabaseProductVersion();
         } catch (SQLException e) {
             dataSource.close();
-            throw new StoreException("cannot read the server version of " + JdbcStores.redact(url) + ": "
+            throw new StoreException("cannot read the server version of " + UrlPasswords.redact(url) + ": "
                     + describe(e, url), redacted(e, url));
         }
         if (product != null && product.contains("MariaDB")) {
             dataSource.close();
-            throw new StoreException("the jdbc:mysql: URL " + JdbcStores.redact(url) + " points at a MariaDB server ("
+            throw new StoreException("the jdbc:mysql: URL " + UrlPasswords.redact(url) + " points at a MariaDB server ("
                     + product + "); MySQL Connector/J would drop the fractional seconds of every time it writes."
                     + " Use a jdbc:mariadb: URL for MariaDB.");
         }
@@ -204,7 +203,7 @@ final class Pool implements AutoCloseable {
         if (value.equalsIgnoreCase("FALSE") || value.equals("0")) {
             return jdbcUrl;
         }
-        throw new IllegalArgumentException("the H2 URL " + JdbcStores.redact(givenUrl) + " sets OPTIMIZE_REUSE_RESULTS="
+        throw new IllegalArgumentException("the H2 URL " + UrlPasswords.redact(givenUrl) + " sets OPTIMIZE_REUSE_RESULTS="
                 + value + ": with result reuse on, H2 can answer a read with rows from before a commit it"
                 + " already made visible, so the store runs with OPTIMIZE_REUSE_RESULTS=FALSE; remove the setting");
     }
@@ -249,13 +248,13 @@ final class Pool implements AutoCloseable {
             if (server.group(1).contains("@")) {
                 // Only Connector/J reads user:password@host; the others take it for the host name and
                 // repeat it, password and all, in errors; HikariCP logs the URL unmasked at DEBUG.
-                throw new IllegalArgumentException("malformed JDBC URL " + JdbcStores.redact(url)
+                throw new IllegalArgumentException("malformed JDBC URL " + UrlPasswords.redact(url)
                         + ": credentials before the host (user:password@) are not accepted; give user= and"
                         + " password= as URL properties, or the credentials in the store options");
             }
             if (url.startsWith("jdbc:postgresql:") && (url.length() == server.end(1) || url.charAt(server.end(1)) != '/')) {
                 // pgjdbc logs such a URL whole, password included, while it checks it.
-                throw new IllegalArgumentException("malformed JDBC URL " + JdbcStores.redact(url)
+                throw new IllegalArgumentException("malformed JDBC URL " + UrlPasswords.redact(url)
                         + ": the host and port must be followed by /database");
             }
             for (String address : server.group(1).split(",")) {
@@ -264,7 +263,7 @@ final class Pool implements AutoCloseable {
                 if (port != null && !port.matches("\\d{1,5}")) {
                     // The port is not echoed: a mistyped separator ("5432&password=...") puts the rest
                     // of the URL, password included, into it.
-                    throw new IllegalArgumentException("malformed JDBC URL " + JdbcStores.redact(url)
+                    throw new IllegalArgumentException("malformed JDBC URL " + UrlPasswords.redact(url)
                             + ": the port after the host is not a number");
                 }
             }
@@ -275,7 +274,7 @@ final class Pool implements AutoCloseable {
                 if (PASSWORD_FACTOR.matcher(parameter).matches()) {
                     // HikariCP logs the URL and its properties masking only "password": these would
                     // be logged as they are, whether left in the URL or passed as properties.
-                    throw new IllegalArgumentException("malformed JDBC URL " + JdbcStores.redact(url)
+                    throw new IllegalArgumentException("malformed JDBC URL " + UrlPasswords.redact(url)
                             + ": further authentication factors (password1=, password2=, ...) are not supported");
                 }
             }
@@ -287,7 +286,7 @@ final class Pool implements AutoCloseable {
             if (missing != null) {
                 throw new IllegalStateException(missing);
             }
-            throw new IllegalArgumentException("malformed JDBC URL " + JdbcStores.redact(url)
+            throw new IllegalArgumentException("malformed JDBC URL " + UrlPasswords.redact(url)
                     + ": no JDBC driver accepts it (check its syntax, and that the driver is on the module path)");
         }
     }
@@ -337,7 +336,7 @@ final class Pool implements AutoCloseable {
      */
     private static String describe(Throwable cause, String url) {
         String message = String.valueOf(cause.getMessage());
-        message = JdbcStores.redact(message.replace(url, JdbcStores.redact(url)));
+        message = UrlPasswords.redact(message.replace(url, UrlPasswords.redact(url)));
         String password = UrlPasswords.find(url);
         if (password != null && password.length() >= 3) {
             message = message.replace(password, "***");

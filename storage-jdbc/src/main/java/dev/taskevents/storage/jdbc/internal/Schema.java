@@ -3,7 +3,6 @@ package dev.taskevents.storage.jdbc.internal;
 import dev.taskevents.api.Shards;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
-import dev.taskevents.storage.jdbc.JdbcStores;
 import dev.taskevents.storage.jdbc.migration.V1__CreateTaskInstance;
 import dev.taskevents.storage.jdbc.migration.V2__AddOutbox;
 import dev.taskevents.storage.jdbc.migration.V3__AddCluster;
@@ -50,7 +49,7 @@ public final class Schema {
                 flyway.validate();
             }
         } catch (FlywayException e) {
-            throw new StoreException("the schema of " + JdbcStores.redact(url) + " could not be "
+            throw new StoreException("the schema of " + UrlPasswords.redact(url) + " could not be "
                     + (migrate ? "migrated" : "validated") + ": " + e.getMessage(), e);
         }
         int recorded;
@@ -58,7 +57,7 @@ public final class Schema {
             recorded = DSL.using(dataSource, Dialects.of(url)).select(ClusterTables.SHARD_COUNT)
                     .from(ClusterTables.CLUSTER_INFO).fetchSingle(ClusterTables.SHARD_COUNT);
         } catch (DataAccessException e) {
-            throw SqlFailures.translate("read the shard count", JdbcStores.redact(url), e, e.sqlState(), e);
+            throw SqlFailures.translate("read the shard count", UrlPasswords.redact(url), e, e.sqlState(), e);
         }
         if (options.shardCount() != 0 && options.shardCount() != recorded) {
             throw new IllegalArgumentException("this database was created with " + recorded
@@ -67,7 +66,7 @@ public final class Schema {
         return recorded;
     }
 
-    /** See {@link JdbcStores#migrate}. */
+    /** See {@link dev.taskevents.storage.jdbc.JdbcStores#migrate}. */
     public static String migrate(JdbcStoreOptions options) {
         try (Pool pool = Pool.start(options.withStatementTimeout(null))) { // a migration may take long
             prepare(pool.dataSource(), options, true);
