@@ -23,7 +23,6 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
-import java.util.function.UnaryOperator;
 import org.jooq.SQLDialect;
 
 /**
@@ -89,7 +88,7 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
     private final int shardCount;
     private final OutboxReader outbox;
     private final String redactedUrl;
-    private final Statements sql;
+    private final LeaseStatements sql;
     private final WriterSessions writers;
     private Duration lockWait = DEFAULT_LOCK_WAIT;
     private Pool pool;
@@ -108,7 +107,7 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         this.shardCount = shardCount;
         this.outbox = outbox;
         this.redactedUrl = UrlPasswords.redact(options.url());
-        this.sql = Statements.of(dialect);
+        this.sql = new LeaseStatements(dialect);
     }
 
     /**
@@ -428,89 +427,5 @@ final class JdbcShardLeases implements ShardLeases, AutoCloseable {
         }
         // A refusal of the data (a node id longer than 128 characters, say), or an outage.
         return SqlFailures.translate(what, redactedUrl, e, state, Pool.redacted(e, options.url()));
-    }
-
-    /** The statements of one database family (docs/plans/cluster-mode §3.1). */
-    private record Statements(String register, String heartbeat, String liveNodes, String shards, String acquire,
-                              String release, String leave, String reap, boolean microseconds, String isolation,
-                              SQLDialect family) {
-        static Statements of(SQLDialect dialect) {
-            boolean my = dialect.family() == SQLDialect.MYSQL || dialect.family() == SQLDialect.MARIADB;
-            String q = my ? "`" : "\"";
-            String now;
-            String nowPlus;
-            String leaseLeft;
-            switch (dialect.family()) {
-                case POSTGRES -> {
-                    now = "now()";
-                    nowPlus = "now() + ? * interval '1 millisecond'";
-                    leaseLeft = "floor(extract(epoch from (n.\"lease_expires_at\" - now())) * 1000)::bigint";
-                }
-                case H2 -> {
-                    now = "current_timestamp";
-                    nowPlus = "dateadd(millisecond, ?, current_timestamp)";
-                    leaseLeft = "datediff(millisecond, current_timestamp, n.\"lease_expires_at\")";
-                }
-                default -> {
-                    now = "utc_timestamp(6)";
-                    nowPlus = "utc_timestamp(6) + interval ? microsecond";
-                    leaseLeft = "timestampdiff(microsecond, utc_timestamp(6), n.`lease_expires_at`) div 1000";
-                }
-            }
-            UnaryOperator<String> n = name -> q + name + q;
-            String node = n.apply("cluster_node");
-            String shard = n.apply("cluster_shard");
-            return new Statements(
-                    "insert into " + node + " (" + n.apply("node_id") + ", " + n.apply("address") + ", "
-                            + n.apply("started_at") + ", " + n.apply("heartbeat_at") + ", " + n.apply("lease_expires_at")
-                            + ") values (?, ?, " + now + ", " + now + ", " + nowPlus + ")",
-                    "update " + node + " set " + n.apply("heartbeat_at") + " = " + now + ", "
-                            + n.apply("lease_expires_at") + " = " + nowPlus + " where " + n.apply("node_id") + " = ?",
-                    "select n." + n.apply("node_id") + ", n." + n.apply("address") + ", " + leaseLeft + " from " + node
-                            + " n where n." + n.apply("lease_expires_at") + " > " + now + " order by n." + n.apply("node_id"),
-                    "select s." + n.apply("shard_id") + ", s." + n.apply("epoch") + ", s." + n.apply("owner_node") + ", n."
-                            + n.apply("address") + ", case when n." + n.apply("lease_expires_at") + " > " + now
-                            + " then 1 else 0 end from " + shard + " s left join " + node + " n on n." + n.apply("node_id")
-                            + " = s." + n.apply("owner_node") + " order by s." + n.apply("shard_id"),
-                    "update " + shard + " s set " + n.apply("epoch") + " = s." + n.apply("epoch") + " + 1, "
-                            + n.apply("owner_node") + " = ?, " + n.apply("owner_since") + " = " + now
-                            + " where s." + n.apply("shard_id") + " = ? and s." + n.apply("epoch") + " = ?"
-                            + " and (s." + n.apply("owner_node") + " is null or not exists (select 1 from " + node
-                            + " o where o." + n.apply("node_id") + " = s." + n.apply("owner_node") + " and o."
-                            + n.apply("lease_expires_at") + " > " + now + "))"
-                            + " and exists (select 1 from " + node + " m where m." + n.apply("node_id") + " = ? and m."
-                            + n.apply("lease_expires_at") + " > " + now + ")",
-                    "update " + shard + " set " + n.apply("epoch") + " = " + n.apply("epoch") + " + 1, "
-                            + n.apply("owner_node") + " = null, " + n.apply("owner_since") + " = null where "
-                            + n.apply("shard_id") + " = ? and " + n.apply("epoch") + " = ? and " + n.apply("owner_node") + " = ?",
-                    "update " + node + " set " + n.apply("lease_expires_at") + " = " + now + " where "
-                            + n.apply("node_id") + " = ? and " + n.apply("lease_expires_at") + " > " + now,
-                    "delete from " + node + " where " + n.apply("lease_expires_at") + " < " + nowPlus + " and "
-                            + n.apply("node_id") + " not in (select " + n.apply("owner_node") + " from " + shard
-                            + " where " + n.apply("owner_node") + " is not null)",
-                    my, my ? "TRANSACTION_READ_COMMITTED" : null, dialect.family());
-        }
-
-        /** {@link #heartbeat}, renewing only a lease that has not expired. */
-        String heartbeatWhileLive() {
-            return heartbeat + switch (family) {
-                case POSTGRES -> " and \"lease_expires_at\" > now()";
-                case H2 -> " and \"lease_expires_at\" > current_timestamp";
-                default -> " and `lease_expires_at` > utc_timestamp(6)";
-            };
-        }
-
-        /** A bind for {@code nowPlus}: milliseconds, or microseconds on the MySQL family. */
-        long shift(long millis) {
-            return microseconds ? millis * 1000 : millis;
-        }
-
-        String lockWaitSql(Duration wait) {
-            return switch (family) {
-                case POSTGRES -> "set lock_timeout = " + Math.max(1, wait.toMillis());
-                case H2 -> "set lock_timeout " + Math.max(1, wait.toMillis());
-                default -> "set session innodb_lock_wait_timeout = " + Math.max(1, (wait.toMillis() + 999) / 1000);
-            };
-        }
     }
 }
