@@ -1,8 +1,7 @@
 package dev.taskevents.benchmarks;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Cluster mode's cost, on PostgreSQL, in one run: group commit at full load on one node with
@@ -20,28 +19,15 @@ public final class ClusterCost {
         String url = System.getenv().getOrDefault("TASKEVENTS_TEST_POSTGRES_URL",
                 "jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
         EndToEndBenchmark.Target target = new EndToEndBenchmark.Target("PostgreSQL", url);
-        for (int i = 0; i < 2; i++) {
-            EndToEndBenchmark.maxThroughput(target, "warm-up", 1_000, workflows / 2, true);
-            EndToEndBenchmark.maxThroughputInCluster(target, "warm-up", workflows / 2, 1);
-        }
-        List<Double> off = new ArrayList<>();
-        List<Double> on = new ArrayList<>();
-        List<Double> three = new ArrayList<>();
-        for (int rep = 0; rep < reps; rep++) {
-            off.add(EndToEndBenchmark.maxThroughput(target, "off", 1_000, workflows, true).eventsPerSecond());
-            on.add(EndToEndBenchmark.maxThroughputInCluster(target, "on", workflows, 1).eventsPerSecond());
-            three.add(EndToEndBenchmark.maxThroughputInCluster(target, "three nodes", workflows, 3).eventsPerSecond());
-            System.out.printf(Locale.ROOT, "rep %d: cluster off %,.0f  on (1 node) %,.0f  3 nodes %,.0f events/s%n",
-                    rep + 1, off.getLast(), on.getLast(), three.getLast());
-        }
-        double medianOff = median(off);
-        double medianOn = median(on);
-        System.out.printf(Locale.ROOT, "median: cluster off %,.0f, on %,.0f events/s (%.1f%% cost); three nodes"
-                + " %,.0f events/s in all%n", medianOff, medianOn, 100 * (1 - medianOn / medianOff), median(three));
-    }
-
-    private static double median(List<Double> values) {
-        List<Double> sorted = values.stream().sorted().toList();
-        return sorted.get(sorted.size() / 2);
+        Map<String, Stats> stats = new Alternating()
+                .variant("off", label -> EndToEndBenchmark.maxThroughput(target, label, 1_000, workflows, true)
+                        .eventsPerSecond())
+                .variant("on (1 node)", label -> EndToEndBenchmark.maxThroughputInCluster(target, label, workflows, 1)
+                        .eventsPerSecond())
+                .variant("3 nodes", label -> EndToEndBenchmark.maxThroughputInCluster(target, label, workflows, 3)
+                        .eventsPerSecond())
+                .run(2, reps, "events/s");
+        System.out.printf(Locale.ROOT, "cluster mode costs %.1f%% on one node%n",
+                100 * (1 - stats.get("on (1 node)").median() / stats.get("off").median()));
     }
 }

@@ -1,8 +1,7 @@
 package dev.taskevents.benchmarks;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The outbox's cost on its own: group commit at full load on PostgreSQL, with a state sink (every
@@ -18,26 +17,13 @@ public final class OutboxCost {
         String url = System.getenv().getOrDefault("TASKEVENTS_TEST_POSTGRES_URL",
                 "jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
         EndToEndBenchmark.Target target = new EndToEndBenchmark.Target("PostgreSQL", url);
-        for (int i = 0; i < 2; i++) {
-            EndToEndBenchmark.maxThroughput(target, "warm-up", 1_000, workflows / 2, false);
-            EndToEndBenchmark.maxThroughput(target, "warm-up", 1_000, workflows / 2, true);
-        }
-        List<Double> with = new ArrayList<>();
-        List<Double> without = new ArrayList<>();
-        for (int rep = 0; rep < reps; rep++) {
-            without.add(EndToEndBenchmark.maxThroughput(target, "without", 1_000, workflows, false).eventsPerSecond());
-            with.add(EndToEndBenchmark.maxThroughput(target, "with", 1_000, workflows, true).eventsPerSecond());
-            System.out.printf(Locale.ROOT, "rep %d: without %,.0f  with %,.0f events/s%n", rep + 1, without.getLast(),
-                    with.getLast());
-        }
-        double medianWith = median(with);
-        double medianWithout = median(without);
-        System.out.printf(Locale.ROOT, "median: without outbox %,.0f, with outbox %,.0f events/s: %.1f%% cost%n",
-                medianWithout, medianWith, 100 * (1 - medianWith / medianWithout));
-    }
-
-    private static double median(List<Double> values) {
-        List<Double> sorted = values.stream().sorted().toList();
-        return sorted.get(sorted.size() / 2);
+        Map<String, Stats> stats = new Alternating()
+                .variant("without", label -> EndToEndBenchmark.maxThroughput(target, label, 1_000, workflows, false)
+                        .eventsPerSecond())
+                .variant("with", label -> EndToEndBenchmark.maxThroughput(target, label, 1_000, workflows, true)
+                        .eventsPerSecond())
+                .run(2, reps, "events/s");
+        System.out.printf(Locale.ROOT, "the outbox costs %.1f%%%n",
+                100 * (1 - stats.get("with").median() / stats.get("without").median()));
     }
 }
