@@ -10,8 +10,6 @@ import dev.taskevents.api.Shards;
 import dev.taskevents.api.spi.ShardLeases;
 import dev.taskevents.api.spi.StoreException;
 import dev.taskevents.api.spi.TaskInstanceStore;
-import dev.taskevents.engine.ClusterSettings;
-import dev.taskevents.engine.ClusterView;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
@@ -46,34 +44,9 @@ class ServeClusterTest {
     private final List<AutoCloseable> toClose = new ArrayList<>();
     private final String url = "jdbc:h2:mem:serve-cluster-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
 
-    /** One node: its store, engine and server, listening where it advertises. */
-    private record Node(String address, TaskEventEngine engine, EventServer server) {
-        URI uri(String path) {
-            return URI.create(address + path);
-        }
 
-        List<Integer> active() {
-            return engine.cluster().orElseThrow().owned().stream()
-                    .filter(o -> o.state() == ClusterView.ShardState.ACTIVE).map(ClusterView.OwnedShard::shard).toList();
-        }
-    }
-
-    private Node node(String name) throws Exception {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
-        String address = "http://127.0.0.1:" + port;
-        TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url).withShardCount(SHARDS).withMaximumPoolSize(4));
-        toClose.add(store);
-        TaskEventEngine engine = TaskEventEngine.builder().store(store).cluster(ClusterSettings.builder().nodeName(name)
-                .advertisedAddress(address).lease(Duration.ofSeconds(3)).renewInterval(Duration.ofMillis(200)).build())
-                .build();
-        toClose.add(engine);
-        EventServer server = new EventServer(engine, store, ServerSettings.local(port, 1 << 20));
-        server.start();
-        toClose.add(() -> server.stop(Duration.ZERO));
-        return new Node(address, engine, server);
+    private ServeClusterNode node(String name) throws Exception {
+        return ServeClusterNode.start(name, url, SHARDS, false, toClose);
     }
 
     @AfterEach
@@ -83,12 +56,12 @@ class ServeClusterTest {
         }
     }
 
-    private HttpResponse<String> post(Node node, String path, String body) throws Exception {
+    private HttpResponse<String> post(ServeClusterNode node, String path, String body) throws Exception {
         return http.send(HttpRequest.newBuilder(node.uri(path)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
-    private HttpResponse<String> get(Node node, String path) throws Exception {
+    private HttpResponse<String> get(ServeClusterNode node, String path) throws Exception {
         return http.send(HttpRequest.newBuilder(node.uri(path)).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
@@ -108,8 +81,8 @@ class ServeClusterTest {
 
     @Test
     void misdirectedEventsNameTheOwnerAndTheClusterIsShown() throws Exception {
-        Node a = node("a");
-        Node b = node("b");
+        ServeClusterNode a = node("a");
+        ServeClusterNode b = node("b");
         // Each serves 2 of the 4 shards, and a's shard map (which Moved answers name owners from) has
         // seen b take its two.
         String bId = b.engine().cluster().orElseThrow().nodeId();
@@ -195,7 +168,7 @@ class ServeClusterTest {
      */
     @Test
     void theClusterResourceAnswersFromTheLastRoundWithoutAskingTheStore() throws Exception {
-        Node a = node("a");
+        ServeClusterNode a = node("a");
         String aId = a.engine().cluster().orElseThrow().nodeId();
         // A round after the one that took the shards has read them as a's.
         Await.until(() -> a.active().size() == SHARDS && a.engine().cluster().orElseThrow().shardMap().stream()
@@ -247,7 +220,7 @@ class ServeClusterTest {
         assertEquals(404, r.statusCode());
         assertEquals("this node does not run in cluster mode (serve --cluster)", json.readTree(r.body()).get("error").asText());
         assertNull(engine.cluster().orElse(null));
-        assertTrue(!get(new Node("http://127.0.0.1:" + server.address().getPort(), engine, server), "/metrics").body()
+        assertTrue(!get(new ServeClusterNode("http://127.0.0.1:" + server.address().getPort(), engine, server), "/metrics").body()
                 .contains("taskevents_cluster_"), "no cluster metrics outside cluster mode");
     }
 }

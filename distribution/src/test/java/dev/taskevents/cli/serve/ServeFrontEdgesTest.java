@@ -7,14 +7,10 @@ import dev.taskevents.api.spi.FeedPage;
 import dev.taskevents.api.spi.StateEventFeed;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.testkit.Await;
-import dev.taskevents.testkit.TempDirs;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -22,15 +18,13 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * serve's HTTP front at its edges: a chunked body as large as the byte budget, a TLS handshake
- * trickled a byte at a time, a body paused while the server drains, and a stop with parked polls
- * whose clients do not read.
+ * serve's HTTP front at its edges: a chunked body as large as the byte budget, a body paused
+ * while the server drains, and a stop with parked polls whose clients do not read. (A trickled
+ * TLS handshake: {@link ServeSecurityTest}.)
  */
 class ServeFrontEdgesTest {
     private final HeldStore store = new HeldStore();
@@ -74,51 +68,6 @@ class ServeFrontEdgesTest {
             server = null;
             engine.close();
             assertTrue(text.startsWith("HTTP/1.1 408"), text);
-        }
-    }
-
-    /**
-     * A TLS handshake trickled a byte at a time (each byte resets the idle timeout) is closed once
-     * it has taken longer than {@code bodyReadTimeout}, as a trickled request head is.
-     */
-    @Test
-    void aTlsHandshakeTrickledPastTheHeadTimeIsClosed() throws Exception {
-        Path dir = TempDirs.create("tls-review");
-        Path keystore = dir.resolve("server.p12");
-        Path passwordFile = dir.resolve("password");
-        Files.writeString(passwordFile, "changeit-secret\n");
-        Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                "-genkeypair", "-alias", "taskevents", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
-                "CN=localhost", "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12",
-                "-keystore", keystore.toString(), "-storepass", "changeit-secret").redirectErrorStream(true).start();
-        keytool.getInputStream().readAllBytes();
-        assertTrue(keytool.waitFor(60, TimeUnit.SECONDS) && keytool.exitValue() == 0);
-        SSLContext tls = Credentials.tls(keystore.toString(), passwordFile.toString());
-        start(ServerSettings.builder(new InetSocketAddress("127.0.0.1", 0)).maxBodyBytes(1 << 20)
-                .bodyReadTimeout(Duration.ofSeconds(2)).tls(tls));
-        try (Socket socket = new Socket("127.0.0.1", server.address().getPort())) {
-            CountDownLatch closed = new CountDownLatch(1);
-            InputStream in = socket.getInputStream();
-            Thread.ofPlatform().daemon().start(() -> {
-                try {
-                    while (in.read() >= 0) {
-                        // until the server closes
-                    }
-                } catch (java.io.IOException e) {
-                    // closed
-                }
-                closed.countDown();
-            });
-            OutputStream out = socket.getOutputStream();
-            out.write(new byte[] {0x16, 0x03, 0x01, 0x40, 0x00}); // a handshake record of 16 KiB, to come
-            out.flush();
-            long start = System.nanoTime();
-            while (closed.getCount() > 0 && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(20)) {
-                out.write(0x01);
-                out.flush();
-                closed.await(500, TimeUnit.MILLISECONDS);
-            }
-            assertEquals(0, closed.getCount(), "the server kept a trickled TLS handshake open for 20 s");
         }
     }
 

@@ -126,14 +126,7 @@ class ServeSecurityTest {
     void httpsWithASelfSignedCertificateMadeNow() throws Exception {
         Path dir = TempDirs.create("tls");
         Path keystore = dir.resolve("server.p12");
-        Path passwordFile = dir.resolve("password");
-        Files.writeString(passwordFile, "changeit-secret\n");
-        Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                "-genkeypair", "-alias", "taskevents", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
-                "CN=localhost", "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-validity", "2", "-storetype", "PKCS12",
-                "-keystore", keystore.toString(), "-storepass", "changeit-secret").redirectErrorStream(true).start();
-        String keytoolOut = new String(keytool.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(keytool.waitFor(60, TimeUnit.SECONDS) && keytool.exitValue() == 0, keytoolOut);
+        Path passwordFile = selfSignedKeystore(keystore);
 
         start(List.of(TOKEN_A), false, Credentials.tls(keystore.toString(), passwordFile.toString()), 64,
                 Duration.ofSeconds(10));
@@ -160,6 +153,29 @@ class ServeSecurityTest {
     @Test
     void aSlowClientDoesNotHoldAConnectionForever() throws Exception {
         start(List.of(), true, null, 64, Duration.ofSeconds(2));
+        byte[] head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII);
+        assertTrue(closedWhileTrickling(head, (byte) 'a'), "the server kept a trickling connection open for 40 s");
+    }
+
+    /**
+     * A TLS handshake trickled a byte at a time (each byte resets the idle timeout) is closed once
+     * it has taken longer than {@code bodyReadTimeout}, as a trickled request head is.
+     */
+    @Test
+    void aTlsHandshakeTrickledPastTheHeadTimeIsClosed() throws Exception {
+        Path dir = TempDirs.create("tls-trickle");
+        Path keystore = dir.resolve("server.p12");
+        Path passwordFile = selfSignedKeystore(keystore);
+        start(List.of(), true, Credentials.tls(keystore.toString(), passwordFile.toString()), 64, Duration.ofSeconds(2));
+        byte[] record = {0x16, 0x03, 0x01, 0x40, 0x00}; // the header of a 16 KiB handshake record, to come
+        assertTrue(closedWhileTrickling(record, (byte) 0x01), "the server kept a trickled TLS handshake open for 40 s");
+    }
+
+    /**
+     * Sends {@code first}, then {@code each} every 500 ms, until the server closes the connection
+     * or 40 s passed (a guard: the server's bound is far below it); whether it closed.
+     */
+    private boolean closedWhileTrickling(byte[] first, byte each) throws Exception {
         try (Socket socket = new Socket("127.0.0.1", server.address().getPort())) {
             CountDownLatch closed = new CountDownLatch(1);
             InputStream in = socket.getInputStream();
@@ -174,20 +190,32 @@ class ServeSecurityTest {
                 closed.countDown();
             });
             OutputStream out = socket.getOutputStream();
-            byte[] head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII);
-            out.write(head);
+            out.write(first);
             long start = System.nanoTime();
             try {
                 while (closed.getCount() > 0 && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(40)) {
-                    out.write('a');
+                    out.write(each);
                     out.flush();
                     closed.await(500, TimeUnit.MILLISECONDS);
                 }
             } catch (java.io.IOException writeFailed) {
                 closed.await(5, TimeUnit.SECONDS);
             }
-            assertEquals(0, closed.getCount(), "the server kept a trickling connection open for 40 s");
+            return closed.getCount() == 0;
         }
+    }
+
+    /** Makes a self-signed certificate for 127.0.0.1 in {@code keystore}; returns its password file. */
+    private static Path selfSignedKeystore(Path keystore) throws Exception {
+        Path passwordFile = keystore.resolveSibling("password");
+        Files.writeString(passwordFile, "changeit-secret\n");
+        Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair", "-alias", "taskevents", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
+                "CN=localhost", "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-validity", "2", "-storetype", "PKCS12",
+                "-keystore", keystore.toString(), "-storepass", "changeit-secret").redirectErrorStream(true).start();
+        String keytoolOut = new String(keytool.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(keytool.waitFor(60, TimeUnit.SECONDS) && keytool.exitValue() == 0, keytoolOut);
+        return passwordFile;
     }
 
     @Test

@@ -7,15 +7,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.taskevents.api.spi.TaskInstanceStore;
-import dev.taskevents.engine.ClusterSettings;
-import dev.taskevents.engine.ClusterView;
 import dev.taskevents.engine.TaskEventEngine;
-import dev.taskevents.storage.jdbc.JdbcStoreOptions;
-import dev.taskevents.storage.jdbc.JdbcStores;
 import dev.taskevents.testkit.Await;
 import dev.taskevents.testkit.TempDirs;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -51,16 +46,6 @@ class StatusPageTest {
     private final List<AutoCloseable> toClose = new ArrayList<>();
     private final String url = "jdbc:h2:mem:status-page-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
 
-    private record Node(String address, TaskEventEngine engine) {
-        List<Integer> active() {
-            return engine.cluster().orElseThrow().owned().stream()
-                    .filter(o -> o.state() == ClusterView.ShardState.ACTIVE).map(ClusterView.OwnedShard::shard).toList();
-        }
-
-        String id() {
-            return engine.cluster().orElseThrow().nodeId();
-        }
-    }
 
     private static void assumeChromium() {
         boolean required = "true".equals(System.getenv("TASKEVENTS_TEST_REQUIRE_BROWSER"));
@@ -72,23 +57,8 @@ class StatusPageTest {
                 + " (apt-get install chromium); skipped");
     }
 
-    private Node node(String name) throws Exception {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
-        String address = "http://127.0.0.1:" + port;
-        TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url).withShardCount(SHARDS).withMaximumPoolSize(4));
-        toClose.add(store);
-        TaskEventEngine engine = TaskEventEngine.builder().store(store).stateFeed(Duration.ofHours(1))
-                .cluster(ClusterSettings.builder().nodeName(name).advertisedAddress(address)
-                        .lease(Duration.ofSeconds(3)).renewInterval(Duration.ofMillis(200)).build())
-                .build();
-        toClose.add(engine);
-        EventServer server = new EventServer(engine, store, ServerSettings.local(port, 1 << 20));
-        server.start();
-        toClose.add(() -> server.stop(Duration.ZERO));
-        return new Node(address, engine);
+    private ServeClusterNode node(String name) throws Exception {
+        return ServeClusterNode.start(name, url, SHARDS, true, toClose);
     }
 
     @AfterEach
@@ -101,8 +71,8 @@ class StatusPageTest {
     @Test
     void showsBothNodesTheirShardsAndTheThroughput() throws Exception {
         assumeChromium();
-        Node a = node("a");
-        Node b = node("b");
+        ServeClusterNode a = node("a");
+        ServeClusterNode b = node("b");
         Await.until(() -> a.active().size() == SHARDS / 2 && b.active().size() == SHARDS / 2
                 && ownersSeenBy(a).equals(Map.of(a.id(), SHARDS / 2, b.id(), SHARDS / 2)));
         // RUNNING events for a's shards, applied by a: its throughput chart has a non-zero second, and
@@ -132,7 +102,7 @@ class StatusPageTest {
 
         String dom = render(a.address() + "/", "cluster");
         Map<String, Integer> owners = ownersSeenBy(a);
-        for (Node n : List.of(a, b)) {
+        for (ServeClusterNode n : List.of(a, b)) {
             assertTrue(dom.contains("data-node=\"" + n.id() + "\""), "the node table lists " + n.id() + ": " + dom);
             assertEquals(owners.get(n.id()).intValue(), count(dom, "data-owner=\"" + n.id() + "\""),
                     "the shard grid colours as many shards for " + n.id() + " as /v1/cluster gives it");
@@ -174,7 +144,7 @@ class StatusPageTest {
     }
 
     /** Owners and their shard counts in {@code node}'s {@code /v1/cluster}. */
-    private Map<String, Integer> ownersSeenBy(Node node) {
+    private Map<String, Integer> ownersSeenBy(ServeClusterNode node) {
         JsonNode cluster;
         try {
             cluster = json.readTree(http.send(HttpRequest.newBuilder(URI.create(node.address() + "/v1/cluster")).GET()
@@ -194,7 +164,7 @@ class StatusPageTest {
         return owners;
     }
 
-    private HttpResponse<String> post(Node node, String path, String body) throws Exception {
+    private HttpResponse<String> post(ServeClusterNode node, String path, String body) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(node.address() + path))
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }

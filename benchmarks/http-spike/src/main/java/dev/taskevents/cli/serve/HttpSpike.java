@@ -75,7 +75,7 @@ public final class HttpSpike {
                 .stateFeed(Duration.ofHours(24)).build();
         createTasks(store, tasks);
         analyze(url);
-        SpikeHandlers handlers = new SpikeHandlers(engine, store.stateFeed().orElseThrow(), JdbcStores.redact(url));
+        SpikeHandlers handlers = new SpikeHandlers(engine, store.stateFeed().orElseThrow());
         List<SpikeFronts.Front> fronts = List.of(SpikeFronts.serve(engine, store), SpikeFronts.jdk(handlers),
                 SpikeFronts.helidon(handlers), SpikeFronts.jetty(handlers));
         try {
@@ -83,7 +83,7 @@ public final class HttpSpike {
                 checkFeed(front, store.stateFeed().orElseThrow().head());
             }
             int hold = Integer.parseInt(options.getOrDefault("hold", "0"));
-            if (hold > 0) { // for a look at the status page: serve, measure nothing
+            if (hold > 0) { // serve, measure nothing
                 fronts.forEach(front -> System.out.printf("%s: http://127.0.0.1:%d/%n", front.name(), front.port()));
                 System.out.flush();
                 Thread.sleep(TimeUnit.SECONDS.toMillis(hold));

@@ -111,10 +111,7 @@ final class SpikeFronts {
                 .routing(routing -> routing
                         .post("/v1/events", (req, res) -> send(res, handlers.postEvents(req.content().inputStream())))
                         .get("/v1/state-events", (req, res) -> send(res, handlers.stateEvents(
-                                first(req, "after"), first(req, "limit"), first(req, "wait"))))
-                        .get("/v1/status", (req, res) -> send(res, handlers.status()))
-                        .get("/", (req, res) -> send(res, handlers.page()))
-                        .get("/status", (req, res) -> send(res, handlers.page())))
+                                first(req, "after"), first(req, "limit"), first(req, "wait")))))
                 .build()
                 .start();
         return front("Helidon SE 4.5 WebServer", server.port(), server::stop);

@@ -1,8 +1,6 @@
 package dev.taskevents.cli.serve;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.taskevents.api.Acknowledgement;
 import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskEvent;
@@ -11,23 +9,18 @@ import dev.taskevents.api.spi.FeedPage;
 import dev.taskevents.api.spi.FeedPositionAheadException;
 import dev.taskevents.api.spi.FeedPositionExpiredException;
 import dev.taskevents.api.spi.StateEventFeed;
-import dev.taskevents.engine.EngineStats;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.engine.executor.QueueFullException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
@@ -57,23 +50,10 @@ final class SpikeHandlers {
     private final Condition appended = lock.newCondition();
     /** Bumped by the feed's listener after each local commit that appended; guarded by {@link #lock}. */
     private long appends;
-    private final StatusSeries series = new StatusSeries();
-    private final AtomicInteger inFlight = new AtomicInteger();
-    private final AtomicInteger parked = new AtomicInteger();
-    private final LongAdder refused = new LongAdder();
-    private final Instant started = Instant.now();
-    private final String storeName;
-    private final byte[] page;
 
-    SpikeHandlers(TaskEventEngine engine, StateEventFeed feed, String storeName) {
+    SpikeHandlers(TaskEventEngine engine, StateEventFeed feed) {
         this.engine = engine;
         this.feed = feed;
-        this.storeName = storeName;
-        try (InputStream in = SpikeHandlers.class.getResourceAsStream("status.html")) {
-            this.page = in.readAllBytes();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
         feed.addListener(() -> {
             lock.lock();
             try {
@@ -86,9 +66,8 @@ final class SpikeHandlers {
     }
 
     /**
-     * The spike's routes, for a server without routing of its own: {@code POST /v1/events},
-     * {@code GET /v1/state-events}, {@code GET /v1/status}, and the page at {@code GET /} and
-     * {@code /status}; 404 otherwise.
+     * The spike's routes, for a server without routing of its own: {@code POST /v1/events} and
+     * {@code GET /v1/state-events}; 404 otherwise.
      */
     Answer route(String method, String path, Function<String, String> query, Supplier<InputStream> body) {
         boolean get = method.equals("GET");
@@ -96,28 +75,11 @@ final class SpikeHandlers {
             return postEvents(body.get());
         } else if (path.equals("/v1/state-events") && get) {
             return stateEvents(query.apply("after"), query.apply("limit"), query.apply("wait"));
-        } else if (path.equals("/v1/status") && get) {
-            return status();
-        } else if ((path.equals("/") || path.equals("/status")) && get) {
-            return page();
         }
         return error(404, "no such resource");
     }
 
     Answer postEvents(InputStream body) {
-        inFlight.incrementAndGet();
-        try {
-            Answer answer = acknowledged(body);
-            if (answer.status() == 503) {
-                refused.increment();
-            }
-            return answer;
-        } finally {
-            inFlight.decrementAndGet();
-        }
-    }
-
-    private Answer acknowledged(InputStream body) {
         List<TaskEvent> events;
         try {
             events = json.events(body);
@@ -125,7 +87,6 @@ final class SpikeHandlers {
             return error(e.status, e.getMessage());
         }
         List<CompletableFuture<Acknowledgement>> acks = new ArrayList<>(events.size());
-        long submitted = System.nanoTime();
         for (TaskEvent event : events) {
             try {
                 acks.add(engine.submit(event));
@@ -139,7 +100,6 @@ final class SpikeHandlers {
             out.writeArrayFieldStart("acks");
             for (CompletableFuture<Acknowledgement> ack : acks) {
                 json.writeAck(out, ack.get(ACK_TIMEOUT_SECONDS, TimeUnit.SECONDS));
-                series.record(Instant.now().getEpochSecond(), System.nanoTime() - submitted);
             }
             out.writeEndArray();
             out.writeEndObject();
@@ -184,7 +144,6 @@ final class SpikeHandlers {
                 return new Answer(200, page(after, page));
             }
             lock.lock();
-            parked.incrementAndGet();
             try {
                 while (appends == seen && left > 0) {
                     left = appended.awaitNanos(left);
@@ -193,46 +152,8 @@ final class SpikeHandlers {
                 Thread.currentThread().interrupt();
                 return error(503, "interrupted");
             } finally {
-                parked.decrementAndGet();
                 lock.unlock();
             }
-        }
-    }
-
-    /** {@code GET /} and {@code /status}: the status page. */
-    Answer page() {
-        return new Answer(200, "text/html; charset=utf-8", page);
-    }
-
-    /** {@code GET /v1/status}: what the status page shows, but the cluster ({@code /v1/cluster}). */
-    Answer status() {
-        EngineStats s = engine.stats();
-        ObjectNode body = json.mapper.createObjectNode();
-        Duration up = Duration.between(started, Instant.now());
-        body.putObject("node").put("name", "spike").put("store", storeName)
-                .put("uptime", up.toHours() + "h " + up.toMinutesPart() + "m " + up.toSecondsPart() + "s");
-        StatusSeries.Snapshot snapshot = series.snapshot(Instant.now().getEpochSecond());
-        ObjectNode perSecond = body.putObject("series").put("intervalSeconds", 1)
-                .put("endsAt", Instant.ofEpochSecond(snapshot.endSecond()).toString());
-        ArrayNode events = perSecond.putArray("events");
-        ArrayNode p50 = perSecond.putArray("ackP50Ms");
-        ArrayNode p99 = perSecond.putArray("ackP99Ms");
-        for (int i = 0; i < snapshot.events().length; i++) {
-            events.add(snapshot.events()[i]);
-            p50.add(Math.round(snapshot.p50Ms()[i] * 100) / 100.0);
-            p99.add(Math.round(snapshot.p99Ms()[i] * 100) / 100.0);
-        }
-        body.putObject("outcomes").put("applied", s.applied()).put("duplicate", s.duplicates())
-                .put("stale", s.stale()).put("rejected", s.rejected()).put("moved", s.moved())
-                .put("failed", s.failed());
-        body.put("inFlight", inFlight.get()).put("refused503", refused.sum());
-        body.putObject("feed").put("head", feed.head()).put("oldest", feed.prunedThrough() + 1)
-                .put("parkedPolls", parked.get()).putNull("cleanerLastRun");
-        body.putArray("errors");
-        try {
-            return new Answer(200, json.mapper.writeValueAsBytes(body));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 
