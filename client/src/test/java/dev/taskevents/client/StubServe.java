@@ -240,7 +240,7 @@ final class StubServe implements AutoCloseable {
     void publish(long workflow, long task, String eventId, long version) {
         feedLock.lock();
         try {
-            long position = feed.size() + 1;
+            long position = feed.size() + 1L;
             feed.add("{\"cursor\":\"c" + position + "\",\"workflowInstanceId\":" + workflow + ",\"taskInstanceId\":" + task
                     + ",\"eventType\":\"RESULT\",\"state\":\"SUCCESS\",\"eventId\":" + Json.quote(eventId)
                     + ",\"version\":" + version + ",\"committedAt\":\"2026-11-27T09:00:00.123456Z\"}");

@@ -1,6 +1,7 @@
 package dev.taskevents.client;
 
 import static dev.taskevents.client.Events.running;
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -46,7 +47,7 @@ class TlsTest {
                 "-groupname", "secp256r1", "-dname", "CN=taskevents test", "-ext", "san=ip:127.0.0.1", "-validity", "2",
                 "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", new String(PASSWORD))
                 .redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes());
+        String output = new String(p.getInputStream().readAllBytes(), UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "keytool: " + output);
         keys = KeyStore.getInstance("PKCS12");
         try (InputStream in = Files.newInputStream(store)) {

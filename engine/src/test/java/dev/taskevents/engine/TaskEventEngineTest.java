@@ -293,7 +293,7 @@ class TaskEventEngineTest {
     @Test
     void aFailedSnapshotLoadFailsOnlyItsOwnEvent() throws Exception {
         for (int round = 0; round < 20; round++) {
-            long wf = 1_000 + round;
+            long wf = 1_000L + round;
             List<TaskInstance> rows = new ArrayList<>();
             for (int t = 1; t <= 10; t++) {
                 rows.add(TaskInstance.submitted(wf * 100 + t, wf, "t" + t, T));
@@ -529,7 +529,7 @@ class TaskEventEngineTest {
         int tasksPerThread = 50;
         long[] ids = new long[threads * tasksPerThread];
         for (int i = 0; i < ids.length; i++) {
-            ids[i] = i + 1;
+            ids[i] = i + 1L;
         }
         register(ids);
         engine.close();

@@ -77,7 +77,7 @@ public final class Json {
                 case '\r' -> out.append("\\r");
                 case '\t' -> out.append("\\t");
                 default -> {
-                    if (c < 0x20 || Character.isSurrogate(c) && !pairedAt(text, i)) {
+                    if (c < 0x20 || (Character.isSurrogate(c) && !pairedAt(text, i))) {
                         out.append(String.format("\\u%04x", (int) c));
                     } else {
                         out.append(c);
@@ -110,7 +110,7 @@ public final class Json {
             case 'f' -> literal("false", Boolean.FALSE);
             case 'n' -> literal("null", NULL);
             default -> {
-                if (c == '-' || c >= '0' && c <= '9') {
+                if (c == '-' || (c >= '0' && c <= '9')) {
                     yield number();
                 }
                 throw error("unexpected character '" + printable(c) + "'");

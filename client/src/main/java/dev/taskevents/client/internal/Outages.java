@@ -67,7 +67,7 @@ final class Outages {
         synchronized (n) { // logged under the node's monitor, so its lines come in the order decided
             long now = nanoClock.getAsLong();
             long[] last = n.logged.get(kind); // {when, answered since (1) or not (0)}
-            if (last == null || last[1] == 1 && now - last[0] >= RELOG_AFTER.toNanos()) {
+            if (last == null || (last[1] == 1 && now - last[0] >= RELOG_AFTER.toNanos())) {
                 n.logged.put(kind, new long[] {now, 0});
                 n.warnedSinceAnswer = true;
                 log.log(System.Logger.Level.WARNING, "taskevents client: " + node + " did not answer usefully ("

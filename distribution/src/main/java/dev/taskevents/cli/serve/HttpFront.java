@@ -459,25 +459,36 @@ final class HttpFront {
         void closeStalledHeads() {
             long now = System.nanoTime();
             connections.forEach((connection, seen) -> {
-                if (connection instanceof SslConnection) {
-                    if (seen.handshaking && now - seen.openedAt >= headTimeoutNanos) {
-                        connection.getEndPoint().close();
-                    }
-                    return;
-                }
-                long messages = connection.getMessagesIn();
-                long bytes = connection.getBytesIn();
-                if (seen.handling.get() > 0 || messages != seen.messages) {
-                    seen.headSince = NONE;
-                } else if (bytes != seen.bytes && seen.headSince == NONE) {
-                    seen.headSince = now;
-                }
-                seen.messages = messages;
-                seen.bytes = bytes;
-                if (seen.headSince != NONE && now - seen.headSince >= headTimeoutNanos) {
-                    connection.getEndPoint().close();
+                try {
+                    check(connection, seen, now);
+                } catch (RuntimeException e) {
+                    // One connection's failure must not end the periodic check, which stops at its
+                    // first exception: it is logged, and the next round looks again.
+                    LOG.log(System.Logger.Level.WARNING, "checking a connection for a stalled head failed: "
+                            + FailureText.describe(e));
                 }
             });
+        }
+
+        private void check(Connection connection, Seen seen, long now) {
+            if (connection instanceof SslConnection) {
+                if (seen.handshaking && now - seen.openedAt >= headTimeoutNanos) {
+                    connection.getEndPoint().close();
+                }
+                return;
+            }
+            long messages = connection.getMessagesIn();
+            long bytes = connection.getBytesIn();
+            if (seen.handling.get() > 0 || messages != seen.messages) {
+                seen.headSince = NONE;
+            } else if (bytes != seen.bytes && seen.headSince == NONE) {
+                seen.headSince = now;
+            }
+            seen.messages = messages;
+            seen.bytes = bytes;
+            if (seen.headSince != NONE && now - seen.headSince >= headTimeoutNanos) {
+                connection.getEndPoint().close();
+            }
         }
     }
 }

@@ -92,7 +92,7 @@ class ChunkedBodyTest {
             Thread writer = Thread.ofPlatform().daemon().start(() -> {
                 try {
                     chunk(out, "[".getBytes(StandardCharsets.US_ASCII), 1);
-                    byte[] next = (",").getBytes(StandardCharsets.US_ASCII);
+                    byte[] next = ",".getBytes(StandardCharsets.US_ASCII);
                     for (long sent = 1; sent < LIMIT * 3L / 2; sent += EVENT.length + 1) {
                         if (sent > 1) {
                             chunk(out, next, 1);

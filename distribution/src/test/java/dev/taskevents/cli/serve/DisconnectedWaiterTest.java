@@ -51,7 +51,7 @@ class DisconnectedWaiterTest {
         int port = server.address().getPort();
         try (Socket gone = new Socket("127.0.0.1", port)) {
             OutputStream out = gone.getOutputStream();
-            out.write(("GET /v1/state-events?after=latest&wait=60 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            out.write("GET /v1/state-events?after=latest&wait=60 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
                     .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             Await.until(() -> server.parkedPolls() == 1);

@@ -107,7 +107,7 @@ class IdleFeedReaderTest {
     private long readsWhileWaiting(FeedReader reader) throws Exception {
         Thread t = Thread.ofPlatform().daemon().unstarted(() -> {
             try {
-                reader.hasNext();
+                var unused = reader.hasNext(); // waits until the reader is closed
             } catch (RuntimeException e) {
                 // closed
             }
@@ -139,7 +139,7 @@ class IdleFeedReaderTest {
         FeedReader first = c.feed(FeedCursor.LATEST, 1000, Duration.ofSeconds(30));
         Thread t = Thread.ofPlatform().daemon().start(() -> {
             try {
-                first.hasNext();
+                var unused = first.hasNext(); // waits until the reader is closed
             } catch (RuntimeException e) {
                 // closed
             }
@@ -161,10 +161,10 @@ class IdleFeedReaderTest {
         Flow.Publisher<FeedItem> p = client().feedPublisher(FeedCursor.LATEST, 1000, Duration.ZERO);
         Flow.Subscription[] sub = new Flow.Subscription[1];
         long during = readsOverTheWindow(() -> p.subscribe(new Flow.Subscriber<>() {
-            public void onSubscribe(Flow.Subscription s) { sub[0] = s; s.request(1); }
-            public void onNext(FeedItem item) { }
-            public void onError(Throwable t) { }
-            public void onComplete() { }
+            @Override public void onSubscribe(Flow.Subscription s) { sub[0] = s; s.request(1); }
+            @Override public void onNext(FeedItem item) { }
+            @Override public void onError(Throwable t) { }
+            @Override public void onComplete() { }
         }));
         sub[0].cancel();
         assertTrue(during < MOST_READS, "publisher wait=0: " + during + " feed reads in " + WINDOW);

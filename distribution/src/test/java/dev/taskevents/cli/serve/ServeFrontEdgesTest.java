@@ -73,13 +73,13 @@ class ServeFrontEdgesTest {
 
     /** A feed that is always empty. */
     private static final class EmptyFeed implements StateEventFeed {
-        public long feedId() { return 7; }
-        public FeedPage read(long after, int limit) { return new FeedPage(List.of(), 0, false); }
-        public long head() { return 0; }
-        public long prunedThrough() { return 0; }
-        public long prune(Duration retention, int maxEvents) { return 0; }
-        public void addListener(Runnable appended) { }
-        public void removeListener(Runnable appended) { }
+        @Override public long feedId() { return 7; }
+        @Override public FeedPage read(long after, int limit) { return new FeedPage(List.of(), 0, false); }
+        @Override public long head() { return 0; }
+        @Override public long prunedThrough() { return 0; }
+        @Override public long prune(Duration retention, int maxEvents) { return 0; }
+        @Override public void addListener(Runnable appended) { }
+        @Override public void removeListener(Runnable appended) { }
     }
 
     /** A parked poll whose answer blocks, as a write to a client that reads nothing does, until released. */
@@ -91,14 +91,14 @@ class ServeFrontEdgesTest {
             this.release = release;
         }
 
-        public String method() { return "GET"; }
-        public String path() { return "/v1/state-events"; }
-        public String rawQuery() { return "wait=60"; }
-        public String header(String name) { return null; }
-        public int read(byte[] into, int offset, int length, long deadlineNanos) { return -1; }
-        public void setHeader(String name, String value) { }
+        @Override public String method() { return "GET"; }
+        @Override public String path() { return "/v1/state-events"; }
+        @Override public String rawQuery() { return "wait=60"; }
+        @Override public String header(String name) { return null; }
+        @Override public int read(byte[] into, int offset, int length, long deadlineNanos) { return -1; }
+        @Override public void setHeader(String name, String value) { }
 
-        public void respond(int code, String contentType, byte[] body, int length) {
+        @Override public void respond(int code, String contentType, byte[] body, int length) {
             try {
                 release.await();
             } catch (InterruptedException e) {
@@ -107,7 +107,7 @@ class ServeFrontEdgesTest {
             status.complete(code);
         }
 
-        public void close() { }
+        @Override public void close() { }
     }
 
     /**

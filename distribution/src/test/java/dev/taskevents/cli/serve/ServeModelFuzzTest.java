@@ -194,7 +194,7 @@ class ServeModelFuzzTest {
         try {
             for (int i = 0; i < requests; i++) {
                 if (tasks.isEmpty() || random.nextInt(12) == 0) {
-                    long id = tasks.size() + 1;
+                    long id = tasks.size() + 1L;
                     long workflow = 1 + id % 5;
                     HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(base
                             + "/v1/task-instances")).POST(HttpRequest.BodyPublishers.ofString("{\"id\":" + id

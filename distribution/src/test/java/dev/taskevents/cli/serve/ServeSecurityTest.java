@@ -224,7 +224,7 @@ class ServeSecurityTest {
         try (Socket socket = new Socket("127.0.0.1", server.address().getPort())) {
             socket.setSoTimeout(30_000);
             OutputStream out = socket.getOutputStream();
-            out.write(("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            out.write("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"
                     .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             CompletableFuture<String> status = CompletableFuture.supplyAsync(() -> {

@@ -299,18 +299,18 @@ class StateEventsEndpointTest {
         StateEventFeed real = memory.stateFeed().orElseThrow();
         boolean[] down = {false};
         StateEventFeed failing = new StateEventFeed() {
-            public long feedId() { return real.feedId(); }
-            public FeedPage read(long after, int limit) {
+            @Override public long feedId() { return real.feedId(); }
+            @Override public FeedPage read(long after, int limit) {
                 if (down[0]) {
                     throw new StoreException("the database is down (test)");
                 }
                 return real.read(after, limit);
             }
-            public long head() { return real.head(); }
-            public long prunedThrough() { return real.prunedThrough(); }
-            public long prune(Duration retention, int maxEvents) { return real.prune(retention, maxEvents); }
-            public void addListener(Runnable appended) { real.addListener(appended); }
-            public void removeListener(Runnable appended) { real.removeListener(appended); }
+            @Override public long head() { return real.head(); }
+            @Override public long prunedThrough() { return real.prunedThrough(); }
+            @Override public long prune(Duration retention, int maxEvents) { return real.prune(retention, maxEvents); }
+            @Override public void addListener(Runnable appended) { real.addListener(appended); }
+            @Override public void removeListener(Runnable appended) { real.removeListener(appended); }
         };
         start(new ForwardingTaskInstanceStore(memory) {
             @Override

@@ -33,7 +33,7 @@ final class LoggedFailure extends RuntimeException {
         // Not every IllegalArgumentException: NumberFormatException and its kin quote their input;
         // this project's own refusals (the JDBC store's names the SQL state only) are kept.
         boolean safe = e instanceof StoreException || e.getClass() == IllegalArgumentException.class
-                || e instanceof IllegalArgumentException && e.getClass().getName().startsWith("dev.taskevents.");
+                || (e instanceof IllegalArgumentException && e.getClass().getName().startsWith("dev.taskevents."));
         String shown = e.getClass().getName() + (safe && e.getMessage() != null ? ": " + e.getMessage() : "");
         LoggedFailure copy = new LoggedFailure(shown, of(e.getCause(), depth + 1));
         copy.setStackTrace(e.getStackTrace());

@@ -77,18 +77,18 @@ class FeedCleanerTest {
             StateEventFeed real = store.stateFeed().orElseThrow();
             AtomicInteger calls = new AtomicInteger();
             StateEventFeed failingTwice = new StateEventFeed() {
-                public long feedId() { return real.feedId(); }
-                public FeedPage read(long after, int limit) { return real.read(after, limit); }
-                public long head() { return real.head(); }
-                public long prunedThrough() { return real.prunedThrough(); }
-                public long prune(Duration retention, int maxEvents) {
+                @Override public long feedId() { return real.feedId(); }
+                @Override public FeedPage read(long after, int limit) { return real.read(after, limit); }
+                @Override public long head() { return real.head(); }
+                @Override public long prunedThrough() { return real.prunedThrough(); }
+                @Override public long prune(Duration retention, int maxEvents) {
                     if (calls.incrementAndGet() <= 2) {
                         throw new StoreException("the database is down (test)");
                     }
                     return real.prune(retention, maxEvents);
                 }
-                public void addListener(Runnable appended) { real.addListener(appended); }
-                public void removeListener(Runnable appended) { real.removeListener(appended); }
+                @Override public void addListener(Runnable appended) { real.addListener(appended); }
+                @Override public void removeListener(Runnable appended) { real.removeListener(appended); }
             };
             try (FeedCleaner cleaner = new FeedCleaner(failingTwice, Duration.ofNanos(1), Duration.ofMillis(1), 100)) {
                 Await.until(() -> real.prunedThrough() == 3);
@@ -104,15 +104,15 @@ class FeedCleanerTest {
         try (TaskInstanceStore store = Stores.open("memory:")) {
             StateEventFeed real = store.stateFeed().orElseThrow();
             StateEventFeed down = new StateEventFeed() {
-                public long feedId() { return real.feedId(); }
-                public FeedPage read(long after, int limit) { return real.read(after, limit); }
-                public long head() { return real.head(); }
-                public long prunedThrough() { return real.prunedThrough(); }
-                public long prune(Duration retention, int maxEvents) {
+                @Override public long feedId() { return real.feedId(); }
+                @Override public FeedPage read(long after, int limit) { return real.read(after, limit); }
+                @Override public long head() { return real.head(); }
+                @Override public long prunedThrough() { return real.prunedThrough(); }
+                @Override public long prune(Duration retention, int maxEvents) {
                     throw new StoreException("the database is down (test)");
                 }
-                public void addListener(Runnable appended) { real.addListener(appended); }
-                public void removeListener(Runnable appended) { real.removeListener(appended); }
+                @Override public void addListener(Runnable appended) { real.addListener(appended); }
+                @Override public void removeListener(Runnable appended) { real.removeListener(appended); }
             };
             try (FeedCleaner cleaner = new FeedCleaner(down, Duration.ofNanos(1), Duration.ofMillis(1), 100)) {
                 Await.until(() -> cleaner.failures() >= 3);

@@ -108,7 +108,7 @@ class PoisonPillTest {
                 Await.until(() -> engine.stats().pendingWrites() == 7);
                 hold.countDown();
                 for (int i = 0; i < acks.size(); i++) {
-                    long id = i + 1;
+                    long id = i + 1L;
                     Acknowledgement ack = acks.get(i).get(30, TimeUnit.SECONDS);
                     if (id == 3 || id == 6) {
                         Acknowledgement.Rejected rejected = assertInstanceOf(Acknowledgement.Rejected.class, ack);
