@@ -27,7 +27,6 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import org.jooq.impl.DSL;
 
 /**
@@ -228,37 +227,15 @@ final class EndToEndBenchmark {
                  Nodes nodes = clusterNodes > 0 ? Nodes.start(url, clusterNodes, maxCommitBatch, sink) : null) {
                 // told counts from here: a cluster's nodes tell nothing before (they re-tell an empty outbox).
                 long start = System.nanoTime() + 10_000_000;
-                int senders = rate > 0 ? 1 : 2;
-                Thread[] threads = new Thread[senders];
-                for (int s = 0; s < senders; s++) {
-                    int first = s;
-                    threads[s] = Thread.ofPlatform().start(() -> {
-                        for (int i = 0; i < events; i++) {
-                            if (all[i].workflowInstanceId() % senders != first) {
-                                continue; // each workflow has one sender, so its order is defined
-                            }
-                            long intended = rate > 0 ? start + (long) (i * 1e9 / rate) : System.nanoTime();
-                            if (rate > 0) {
-                                long wait;
-                                while ((wait = intended - System.nanoTime()) > 0) {
-                                    LockSupport.parkNanos(Math.min(wait, 100_000));
-                                }
-                            }
-                            int slot = i;
-                            TaskEventEngine engine = single != null ? single
-                                    : nodes.nodeFor(all[i].workflowInstanceId());
-                            acks[slot] = engine.submit(all[i]).thenAccept((Acknowledgement a) -> {
-                                if (!(a instanceof Acknowledgement.Applied)) {
-                                    throw new IllegalStateException("expected Applied, got " + a);
-                                }
-                                latency[slot] = System.nanoTime() - intended;
-                            });
+                Senders.run(all, rate, start, (slot, intended) -> {
+                    TaskEventEngine engine = single != null ? single : nodes.nodeFor(all[slot].workflowInstanceId());
+                    acks[slot] = engine.submit(all[slot]).thenAccept((Acknowledgement a) -> {
+                        if (!(a instanceof Acknowledgement.Applied)) {
+                            throw new IllegalStateException("expected Applied, got " + a);
                         }
+                        latency[slot] = System.nanoTime() - intended;
                     });
-                }
-                for (Thread thread : threads) {
-                    thread.join();
-                }
+                });
                 CompletableFuture.allOf(acks).get(10, TimeUnit.MINUTES);
                 elapsed = System.nanoTime() - start;
                 stats = single != null ? single.stats() : nodes.stats();

@@ -3,7 +3,6 @@ package dev.taskevents.benchmarks;
 import dev.taskevents.api.Acknowledgement;
 import dev.taskevents.api.StateEvent;
 import dev.taskevents.api.TaskEvent;
-import dev.taskevents.api.TaskEventType;
 import dev.taskevents.api.spi.FeedEvent;
 import dev.taskevents.api.spi.FeedPage;
 import dev.taskevents.api.spi.StateEventFeed;
@@ -289,36 +288,15 @@ public final class FeedBenchmark {
                     consumer = new HttpConsumer(engine, store, workflows, events);
                 }
                 start = System.nanoTime() + 10_000_000;
-                int senders = rate > 0 ? 1 : 2;
-                Thread[] threads = new Thread[senders];
-                for (int s = 0; s < senders; s++) {
-                    int first = s;
-                    threads[s] = Thread.ofPlatform().start(() -> {
-                        for (int i = 0; i < events; i++) {
-                            if (all[i].workflowInstanceId() % senders != first) {
-                                continue; // each workflow has one sender, so its order is defined
-                            }
-                            long at = rate > 0 ? start + (long) (i * 1e9 / rate) : System.nanoTime();
-                            if (rate > 0) {
-                                long wait;
-                                while ((wait = at - System.nanoTime()) > 0) {
-                                    LockSupport.parkNanos(Math.min(wait, 100_000));
-                                }
-                            }
-                            int slot = i;
-                            intended[slot] = at;
-                            acks[slot] = engine.submit(all[i]).thenAccept((Acknowledgement a) -> {
-                                acked[slot] = System.nanoTime();
-                                if (!(a instanceof Acknowledgement.Applied)) {
-                                    throw new IllegalStateException("expected Applied, got " + a);
-                                }
-                            });
+                Senders.run(all, rate, start, (slot, at) -> {
+                    intended[slot] = at;
+                    acks[slot] = engine.submit(all[slot]).thenAccept((Acknowledgement a) -> {
+                        acked[slot] = System.nanoTime();
+                        if (!(a instanceof Acknowledgement.Applied)) {
+                            throw new IllegalStateException("expected Applied, got " + a);
                         }
                     });
-                }
-                for (Thread thread : threads) {
-                    thread.join();
-                }
+                });
                 CompletableFuture.allOf(acks).get(10, TimeUnit.MINUTES);
                 stats = engine.stats();
                 if (consumer != null) {
