@@ -17,11 +17,11 @@ import dev.taskevents.client.FeedCursor;
 import dev.taskevents.client.FeedItem;
 import dev.taskevents.client.FeedReader;
 import dev.taskevents.client.TaskEventsClient;
+import dev.taskevents.testkit.LoopbackPorts;
 import dev.taskevents.testkit.TempDirs;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -80,7 +80,7 @@ class ClientReliabilityIT {
     private String base;
     private String schema;
 
-    /** The image's serve on a fixed port and database: started, SIGKILLed, started again. */
+    /** The image's serve on a port of {@link LoopbackPorts} and a database: started, SIGKILLed, started again. */
     private static final class Serve {
         final String url;
         final int port;
@@ -153,17 +153,11 @@ class ClientReliabilityIT {
         return base;
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
-
     private void startServe(String name) throws Exception {
         base = postgres();
         schema = "te_" + name + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
         String url = base + (base.contains("?") ? "&" : "?") + "currentSchema=" + schema;
-        serve = new Serve(url, freePort(), TempDirs.create("taskevents-client-"));
+        serve = new Serve(url, LoopbackPorts.next(), TempDirs.create("taskevents-client-"));
         serve.start();
     }
 

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.taskevents.api.Shards;
+import dev.taskevents.testkit.LoopbackPorts;
 import dev.taskevents.testkit.TcpProxy;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -74,7 +74,7 @@ final class ClusterWorkload {
         Node(String name, String store, TcpProxy proxy, Path dir, int leaseMs, int renewMs) throws Exception {
             this.name = name;
             this.proxy = proxy;
-            this.port = freePort();
+            this.port = LoopbackPorts.next();
             this.stateLog = dir.resolve(name + ".jsonl");
             ProcessBuilder builder = new ProcessBuilder(IMAGE.resolve("bin/taskevents").toAbsolutePath().toString(),
                     "serve", "--store", store, "--port", String.valueOf(port),
@@ -512,12 +512,6 @@ final class ClusterWorkload {
             } else {
                 owners.put(shard, owner.asText());
             }
-        }
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
         }
     }
 

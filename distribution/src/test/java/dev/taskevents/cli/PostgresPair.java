@@ -3,6 +3,7 @@ package dev.taskevents.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.taskevents.testkit.LoopbackPorts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -114,11 +115,8 @@ final class PostgresPair implements AutoCloseable {
         if (asRoot) {
             run(120, "chown", "-R", "postgres", base.toString());
         }
-        int portA = freeFixedPort();
-        int portB = freeFixedPort();
-        while (portB == portA) {
-            portB = freeFixedPort();
-        }
+        int portA = LoopbackPorts.next();
+        int portB = LoopbackPorts.next();
         servers[0] = new Server(base.resolve("a"), portA, base.resolve("a.log"));
         servers[1] = new Server(base.resolve("b"), portB, base.resolve("b.log"));
         Server a = servers[0];
@@ -143,24 +141,6 @@ final class PostgresPair implements AutoCloseable {
         primary = 0;
         makeStandby(servers[1]);
         awaitReplication(synchronous ? "sync" : "async");
-    }
-
-    /**
-     * A port free now, below the range the system hands out for outgoing connections (from 32768
-     * on Linux): each server binds its port again after a rebuild (the URL names both), and an
-     * outgoing connection must not have taken it meanwhile.
-     */
-    private static int freeFixedPort() throws IOException {
-        for (int attempt = 0; attempt < 100; attempt++) {
-            int port = 20_000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(12_000);
-            try (java.net.ServerSocket socket = new java.net.ServerSocket(port, 1,
-                    java.net.InetAddress.getLoopbackAddress())) {
-                return socket.getLocalPort();
-            } catch (IOException taken) {
-                // another one
-            }
-        }
-        throw new IOException("no free port between 20000 and 32000 in 100 tries");
     }
 
     /** The JDBC URL that reaches whichever server is the primary. */

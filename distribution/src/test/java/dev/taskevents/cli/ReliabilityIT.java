@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.taskevents.testkit.LoopbackPorts;
 import dev.taskevents.testkit.TempDirs;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -55,7 +55,7 @@ class ReliabilityIT {
         return base;
     }
 
-    /** A serve process on a fixed port, started and waited for. */
+    /** A serve process on a port of {@link LoopbackPorts} (restarted on the same one), started and waited for. */
     private static Process startServe(String url, int port, Path dir) throws Exception {
         ProcessBuilder builder = new ProcessBuilder(IMAGE.resolve("bin/taskevents").toAbsolutePath().toString(),
                 "serve", "--store", url, "--port", String.valueOf(port), "--drain-seconds", "20")
@@ -78,12 +78,6 @@ class ReliabilityIT {
         });
         assertTrue(listening.await(60, TimeUnit.SECONDS), "serve did not start");
         return process;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 
     private static String schemaUrl(String base, String schema) {
@@ -146,7 +140,7 @@ class ReliabilityIT {
         String schema = "te_crash_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
         String url = schemaUrl(base, schema);
         Path dir = TempDirs.create("taskevents-crash-");
-        int port = freePort();
+        int port = LoopbackPorts.next();
         URI events = URI.create("http://127.0.0.1:" + port + "/v1/events");
         URI register = URI.create("http://127.0.0.1:" + port + "/v1/task-instances");
         Process[] server = {startServe(url, port, dir)};
@@ -249,7 +243,7 @@ class ReliabilityIT {
         String schema = "te_term_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
         String url = schemaUrl(base, schema);
         Path dir = TempDirs.create("taskevents-term-");
-        int port = freePort();
+        int port = LoopbackPorts.next();
         int tasks = 4_000;
         int held = 8; // tasks tasks+1..tasks+held: their write is held by a row lock across the signal
         Process server = startServe(url, port, dir);
