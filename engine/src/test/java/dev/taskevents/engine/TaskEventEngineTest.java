@@ -363,6 +363,9 @@ class TaskEventEngineTest {
         CountDownLatch releaseCallback = new CountDownLatch(1);
         CountDownLatch callbackRunning = new CountDownLatch(1);
         java.util.concurrent.atomic.AtomicReference<Thread> callbackThread = new java.util.concurrent.atomic.AtomicReference<>();
+        // The write is held until the callback is attached: an acknowledgement that came first would
+        // run the callback on this thread, inside thenAccept, where it would block the test itself.
+        store.holdWrites = new CountDownLatch(1);
         CompletableFuture<Void> blocked = engine.submit(TaskEvent.dispatch("e1", 1, 1, T, "w")).thenAccept(ack -> {
             callbackThread.set(Thread.currentThread());
             callbackRunning.countDown();
@@ -372,6 +375,7 @@ class TaskEventEngineTest {
                 Thread.currentThread().interrupt();
             }
         });
+        store.holdWrites.countDown();
         assertTrue(callbackRunning.await(10, TimeUnit.SECONDS));
         try {
             assertInstanceOf(Acknowledgement.Applied.class,
