@@ -55,7 +55,7 @@ class JdbcStoreFaultsTest {
     void anUnreachablePostgresNamesHostAndPortWithinTheTimeout() {
         StoreException e = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThrows(StoreException.class,
                 () -> JdbcStores.open(JdbcStoreOptions.of("jdbc:postgresql://127.0.0.1:1/test?user=postgres")
-                        .withConnectionTimeout(Duration.ofSeconds(2)))));
+                        .withConnectionTimeout(Duration.ofMillis(500)))));
         assertTrue(e.getMessage().startsWith("cannot connect to jdbc:postgresql://127.0.0.1:1/test"), e.getMessage());
         assertTrue(e.getMessage().contains("127.0.0.1:1"), e.getMessage());
     }
@@ -64,7 +64,7 @@ class JdbcStoreFaultsTest {
     void anUnreachableMariaDbNamesHostAndPortWithinTheTimeout() {
         StoreException e = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThrows(StoreException.class,
                 () -> JdbcStores.open(JdbcStoreOptions.of("jdbc:mariadb://127.0.0.1:1/test?user=root")
-                        .withConnectionTimeout(Duration.ofSeconds(2)))));
+                        .withConnectionTimeout(Duration.ofMillis(500)))));
         assertTrue(e.getMessage().contains("127.0.0.1:1"), e.getMessage());
     }
 
