@@ -24,9 +24,9 @@ import dev.taskevents.client.TlsException;
 import dev.taskevents.client.UnauthorizedException;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.testkit.Await;
+import dev.taskevents.testkit.LoopbackPorts;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -241,10 +241,7 @@ class ClientOnServeTest {
     /** The contrast: nothing listening is not a TLS error; it is resent, here up to a bound of 1 s. */
     @Test
     void nothingListeningIsResentNotReportedAsTls() throws Exception {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
+        int port = LoopbackPorts.next(); // named before it binds: of this fork's slice
         TaskEventsClient client = client(TaskEventsClient.builder(URI.create("https://127.0.0.1:" + port)).token(TOKEN)
                 .giveUpAfter(Duration.ofSeconds(1)));
         ServerUnavailableException gone = assertInstanceOf(ServerUnavailableException.class,

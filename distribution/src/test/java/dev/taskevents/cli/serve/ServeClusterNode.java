@@ -6,7 +6,7 @@ import dev.taskevents.engine.ClusterView;
 import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
-import java.net.ServerSocket;
+import dev.taskevents.testkit.LoopbackPorts;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -24,10 +24,7 @@ record ServeClusterNode(String address, TaskEventEngine engine, EventServer serv
      */
     static ServeClusterNode start(String name, String url, int shards, boolean feed, List<AutoCloseable> toClose)
             throws Exception {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
+        int port = LoopbackPorts.next(); // named before it binds: of this fork's slice
         String address = "http://127.0.0.1:" + port;
         TaskInstanceStore store = JdbcStores.open(JdbcStoreOptions.of(url).withShardCount(shards).withMaximumPoolSize(4));
         toClose.add(store);

@@ -15,8 +15,8 @@ import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
 import dev.taskevents.testkit.Await;
 import dev.taskevents.storecontract.ForwardingTaskInstanceStore;
+import dev.taskevents.testkit.LoopbackPorts;
 import java.lang.reflect.Proxy;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -185,10 +185,7 @@ class ServeClusterTest {
                 return Optional.of(unreachable);
             }
         };
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
+        int port = LoopbackPorts.next(); // named before it binds: of this fork's slice
         EventServer server = new EventServer(a.engine(), leasesBusy, ServerSettings.local(port, 1 << 20));
         server.start();
         toClose.add(() -> server.stop(Duration.ZERO));
