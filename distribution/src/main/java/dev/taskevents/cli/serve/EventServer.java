@@ -150,12 +150,24 @@ public final class EventServer {
      */
     public void stop(Duration drain) {
         stopping = true;
+        long deadline = System.nanoTime() + Math.max(drain.toNanos(), STOP_ANSWERS_WAIT.toNanos());
         if (stateEvents != null) {
-            stateEvents.stop(); // parked polls get 503 now: they would hold the drain for their whole wait
+            // Parked polls get 503 now (they would hold the drain for their whole wait), written
+            // before the connections close, for at most the drain or STOP_ANSWERS_WAIT.
+            try {
+                stateEvents.stop().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException | ExecutionException e) {
+                // a client that does not read its 503 is cut off with the rest
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
-        front.stop(drain);
+        front.stop(Duration.ofNanos(Math.max(0, Math.min(drain.toNanos(), deadline - System.nanoTime()))));
         handlers.shutdown();
     }
+
+    /** The least time a stop gives parked polls' 503 answers to be written, even with no drain. */
+    private static final Duration STOP_ANSWERS_WAIT = Duration.ofSeconds(1);
 
     private enum Route {
         EVENTS("POST", true), TASK_INSTANCES("POST", true), TASK_INSTANCE("GET", false), METRICS("GET", false),

@@ -14,10 +14,12 @@ import java.lang.System.Logger.Level;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
@@ -492,30 +494,47 @@ final class StateEventsEndpoint {
         }
     }
 
-    /** Answers every parked poll 503 and stops waking; before the server stops. */
-    void stop() {
+    /**
+     * Answers every parked poll 503 and stops waking; before the server stops. The answers are
+     * written on handler threads: the future completes once each is written (or failed), so that
+     * the caller can give them a bounded time before it closes the connections.
+     */
+    CompletableFuture<Void> stop() {
         stopping = true;
         feed.removeListener(onAppend);
+        List<CompletableFuture<Void>> answers = new ArrayList<>();
         for (Waiter w : parked) {
-            stopAnswer(w);
+            CompletableFuture<Void> answered = stopAnswer(w);
+            if (answered != null) {
+                answers.add(answered);
+            }
         }
         timer.shutdownNow();
+        return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new));
     }
 
     /**
      * Answers {@code w} 503 on a handler thread, so that a client that does not read its answer
-     * holds up only its own thread (for at most the write timeout), not the stop.
+     * holds up only its own thread (for at most the write timeout), not the stop. Null if another
+     * thread took {@code w} first; else completes once the answer was written or failed.
      */
-    private void stopAnswer(Waiter w) {
-        if (parked.remove(w)) {
-            cancelTimers(w);
-            run(w, () -> {
+    private CompletableFuture<Void> stopAnswer(Waiter w) {
+        if (!parked.remove(w)) {
+            return null;
+        }
+        cancelTimers(w);
+        CompletableFuture<Void> answered = new CompletableFuture<>();
+        run(w, () -> {
+            try {
                 w.exchange.setHeader("Retry-After", "1");
                 send(w.exchange, 503, error("SERVER_STOPPING", "the server is stopping; poll again (another node,"
                         + " or this one once it is back) from the same cursor", null));
                 return false;
-            });
-        }
+            } finally {
+                answered.complete(null);
+            }
+        });
+        return answered;
     }
 
     private Start startPosition(String after) {
