@@ -15,18 +15,21 @@ import dev.taskevents.engine.TaskEventEngine;
 import dev.taskevents.storage.jdbc.JdbcStoreOptions;
 import dev.taskevents.storage.jdbc.JdbcStores;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.stream.Stream;
 import org.jooq.impl.DSL;
 
 /**
@@ -55,6 +58,13 @@ final class EndToEndBenchmark {
 
         void drop(String url) throws Exception {
             if (baseUrl.startsWith("jdbc:h2:")) {
+                // the run's store is closed by now: its directory goes, files and all
+                Path dir = Path.of(url.substring("jdbc:h2:file:".length())).getParent();
+                try (Stream<Path> files = Files.walk(dir)) {
+                    for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
+                        Files.deleteIfExists(f);
+                    }
+                }
                 return;
             }
             try (Connection c = DriverManager.getConnection(baseUrl)) {
