@@ -28,15 +28,32 @@ final class LatencyHistogram {
     void writeTo(StringBuilder out, String name, String help) {
         out.append("# HELP ").append(name).append(' ').append(help).append('\n');
         out.append("# TYPE ").append(name).append(" histogram\n");
-        long cumulative = 0;
-        for (int i = 0; i < BOUNDS_SECONDS.length; i++) {
-            cumulative += buckets[i].sum();
-            out.append(name).append("_bucket{le=\"").append(BOUNDS_SECONDS[i]).append("\"} ").append(cumulative)
-                    .append('\n');
+        long[] counts = new long[buckets.length];
+        for (int i = 0; i < counts.length; i++) {
+            counts[i] = buckets[i].sum();
         }
-        cumulative += buckets[BOUNDS_SECONDS.length].sum();
-        out.append(name).append("_bucket{le=\"+Inf\"} ").append(cumulative).append('\n');
-        out.append(name).append("_sum ").append(sumNanos.sum() / 1e9).append('\n');
-        out.append(name).append("_count ").append(cumulative).append('\n');
+        writeSeries(out, name, "", BOUNDS_SECONDS, counts, sumNanos.sum());
+    }
+
+    /**
+     * One series of a Prometheus histogram: its cumulative buckets, sum and count.
+     *
+     * @param labels the series' labels ({@code stage="queued"}), or empty
+     * @param counts per bucket, not cumulative: one per bound and last the one above every bound
+     */
+    static void writeSeries(StringBuilder out, String name, String labels, double[] boundsSeconds, long[] counts,
+                            long sumNanos) {
+        String prefix = labels.isEmpty() ? "" : labels + ",";
+        String own = labels.isEmpty() ? " " : "{" + labels + "} ";
+        long cumulative = 0;
+        for (int i = 0; i < boundsSeconds.length; i++) {
+            cumulative += counts[i];
+            out.append(name).append("_bucket{").append(prefix).append("le=\"").append(boundsSeconds[i]).append("\"} ")
+                    .append(cumulative).append('\n');
+        }
+        cumulative += counts[boundsSeconds.length];
+        out.append(name).append("_bucket{").append(prefix).append("le=\"+Inf\"} ").append(cumulative).append('\n');
+        out.append(name).append("_sum").append(own).append(sumNanos / 1e9).append('\n');
+        out.append(name).append("_count").append(own).append(cumulative).append('\n');
     }
 }

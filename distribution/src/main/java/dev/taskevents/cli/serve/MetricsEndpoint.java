@@ -5,6 +5,7 @@ import dev.taskevents.engine.ClusterView;
 import dev.taskevents.engine.EngineStats;
 import dev.taskevents.engine.StageLatencies;
 import dev.taskevents.engine.TaskEventEngine;
+import java.util.Locale;
 import java.util.Map;
 
 /** {@code GET /metrics}: the engine's, serve's and the process's counters in Prometheus text. */
@@ -81,19 +82,11 @@ final class MetricsEndpoint {
         out.append("# HELP ").append(name).append(" Where events' time goes in the engine, by stage (queued, snapshot,"
                 + " batch_wait, store_write, completion, total).\n");
         out.append("# TYPE ").append(name).append(" histogram\n");
+        double[] bounds = StageLatencies.BOUNDS_SECONDS.stream().mapToDouble(Double::doubleValue).toArray();
         for (StageLatencies.Stage stage : StageLatencies.Stage.values()) {
-            String label = "stage=\"" + stage.name().toLowerCase(java.util.Locale.ROOT) + "\"";
             StageLatencies.Histogram h = latencies.of(stage);
-            long cumulative = 0;
-            for (int i = 0; i < StageLatencies.BOUNDS_SECONDS.size(); i++) {
-                cumulative += h.counts().get(i);
-                out.append(name).append("_bucket{").append(label).append(",le=\"")
-                        .append(StageLatencies.BOUNDS_SECONDS.get(i)).append("\"} ").append(cumulative).append('\n');
-            }
-            cumulative += h.counts().get(StageLatencies.BOUNDS_SECONDS.size());
-            out.append(name).append("_bucket{").append(label).append(",le=\"+Inf\"} ").append(cumulative).append('\n');
-            out.append(name).append("_sum{").append(label).append("} ").append(h.sumNanos() / 1e9).append('\n');
-            out.append(name).append("_count{").append(label).append("} ").append(cumulative).append('\n');
+            LatencyHistogram.writeSeries(out, name, "stage=\"" + stage.name().toLowerCase(Locale.ROOT) + "\"", bounds,
+                    h.counts().stream().mapToLong(Long::longValue).toArray(), h.sumNanos());
         }
     }
 

@@ -63,7 +63,7 @@ final class RequestBody {
                 // is reserved, and a chunked body of the limit fits a budget of the limit.
                 int n = exchange.read(new byte[1], 0, 1, readDeadline);
                 if (n == 0) {
-                    throw new BadRequest(408, "the request body did not arrive within " + readTimeout.toSeconds() + " s");
+                    throw notArrived(readTimeout);
                 }
                 if (n > 0) {
                     throw new BadRequest(413, "the request body is larger than the limit of " + maxBytes + " bytes");
@@ -77,7 +77,7 @@ final class RequestBody {
                 filled += n;
             }
             if (n == 0 && filled < want) {
-                throw new BadRequest(408, "the request body did not arrive within " + readTimeout.toSeconds() + " s");
+                throw notArrived(readTimeout);
             }
             if (declared < 0 && filled < want) {
                 unreserve(want - filled);
@@ -93,6 +93,10 @@ final class RequestBody {
                 return; // at its end
             }
         }
+    }
+
+    private static BadRequest notArrived(Duration readTimeout) {
+        return new BadRequest(408, "the request body did not arrive within " + readTimeout.toSeconds() + " s");
     }
 
     private static BadRequest busy() {
